@@ -1,0 +1,163 @@
+//! The command line: clap's raw parse, then [`Settings`], the validated form the
+//! commands use (nothing downstream sees an unchecked flag).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::env;
+
+const EXAMPLES: &str = "\
+Examples:
+  aoai-lb validate examples/two-regions.yaml
+  aoai-lb render examples/two-regions.yaml --out rendered/
+  aoai-lb render examples/two-regions.yaml --output json | jq '.requests[].url'
+  aoai-lb schema > plan.schema.json";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aoai-lb",
+    version,
+    about = "Put several Azure OpenAI deployments behind Azure API Management as one load-balanced endpoint.",
+    long_about = "Put several Azure OpenAI deployments behind Azure API Management as one load-balanced, \
+managed-identity-secured endpoint, from one YAML plan.\n\nThe plan file is described in docs/plan-reference.md \
+and by schemas/plan.schema.json.",
+    after_help = EXAMPLES,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Azure Resource Manager endpoint; plain http is allowed only for loopback addresses.
+    #[arg(long, global = true, env = env::ARM_ENDPOINT, default_value = env::DEFAULT_ARM_ENDPOINT, value_name = "URL")]
+    pub arm_endpoint: String,
+    /// Output format: human-readable text, or JSON for scripts.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// State file that records what aoai-lb created.
+    #[arg(long, global = true, env = env::STATE, default_value = env::DEFAULT_STATE, value_name = "PATH")]
+    pub state: PathBuf,
+    /// More detail on stderr (-v, -vv).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a plan offline; errors are reported as PLAN:LINE:COL: message.
+    #[command(
+        after_help = "Examples:\n  aoai-lb validate plan.yaml\n  aoai-lb validate plan.yaml --output json"
+    )]
+    Validate {
+        /// The plan file (YAML).
+        plan: PathBuf,
+    },
+    /// Write every ARM request, the rendered policy and the patched spec; no network.
+    #[command(
+        after_help = "Examples:\n  aoai-lb render plan.yaml --out rendered/\n  aoai-lb render plan.yaml --output json > requests.json"
+    )]
+    Render {
+        /// The plan file (YAML).
+        plan: PathBuf,
+        /// Directory to write one file per ARM request, policy.xml and inference.json into.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Print the plan's JSON Schema (for editors and yaml-language-server).
+    #[command(after_help = "Example:\n  aoai-lb schema > plan.schema.json")]
+    Schema,
+}
+
+/// Validated global settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub arm_endpoint: String,
+    pub output: OutputFormat,
+    pub state: PathBuf,
+    pub verbose: u8,
+    pub quiet: bool,
+}
+
+impl Settings {
+    pub fn from_args(args: &GlobalArgs) -> Result<Settings, String> {
+        Ok(Settings {
+            arm_endpoint: check_arm_endpoint(&args.arm_endpoint)?,
+            output: args.output,
+            state: args.state.clone(),
+            verbose: args.verbose,
+            quiet: args.quiet,
+        })
+    }
+}
+
+/// `https://host[:port][/]`, or `http://` when the host is a loopback address.
+pub fn check_arm_endpoint(url: &str) -> Result<String, String> {
+    let bad = |why: &str| format!("--arm-endpoint `{url}` {why}");
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("is not a URL (expected https://host)"))?;
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() {
+        return Err(bad("has no host"));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority)
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(bad(
+                "uses plain http, which is allowed only for loopback addresses (127.0.0.1, ::1, localhost)",
+            ));
+        }
+        _ => return Err(bad("must use https")),
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arm_endpoints() {
+        assert_eq!(
+            check_arm_endpoint("https://management.azure.com/").unwrap(),
+            "https://management.azure.com"
+        );
+        assert!(check_arm_endpoint("http://127.0.0.1:8080").is_ok());
+        assert!(check_arm_endpoint("http://[::1]:8080").is_ok());
+        assert!(check_arm_endpoint("http://localhost").is_ok());
+        assert!(check_arm_endpoint("http://10.0.0.1").is_err());
+        assert!(check_arm_endpoint("http://management.azure.com").is_err());
+        assert!(check_arm_endpoint("ftp://x").is_err());
+        assert!(check_arm_endpoint("management.azure.com").is_err());
+    }
+}

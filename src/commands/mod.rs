@@ -1,0 +1,34 @@
+//! One module per subcommand, each a thin layer over the core: read inputs, call the
+//! core, hand the outcome to the printer, return an exit status.
+
+mod load;
+mod render;
+mod schema;
+mod validate;
+
+pub use load::{LoadError, Loaded, load};
+
+use crate::cli::{Cli, Command, Settings};
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitStatus {
+    let printer = Printer {
+        format: cli.global.output,
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+    };
+    let settings = match Settings::from_args(&cli.global) {
+        Ok(s) => s,
+        Err(msg) => {
+            printer.error(&format!("error: {msg}"));
+            return ExitStatus::Usage;
+        }
+    };
+    match cli.command {
+        Command::Validate { plan } => validate::run(&printer, &plan),
+        Command::Render { plan, out } => render::run(&printer, &settings, &plan, out.as_deref()),
+        Command::Schema => schema::run(&printer),
+    }
+}

@@ -1,0 +1,398 @@
+//! The desired ARM state: a pure function from a validated model to the ordered list
+//! of ARM resources that converge Azure to it.
+//!
+//! Each resource carries its ARM id, api-version, method, request body and the
+//! resources it depends on. A few values exist only once Azure has made them (the
+//! principal id of APIM's identity, the client id of a user-assigned identity); they
+//! are [`Facts`], and where they are not known yet the bodies say
+//! `(known after apply)`, as Terraform does.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::ids::{self, api_version};
+use super::model::{Identity, Model};
+use super::validate::{OWNER_TAG, OWNER_TAG_VALUE};
+use super::{policy, spec};
+
+/// The placeholder for a value Azure assigns during apply.
+pub const UNKNOWN: &str = "(known after apply)";
+
+/// Values only Azure knows, filled in by the engine as it learns them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Principal (object) id of the identity APIM uses.
+    pub principal_id: Option<String>,
+    /// Client id of the user-assigned identity, for the policy's `client-id`.
+    pub client_id: Option<String>,
+}
+
+impl Facts {
+    pub fn unknown() -> Facts {
+        Facts::default()
+    }
+
+    pub fn principal_id_or_unknown(&self) -> String {
+        self.principal_id.clone().unwrap_or_else(|| UNKNOWN.into())
+    }
+
+    pub fn client_id_or_unknown(&self) -> String {
+        self.client_id.clone().unwrap_or_else(|| UNKNOWN.into())
+    }
+}
+
+/// What a desired resource is. The order of the variants is the order of the contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    ResourceGroup,
+    Account,
+    Deployment,
+    ApimIdentity,
+    RoleAssignment,
+    Backend,
+    Pool,
+    Api,
+    ApiPolicy,
+    Subscription,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ResourceGroup => "resource_group",
+            Kind::Account => "account",
+            Kind::Deployment => "deployment",
+            Kind::ApimIdentity => "apim_identity",
+            Kind::RoleAssignment => "role_assignment",
+            Kind::Backend => "backend",
+            Kind::Pool => "pool",
+            Kind::Api => "api",
+            Kind::ApiPolicy => "api_policy",
+            Kind::Subscription => "subscription",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Put,
+    Patch,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+        }
+    }
+}
+
+/// One ARM resource as the plan wants it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredResource {
+    /// Stable address, `kind.name` (`deployment.aoai-1/gpt-4o`): how state, plan
+    /// output and dependencies refer to it.
+    pub address: String,
+    pub kind: Kind,
+    /// ARM resource id (a path, without host or api-version).
+    pub id: String,
+    pub api_version: &'static str,
+    pub method: Method,
+    pub body: Value,
+    /// Addresses that must be done before this one starts.
+    pub depends_on: Vec<String>,
+    /// Whether aoai-lb owns it (creates it and may delete it). The APIM service is not
+    /// owned: only its identity is changed.
+    pub owned: bool,
+}
+
+impl DesiredResource {
+    /// `{id}?api-version={v}`, to append to an ARM endpoint.
+    pub fn path_and_query(&self) -> String {
+        format!("{}?api-version={}", self.id, self.api_version)
+    }
+}
+
+fn address(kind: Kind, name: &str) -> String {
+    format!("{}.{name}", kind.as_str())
+}
+
+fn tags(model: &Model) -> Value {
+    let mut t: BTreeMap<&str, &str> = model
+        .tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    t.insert(OWNER_TAG, OWNER_TAG_VALUE);
+    json!(t)
+}
+
+/// Builds the desired resources in the contract's order: group, accounts, deployments,
+/// identity, role assignments, backends, pool, API, policy, subscription.
+pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, String> {
+    let sub = &model.subscription_id;
+    let rg = &model.resource_group;
+    let mut out = Vec::new();
+
+    let rg_address = address(Kind::ResourceGroup, &rg.name);
+    out.push(DesiredResource {
+        address: rg_address.clone(),
+        kind: Kind::ResourceGroup,
+        id: ids::resource_group(sub, &rg.name),
+        api_version: api_version::RESOURCES,
+        method: Method::Put,
+        body: json!({ "location": rg.location, "tags": tags(model) }),
+        depends_on: vec![],
+        owned: true,
+    });
+
+    for a in &model.accounts {
+        let mut properties = Map::new();
+        properties.insert("customSubDomainName".into(), json!(a.custom_sub_domain));
+        properties.insert("publicNetworkAccess".into(), json!("Enabled"));
+        if a.restore {
+            properties.insert("restore".into(), json!(true));
+        }
+        out.push(DesiredResource {
+            address: address(Kind::Account, &a.name),
+            kind: Kind::Account,
+            id: ids::account(sub, &rg.name, &a.name),
+            api_version: api_version::COGNITIVE_SERVICES,
+            method: Method::Put,
+            body: json!({
+                "kind": "OpenAI",
+                "sku": { "name": a.sku },
+                "location": a.location,
+                "properties": properties,
+                "tags": tags(model),
+            }),
+            depends_on: vec![rg_address.clone()],
+            owned: true,
+        });
+    }
+
+    for a in &model.accounts {
+        let account_id = ids::account(sub, &rg.name, &a.name);
+        // One deployment operation per account at a time: each waits for the previous.
+        let mut previous = address(Kind::Account, &a.name);
+        for d in &a.deployments {
+            let mut model_obj = Map::new();
+            model_obj.insert("format".into(), json!("OpenAI"));
+            model_obj.insert("name".into(), json!(d.model));
+            if let Some(v) = &d.version {
+                model_obj.insert("version".into(), json!(v));
+            }
+            let addr = address(Kind::Deployment, &format!("{}/{}", a.name, d.name));
+            out.push(DesiredResource {
+                address: addr.clone(),
+                kind: Kind::Deployment,
+                id: ids::deployment(&account_id, &d.name),
+                api_version: api_version::COGNITIVE_SERVICES,
+                method: Method::Put,
+                body: json!({
+                    "sku": { "name": d.sku, "capacity": d.capacity },
+                    "properties": { "model": model_obj },
+                    "tags": tags(model),
+                }),
+                depends_on: vec![previous],
+                owned: true,
+            });
+            previous = addr;
+        }
+    }
+
+    let apim = &model.apim;
+    let service_id = ids::apim_service(sub, &apim.resource_group, &apim.name);
+    let identity_address = address(Kind::ApimIdentity, &apim.name);
+    let identity_body = match &apim.identity {
+        Identity::SystemAssigned => json!({ "identity": { "type": "SystemAssigned" } }),
+        Identity::UserAssigned { id } => {
+            json!({ "identity": { "type": "UserAssigned", "userAssignedIdentities": { id.as_str(): {} } } })
+        }
+    };
+    out.push(DesiredResource {
+        address: identity_address.clone(),
+        kind: Kind::ApimIdentity,
+        id: service_id.clone(),
+        api_version: api_version::API_MANAGEMENT,
+        method: Method::Patch,
+        body: identity_body,
+        depends_on: vec![],
+        owned: false,
+    });
+
+    let role_definition_id = ids::role_definition(sub, ids::ROLE_OPENAI_USER);
+    for a in &model.accounts {
+        let scope = ids::account(sub, &rg.name, &a.name);
+        let name = match &facts.principal_id {
+            Some(p) => ids::role_assignment_name(&scope, &role_definition_id, p),
+            None => UNKNOWN.to_string(),
+        };
+        out.push(DesiredResource {
+            address: address(Kind::RoleAssignment, &a.name),
+            kind: Kind::RoleAssignment,
+            id: ids::role_assignment(&scope, &name),
+            api_version: api_version::AUTHORIZATION,
+            method: Method::Put,
+            body: json!({
+                "properties": {
+                    "roleDefinitionId": role_definition_id,
+                    "principalId": facts.principal_id_or_unknown(),
+                    "principalType": "ServicePrincipal",
+                    "description": format!("aoai-lb: API Management {} calls Azure OpenAI as Cognitive Services OpenAI User", apim.name),
+                }
+            }),
+            depends_on: vec![address(Kind::Account, &a.name), identity_address.clone()],
+            owned: true,
+        });
+    }
+
+    let circuit_breaker = apim.pool.circuit_breaker.as_ref().map(|cb| {
+        let ranges: Vec<Value> = cb
+            .status_codes
+            .iter()
+            .map(|(lo, hi)| json!({ "min": lo, "max": hi }))
+            .collect();
+        json!({
+            "rules": [{
+                "name": "aoai-lb-breaker",
+                "failureCondition": {
+                    "count": cb.failures,
+                    "interval": cb.interval,
+                    "statusCodeRanges": ranges,
+                },
+                "tripDuration": cb.trip_duration,
+                "acceptRetryAfter": cb.accept_retry_after,
+            }]
+        })
+    });
+    let mut backend_addresses = Vec::new();
+    for a in &model.accounts {
+        let mut properties = Map::new();
+        properties.insert("url".into(), json!(a.backend_url()));
+        properties.insert("protocol".into(), json!("http"));
+        properties.insert(
+            "description".into(),
+            json!(format!(
+                "Azure OpenAI account {} ({}), managed by aoai-lb",
+                a.name, a.location
+            )),
+        );
+        if let Some(cb) = &circuit_breaker {
+            properties.insert("circuitBreaker".into(), cb.clone());
+        }
+        let addr = address(Kind::Backend, &a.backend.name);
+        out.push(DesiredResource {
+            address: addr.clone(),
+            kind: Kind::Backend,
+            id: ids::apim_backend(&service_id, &a.backend.name),
+            api_version: api_version::API_MANAGEMENT,
+            method: Method::Put,
+            body: json!({ "properties": properties }),
+            depends_on: vec![address(Kind::Account, &a.name)],
+            owned: true,
+        });
+        backend_addresses.push(addr);
+    }
+
+    // A pool takes no url or protocol: APIM rejects them ("Url is not supported for backend pool").
+    let services: Vec<Value> = model
+        .accounts
+        .iter()
+        .map(|a| {
+            json!({
+                "id": ids::apim_backend(&service_id, &a.backend.name),
+                "priority": a.backend.priority,
+                "weight": a.backend.weight,
+            })
+        })
+        .collect();
+    let pool_address = address(Kind::Pool, &apim.pool.name);
+    out.push(DesiredResource {
+        address: pool_address.clone(),
+        kind: Kind::Pool,
+        id: ids::apim_backend(&service_id, &apim.pool.name),
+        api_version: api_version::API_MANAGEMENT,
+        method: Method::Put,
+        body: json!({
+            "properties": {
+                "type": "Pool",
+                "description": apim.pool.description,
+                "pool": { "services": services },
+            }
+        }),
+        depends_on: backend_addresses,
+        owned: true,
+    });
+
+    let api = &apim.api;
+    let api_id = ids::apim_api(&service_id, &api.name);
+    let api_address = address(Kind::Api, &api.name);
+    out.push(DesiredResource {
+        address: api_address.clone(),
+        kind: Kind::Api,
+        id: api_id.clone(),
+        api_version: api_version::API_MANAGEMENT,
+        method: Method::Put,
+        body: json!({
+            "properties": {
+                "format": "openapi+json",
+                "value": spec::patched(model)?,
+                "path": api.path,
+                "displayName": api.display_name,
+                "protocols": ["https"],
+                "subscriptionRequired": true,
+                "subscriptionKeyParameterNames": {
+                    "header": api.subscription_key_header,
+                    "query": api.subscription_key_query,
+                },
+            }
+        }),
+        depends_on: vec![],
+        owned: true,
+    });
+
+    out.push(DesiredResource {
+        address: address(Kind::ApiPolicy, &api.name),
+        kind: Kind::ApiPolicy,
+        id: ids::apim_api_policy(&api_id),
+        api_version: api_version::API_MANAGEMENT,
+        method: Method::Put,
+        body: json!({
+            "properties": {
+                "format": policy::FORMAT_NAME,
+                "value": policy::render(model, facts)?,
+            }
+        }),
+        // backend-id must exist, and authentication-managed-identity needs the identity on.
+        depends_on: vec![api_address.clone(), pool_address, identity_address],
+        owned: true,
+    });
+
+    if let Some(s) = &apim.subscription {
+        out.push(DesiredResource {
+            address: address(Kind::Subscription, &s.name),
+            kind: Kind::Subscription,
+            id: ids::apim_subscription(&service_id, &s.name),
+            api_version: api_version::API_MANAGEMENT,
+            method: Method::Put,
+            body: json!({
+                "properties": {
+                    "scope": format!("/apis/{}", api.name),
+                    "displayName": s.display_name,
+                    "state": "active",
+                }
+            }),
+            depends_on: vec![api_address],
+            owned: true,
+        });
+    }
+
+    Ok(out)
+}

@@ -1,0 +1,17 @@
+//! aoai-lb: Azure OpenAI accounts behind one Azure API Management backend pool, from
+//! one YAML plan.
+//!
+//! - [`core`]: the pure core (plan -> model -> desired ARM resources -> bodies, policy, spec).
+//! - [`commands`]: one module per subcommand, thin over the core.
+//! - [`cli`], [`printer`], [`exit`], [`env`]: the command line, output, exit statuses and
+//!   environment variables, each in one place.
+//!
+//! See DEVELOPERS.md for the architecture and where the ARM layer, the engine and the
+//! emulator go.
+
+pub mod cli;
+pub mod commands;
+pub mod core;
+pub mod env;
+pub mod exit;
+pub mod printer;

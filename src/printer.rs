@@ -1,0 +1,55 @@
+//! Where output goes. Logic never prints: commands hand text or JSON to the printer,
+//! which honours `--output`, `--quiet` and `--verbose`.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Printer {
+    pub format: OutputFormat,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+impl Printer {
+    pub fn is_json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    /// The command's result, on stdout.
+    pub fn result(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+    }
+
+    /// The command's result as pretty JSON, on stdout.
+    pub fn json<T: Serialize>(&self, value: &T) {
+        let text = serde_json::to_string_pretty(value).expect("output serializes");
+        self.result(&text);
+    }
+
+    /// Progress and notes, on stderr; silent with --quiet.
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Warnings, on stderr; silent with --quiet.
+    pub fn warn(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Errors, on stderr, always.
+    pub fn error(&self, text: &str) {
+        eprintln!("{text}");
+    }
+}
