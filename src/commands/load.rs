@@ -56,8 +56,10 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let mut files = Files::new();
     for reference in validate::referenced_files(&plan) {
         let full = base.join(&reference);
-        let content =
-            std::fs::read_to_string(&full).map_err(|e| format!("{}: {e}", full.display()));
+        let content = std::fs::read_to_string(&full).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("no such file {}", full.display()),
+            _ => format!("{}: {e}", full.display()),
+        });
         files.insert(reference, content);
     }
     let ctx = Context {

@@ -28,11 +28,11 @@ pub fn run(printer: &Printer, settings: &Settings, plan: &Path, out: Option<&Pat
             return ExitStatus::Usage;
         }
     };
-    if let Some(dir) = out {
-        if let Err(e) = write_dir(dir, &bundle) {
-            printer.error(&format!("error: {e}"));
-            return ExitStatus::Failure;
-        }
+    if let Some(dir) = out
+        && let Err(e) = write_dir(dir, &bundle)
+    {
+        printer.error(&format!("error: {e}"));
+        return ExitStatus::Failure;
     }
     if printer.is_json() {
         printer.json(&json!({

@@ -169,7 +169,7 @@ pub fn header_name(s: &str) -> Result<(), String> {
 /// An ISO-8601 duration as APIM reads it (`PT1M`, `PT30S`, `P1DT2H`, `PT0.5S`).
 /// Returns its length in seconds.
 pub fn iso8601_duration(s: &str) -> Result<f64, String> {
-    let bad = || format!("`{s}` is not an ISO-8601 duration (for example PT1M, PT30S, P1DT2H)");
+    let bad = || "is not an ISO-8601 duration (for example PT1M, PT30S, P1DT2H)".to_string();
     let rest = s.strip_prefix('P').ok_or_else(bad)?;
     let (date, time) = match rest.split_once('T') {
         Some((d, t)) => {

@@ -13,6 +13,14 @@ pub fn message_of(err: &serde_saphyr::Error) -> String {
         _ => text,
     };
     let text = text.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    // Rust type names mean nothing to a plan author.
+    let text = match text.as_str() {
+        "invalid i64" | "invalid u64" | "invalid u8" | "invalid u32" => {
+            "expected a whole number".to_string()
+        }
+        "expected string scalar" => "expected a string".to_string(),
+        _ => text,
+    };
     // "unknown field `x`, expected one of a, b" reads better with the choices quoted.
     if let Some((head, list)) = text.split_once(", expected one of ") {
         let choices: Vec<String> = list

@@ -20,6 +20,9 @@ use super::located::Located;
 #[schemars(title = "aoai-lb plan")]
 pub struct Plan {
     /// Azure subscription (a GUID). Falls back to the AZURE_SUBSCRIPTION_ID environment variable.
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
     pub subscription_id: Option<Located<String>>,
     /// The resource group of the Azure OpenAI accounts; created if missing.
     pub resource_group: Located<ResourceGroup>,
@@ -46,12 +49,17 @@ pub struct ResourceGroup {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Account {
     /// Account name (2-64 characters, `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`).
+    #[schemars(
+        length(min = 2, max = 64),
+        regex(pattern = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+    )]
     pub name: Located<String>,
     /// Azure region of the account, for example `eastus`.
     pub location: Located<String>,
     /// Pricing tier. Azure OpenAI offers `S0` only.
     pub sku: Option<Located<String>>,
     /// Custom subdomain (a DNS label, globally unique); the endpoint is `https://{customSubDomain}.openai.azure.com/`. Default: the account name in lower case.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$"))]
     pub custom_sub_domain: Option<Located<String>>,
     /// `true` recovers a soft-deleted account of this name instead of creating a new one.
     pub restore: Option<Located<bool>>,
@@ -75,6 +83,7 @@ pub struct Deployment {
     /// Deployment type: Standard (default), GlobalStandard, DataZoneStandard, ProvisionedManaged, GlobalProvisionedManaged, DataZoneProvisionedManaged, GlobalBatch, DataZoneBatch.
     pub sku: Option<Located<String>>,
     /// Capacity in thousands of tokens per minute (provisioned SKUs: PTUs). Default 10.
+    #[schemars(range(min = 1, max = 100000))]
     pub capacity: Option<Located<i64>>,
 }
 
@@ -85,8 +94,10 @@ pub struct Backend {
     /// Backend id in APIM (1-80 characters). Default: the account name.
     pub name: Option<Located<String>>,
     /// Priority group, 0-100; lower is tried first. Default 1.
+    #[schemars(range(min = 0, max = 100))]
     pub priority: Option<Located<i64>>,
     /// Weight inside the priority group, 0-100. Default 1.
+    #[schemars(range(min = 0, max = 100))]
     pub weight: Option<Located<i64>>,
 }
 
@@ -154,6 +165,7 @@ pub struct Pool {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CircuitBreaker {
     /// Failures within `interval` that trip the breaker (at least 1).
+    #[schemars(range(min = 1, max = 10000))]
     pub failures: Located<i64>,
     /// ISO-8601 duration in which failures are counted, for example `PT1M`.
     pub interval: Located<String>,

@@ -138,17 +138,18 @@ pub fn check(model: &Model, policy: &str) -> Result<(), String> {
         if el.name != "set-backend-service" {
             continue;
         }
-        if let Some(id) = el.attr("backend-id") {
-            if !id.starts_with('@') && !known.iter().any(|k| k.eq_ignore_ascii_case(id)) {
-                return Err(format!(
-                    "set-backend-service names backend `{id}`, which this plan does not create (it creates {})",
-                    known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
+        if let Some(id) = el.attr("backend-id")
+            && !id.starts_with('@')
+            && !known.iter().any(|k| k.eq_ignore_ascii_case(id))
+        {
+            return Err(format!(
+                "set-backend-service names backend `{id}`, which this plan does not create (it creates {})",
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
     }
     Ok(())

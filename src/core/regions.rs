@@ -105,7 +105,7 @@ pub fn suggest(input: &str) -> Option<&'static str> {
     REGIONS
         .iter()
         .map(|(name, _)| (strsim::damerau_levenshtein(&key, name), *name))
-        .filter(|(distance, _)| *distance <= 3)
+        .filter(|(distance, _)| *distance <= 2)
         .min()
         .map(|(_, name)| name)
 }

@@ -64,15 +64,15 @@ impl Validation {
 /// The files a plan refers to (spec and policy template paths), for the caller to read.
 pub fn referenced_files(plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(s) = &plan.apim.api.spec {
-        if !spec::is_bundled(s) {
-            out.push(s.value.clone());
-        }
+    if let Some(s) = &plan.apim.api.spec
+        && !spec::is_bundled(s)
+    {
+        out.push(s.value.clone());
     }
-    if let Some(t) = plan.apim.policy.as_ref().and_then(|p| p.template.as_ref()) {
-        if !policy::is_builtin(t) {
-            out.push(t.value.clone());
-        }
+    if let Some(t) = plan.apim.policy.as_ref().and_then(|p| p.template.as_ref())
+        && !policy::is_builtin(t)
+    {
+        out.push(t.value.clone());
     }
     out
 }
@@ -148,38 +148,53 @@ impl Checker {
                 self.error(value.pos, field, format!("{what} must be longer than zero"))
             }
             Ok(_) => {}
-            Err(reason) => self.error(value.pos, field, format!("{what}: {reason}")),
+            Err(reason) => self.error(
+                value.pos,
+                field,
+                format!("{what} `{}` {reason}", value.value),
+            ),
         }
     }
 }
 
 /// Keeps the first position of each case-insensitive name and reports repeats.
-struct Unique<'a> {
-    what: &'a str,
+struct Unique {
+    what: String,
+    /// Appended after the name, as in `` in account `x` ``.
+    scope: String,
     seen: HashMap<String, Pos>,
 }
 
-impl<'a> Unique<'a> {
-    fn new(what: &'a str) -> Self {
+impl Unique {
+    fn new(what: impl Into<String>) -> Self {
         Unique {
-            what,
+            what: what.into(),
+            scope: String::new(),
             seen: HashMap::new(),
         }
     }
 
-    fn check(&mut self, c: &mut Checker, name: &str, pos: Pos, field: &str) {
+    fn within(mut self, scope: String) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Reports `name` if it was seen before; returns whether it is new.
+    fn check(&mut self, c: &mut Checker, name: &str, pos: Pos, field: &str) -> bool {
         let key = name.to_lowercase();
         if let Some(first) = self.seen.get(&key) {
             c.error(
                 pos,
                 field,
                 format!(
-                    "duplicate {} `{name}` (first at line {}; names are case-insensitive)",
-                    self.what, first.line
+                    "duplicate {} `{name}`{} (first at line {}; names are case-insensitive)",
+                    self.what, self.scope, first.line
                 ),
             );
+            false
         } else {
             self.seen.insert(key, pos);
+            true
         }
     }
 }
@@ -300,7 +315,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
     let mut account_names = Unique::new("account name");
     let mut subdomains = Unique::new("custom subdomain");
     let mut backend_names = Unique::new("backend name");
-    backend_names.check(
+    let _ = backend_names.check(
         &mut c,
         &plan.apim.pool.name,
         plan.apim.pool.name.pos,
@@ -310,7 +325,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
     for (i, a) in plan.accounts.iter().enumerate() {
         let f = |rest: &str| format!("accounts[{i}].{rest}");
         c.rule(&a.name, &f("name"), "account name", names::account_name);
-        account_names.check(&mut c, &a.name, a.name.pos, &f("name"));
+        let new_name = account_names.check(&mut c, &a.name, a.name.pos, &f("name"));
         let (location, display) = c.region(&a.location, &f("location"));
         let sku = match &a.sku {
             Some(s) if s.value != "S0" => {
@@ -334,21 +349,23 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
                     "customSubDomain",
                     names::dns_label,
                 );
-                subdomains.check(&mut c, s, s.pos, &f("customSubDomain"));
+                let _ = subdomains.check(&mut c, s, s.pos, &f("customSubDomain"));
                 s.value.clone()
             }
             None => {
                 let derived = a.name.to_lowercase();
-                if names::account_name(&a.name).is_ok() {
-                    if let Err(reason) = names::dns_label(&derived) {
-                        c.error(
+                if names::account_name(&a.name).is_ok()
+                    && let Err(reason) = names::dns_label(&derived)
+                {
+                    c.error(
                             a.name.pos,
                             &f("name"),
                             format!("account name `{}` cannot be its custom subdomain ({reason}): set `customSubDomain`", a.name.value),
                         );
-                    }
                 }
-                subdomains.check(&mut c, &derived, a.name.pos, &f("name"));
+                if new_name {
+                    let _ = subdomains.check(&mut c, &derived, a.name.pos, &f("name"));
+                }
                 derived
             }
         };
@@ -364,7 +381,8 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
                 ),
             );
         }
-        let mut deployment_names = Unique::new("deployment name in this account");
+        let mut deployment_names =
+            Unique::new("deployment name").within(format!(" in account `{}`", a.name.value));
         let mut deployments = Vec::new();
         for (j, d) in a.deployments.iter().enumerate() {
             let g = |rest: &str| format!("accounts[{i}].deployments[{j}].{rest}");
@@ -374,7 +392,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
                 "deployment name",
                 names::deployment_name,
             );
-            deployment_names.check(&mut c, &d.name, d.name.pos, &g("name"));
+            let _ = deployment_names.check(&mut c, &d.name, d.name.pos, &g("name"));
             if d.model.trim().is_empty() {
                 c.error(d.model.pos, &g("model"), "model must not be empty");
             }
@@ -437,14 +455,16 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
                 c.rule(n, &f("backend.name"), "backend name", |s| {
                     names::apim_entity_id(s, 80)
                 });
-                backend_names.check(&mut c, n, n.pos, &f("backend.name"));
+                let _ = backend_names.check(&mut c, n, n.pos, &f("backend.name"));
                 n.value.clone()
             }
             None => {
                 if a.name.chars().count() > 80 {
                     c.error(a.name.pos, &f("name"), "account name is longer than 80 characters and cannot be its backend name: set `backend.name`");
                 }
-                backend_names.check(&mut c, &a.name, a.name.pos, &f("name"));
+                if new_name {
+                    let _ = backend_names.check(&mut c, &a.name, a.name.pos, &f("name"));
+                }
                 a.name.value.clone()
             }
         };
@@ -753,10 +773,6 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
                 "apim.policy.template",
                 format!("the rendered policy is invalid: {reason}"),
             );
-        }
-        if let Err(reason) = spec::patched(&model) {
-            let pos = api.spec.as_ref().map(|s| s.pos).unwrap_or(api.pos);
-            c.error(pos, "apim.api.spec", reason);
         }
     }
 

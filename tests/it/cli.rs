@@ -1,0 +1,164 @@
+//! The command line as a user meets it: help, exit codes, render's directory handling.
+
+use crate::util::{aoai_lb, repo, run};
+
+#[test]
+fn validate_accepts_every_example() {
+    for example in crate::util::examples() {
+        let out = run(aoai_lb(&repo()).arg("validate").arg(&example));
+        assert_eq!(out.code, 0, "{}: {}", example.display(), out.stderr);
+        assert!(out.stdout.contains(": valid."), "{}", out.stdout);
+        assert!(
+            out.stderr.is_empty(),
+            "warnings for an example: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn validate_json_summarises_the_pool() {
+    let out = run(aoai_lb(&repo()).args(["validate", "examples/two-regions.yaml", "-o", "json"]));
+    assert_eq!(out.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["summary"]["accounts"], 2);
+    assert_eq!(v["summary"]["armResources"], 14);
+    let members = v["summary"]["pool"]["members"].as_array().unwrap();
+    assert_eq!(members[0]["weight"], 2);
+    assert_eq!(members[1]["region"], "eastus");
+}
+
+#[test]
+fn warnings_name_their_place_and_do_not_fail_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::fs::read_to_string(repo().join("examples/two-regions.yaml"))
+        .unwrap()
+        .replace(
+            "version: \"2024-08-06\"\n        sku",
+            "version: \"2031-01-01\"\n        sku",
+        );
+    std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+    let out = run(aoai_lb(dir.path()).args(["validate", "plan.yaml"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "plan.yaml:18:18: warning: gpt-4o version `2031-01-01` is not one aoai-lb knows"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn help_has_examples_for_each_command() {
+    let out = run(aoai_lb(&repo()).arg("--help"));
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("Examples:"));
+    for cmd in ["validate", "render", "schema"] {
+        let out = run(aoai_lb(&repo()).args([cmd, "--help"]));
+        assert_eq!(out.code, 0, "{cmd}");
+        assert!(
+            out.stdout.contains("Example"),
+            "{cmd} --help has no example"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(aoai_lb(&repo()).arg("frobnicate")).code, 2);
+    assert_eq!(run(aoai_lb(&repo()).arg("validate")).code, 2);
+    let out = run(aoai_lb(&repo()).args([
+        "render",
+        "examples/two-regions.yaml",
+        "--arm-endpoint",
+        "http://10.1.2.3:80",
+    ]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("plain http, which is allowed only for loopback"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn render_uses_the_arm_endpoint() {
+    let out = run(aoai_lb(&repo())
+        .args(["render", "examples/two-regions.yaml", "-o", "json"])
+        .env("AOAI_LB_ARM_ENDPOINT", "http://127.0.0.1:8089/"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    for r in v["requests"].as_array().unwrap() {
+        assert!(
+            r["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:8089/subscriptions/"),
+            "{}",
+            r["url"]
+        );
+    }
+}
+
+#[test]
+fn render_refuses_to_replace_a_directory_it_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("mine");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("notes.txt"), "keep me").unwrap();
+    let out = run(aoai_lb(&repo())
+        .args(["render", "examples/two-regions.yaml", "--out"])
+        .arg(&target));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("refusing to replace a non-empty directory"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(target.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 1);
+}
+
+#[test]
+fn render_replaces_its_own_output_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out");
+    let out = run(aoai_lb(&repo())
+        .args(["render", "examples/priority-spillover.yaml", "--out"])
+        .arg(&target));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        target
+            .join("09-role_assignment-aoai-spill-primary.json")
+            .exists()
+    );
+    // A smaller plan into the same directory leaves none of the old files behind.
+    let out = run(aoai_lb(&repo())
+        .args(["render", "examples/two-regions.yaml", "--out"])
+        .arg(&target));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        !target
+            .join("09-role_assignment-aoai-spill-primary.json")
+            .exists()
+    );
+    let files = std::fs::read_dir(&target).unwrap().count();
+    assert_eq!(
+        files,
+        14 + 3,
+        "14 requests, policy.xml, inference.json, marker"
+    );
+    // Nothing left beside it.
+    let siblings: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(siblings.len(), 1, "{siblings:?}");
+}

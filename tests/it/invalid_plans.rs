@@ -1,0 +1,106 @@
+//! Malformed plans: each gives exactly the diagnostics in its `.stderr` file, as
+//! `PLAN:LINE:COL: message`, exit code 2, and writes nothing.
+
+use crate::util::{aoai_lb, repo, run};
+
+fn fixtures() -> Vec<String> {
+    let dir = repo().join("tests/fixtures/invalid");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_malformed_plan_gives_its_expected_errors_and_exit_2() {
+    let dir = repo().join("tests/fixtures/invalid");
+    let names = fixtures();
+    assert!(names.len() >= 20, "only {} malformed plans", names.len());
+    let mut failures = Vec::new();
+    for name in &names {
+        let expected_path = dir.join(name.replace(".yaml", ".stderr"));
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|_| panic!("{} has no .stderr file", name));
+        let out = run(aoai_lb(&dir).args(["validate", name]));
+        if out.code != 2 || out.stderr != expected || !out.stdout.is_empty() {
+            failures.push(format!(
+                "{name}: exit {} (want 2)\n--- got stderr\n{}--- want\n{}",
+                out.code, out.stderr, expected
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn render_of_a_malformed_plan_writes_nothing() {
+    let dir = repo().join("tests/fixtures/invalid");
+    let out_dir = tempfile::tempdir().unwrap();
+    let target = out_dir.path().join("rendered");
+    let out = run(aoai_lb(&dir)
+        .args(["render", "many-errors-at-once.yaml", "--out"])
+        .arg(&target));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("many-errors-at-once.yaml:10:48: weight must be between 0 and 100, not 200")
+    );
+    assert!(
+        !target.exists(),
+        "render wrote {} for an invalid plan",
+        target.display()
+    );
+}
+
+#[test]
+fn json_output_lists_every_diagnostic_with_its_position() {
+    let dir = repo().join("tests/fixtures/invalid");
+    let out = run(aoai_lb(&dir).args(["validate", "many-errors-at-once.yaml", "--output", "json"]));
+    assert_eq!(out.code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 4);
+    assert_eq!(diags[0]["line"], 10);
+    assert_eq!(diags[0]["column"], 48);
+    assert_eq!(diags[0]["field"], "accounts[0].backend.weight");
+    assert_eq!(diags[0]["severity"], "error");
+}
+
+#[test]
+fn a_missing_subscription_is_an_error_unless_the_environment_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::fs::read_to_string(repo().join("examples/two-regions.yaml"))
+        .unwrap()
+        .replace("subscriptionId: 00000000-0000-0000-0000-000000000000\n", "");
+    std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+    let out = run(aoai_lb(dir.path()).args(["validate", "plan.yaml"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("plan.yaml:1:1: no subscription: set `subscriptionId`"),
+        "{}",
+        out.stderr
+    );
+    let out = run(aoai_lb(dir.path()).args(["validate", "plan.yaml"]).env(
+        "AZURE_SUBSCRIPTION_ID",
+        "11111111-1111-1111-1111-111111111111",
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn an_unreadable_plan_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(aoai_lb(dir.path()).args(["validate", "nope.yaml"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: cannot read the plan nope.yaml:"),
+        "{}",
+        out.stderr
+    );
+}
