@@ -3,6 +3,7 @@
 //!
 //! - [`core`]: the pure core (plan -> model -> desired ARM resources -> bodies, policy, spec).
 //! - [`commands`]: one module per subcommand, thin over the core.
+//! - [`emulator`]: the local ARM emulator (HTTP only).
 //! - [`cli`], [`printer`], [`exit`], [`env`]: the command line, output, exit statuses and
 //!   environment variables, each in one place.
 //!
@@ -12,6 +13,7 @@
 pub mod cli;
 pub mod commands;
 pub mod core;
+pub mod emulator;
 pub mod env;
 pub mod exit;
 pub mod printer;
