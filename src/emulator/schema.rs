@@ -141,10 +141,10 @@ fn strict_file(text: &str) -> Value {
     let mut file: Value = serde_json::from_str(text).expect("embedded ARM schema parses");
     if let Value::Object(map) = &mut file {
         for (key, value) in map.iter_mut() {
-            if key == "definitions" || key.ends_with("esourceDefinitions") {
-                if let Value::Object(children) = value {
-                    children.values_mut().for_each(strict);
-                }
+            if (key == "definitions" || key.ends_with("esourceDefinitions"))
+                && let Value::Object(children) = value
+            {
+                children.values_mut().for_each(strict);
             }
         }
     }
