@@ -80,6 +80,40 @@ pub enum Command {
     /// Print the plan's JSON Schema (for editors and yaml-language-server).
     #[command(after_help = "Example:\n  aoai-lb schema > plan.schema.json")]
     Schema,
+    /// Run the local ARM emulator that the tests and the offline demo use (see docs/emulator.md).
+    #[command(
+        after_help = "Examples:\n  aoai-lb emulator --port 0 --seed-apim apim-aoai-lb@rg-apim\n  aoai-lb emulator --port 8089 --latency azure --time-scale 0.01 --faults seed=7,throttle=0.2"
+    )]
+    Emulator(EmulatorArgs),
+}
+
+/// `aoai-lb emulator` flags; documented in docs/emulator.md.
+#[derive(Clone, Debug, Args)]
+pub struct EmulatorArgs {
+    /// Port on 127.0.0.1; 0 picks a free one (printed on the first line of stdout).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Pre-create an existing API Management service: NAME@RESOURCE_GROUP[@SUBSCRIPTION] (repeatable).
+    #[arg(long, value_name = "NAME@RG[@SUB]")]
+    pub seed_apim: Vec<String>,
+    /// Pre-create a user-assigned managed identity: NAME@RESOURCE_GROUP[@SUBSCRIPTION] (repeatable).
+    #[arg(long, value_name = "NAME@RG[@SUB]")]
+    pub seed_identity: Vec<String>,
+    /// Configuration file (YAML or JSON); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Persist every resource to FILE and load them at start.
+    #[arg(long = "state-file", value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+    /// Latency profile: instant, or azure (durations close to real Azure).
+    #[arg(long, value_name = "PROFILE")]
+    pub latency: Option<String>,
+    /// Multiply every azure-profile duration and Retry-After by this factor.
+    #[arg(long, value_name = "X")]
+    pub time_scale: Option<f64>,
+    /// Fault injection, e.g. seed=7,throttle=0.2,server-error=0.05,drop=0.01,retry-after=1,fail-lro=deployment
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
 }
 
 /// Validated global settings.

@@ -1,6 +1,7 @@
 //! One module per subcommand, each a thin layer over the core: read inputs, call the
 //! core, hand the outcome to the printer, return an exit status.
 
+mod emulator;
 mod load;
 mod render;
 mod schema;
@@ -30,5 +31,13 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Validate { plan } => validate::run(&printer, &plan),
         Command::Render { plan, out } => render::run(&printer, &settings, &plan, out.as_deref()),
         Command::Schema => schema::run(&printer),
+        Command::Emulator(args) => emulator::run(&printer, &args),
     }
+}
+
+/// A multi-threaded tokio runtime for the commands that do network work.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
