@@ -2,6 +2,7 @@
 //! one YAML plan.
 //!
 //! - [`core`]: the pure core (plan -> model -> desired ARM resources -> bodies, policy, spec).
+//! - [`arm`]: the ARM layer (auth, retries, long-running operations), plan-agnostic.
 //! - [`commands`]: one module per subcommand, thin over the core.
 //! - [`emulator`]: the local ARM emulator (HTTP only).
 //! - [`cli`], [`printer`], [`exit`], [`env`]: the command line, output, exit statuses and
@@ -10,6 +11,7 @@
 //! See DEVELOPERS.md for the architecture and where the ARM layer, the engine and the
 //! emulator go.
 
+pub mod arm;
 pub mod cli;
 pub mod commands;
 pub mod core;

@@ -1,0 +1,320 @@
+//! The ARM client: one azure_core pipeline (our retry policy per call; counting,
+//! logging and bearer auth per try), typed errors, and the verbs the engine uses.
+//! It knows nothing of plans: it sends what it is given and waits for what ARM says.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core::credentials::TokenCredential;
+use azure_core::http::policies::Policy;
+use azure_core::http::{
+    ClientOptions, Context, Method, Pipeline, PipelineSendOptions, Request,
+    RetryOptions as CoreRetry, Url,
+};
+use serde_json::Value;
+
+use super::auth::BearerPolicy;
+use super::error::ArmError;
+use super::lro::{self, LroOptions};
+use super::observe::ObservePolicy;
+use super::retry::{RetryOptions, RetryPolicy};
+use super::stats::{Counts, RequestClass, Stats};
+
+/// `(code, message)` of an ARM error body; empty strings when it has none.
+pub fn error_code(bytes: &[u8]) -> (String, String) {
+    let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let err = v.get("error").unwrap_or(&v);
+    let s = |k: &str| {
+        err.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (s("code"), s("message"))
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ArmClientOptions {
+    pub retry: RetryOptions,
+    pub lro: LroOptions,
+}
+
+/// A response: status, the headers the protocol needs, and the JSON body (Null if none).
+#[derive(Clone, Debug)]
+pub struct ArmResponse {
+    pub status: u16,
+    pub azure_async_operation: Option<String>,
+    pub location: Option<String>,
+    pub retry_after: Option<Duration>,
+    pub body: Value,
+}
+
+impl ArmResponse {
+    /// `properties.provisioningState`, when the body has one.
+    pub fn provisioning_state(&self) -> Option<&str> {
+        self.body
+            .pointer("/properties/provisioningState")
+            .and_then(Value::as_str)
+    }
+}
+
+#[derive(Clone)]
+pub struct ArmClient {
+    pipeline: Pipeline,
+    endpoint: Url,
+    stats: Arc<Stats>,
+    options: ArmClientOptions,
+}
+
+impl std::fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("endpoint", &self.endpoint.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ArmClient {
+    /// A client for `endpoint` (https, or http on a loopback address: the caller has
+    /// checked it with `cli::check_arm_endpoint`).
+    pub fn new(
+        endpoint: &str,
+        credential: Arc<dyn TokenCredential>,
+        options: ArmClientOptions,
+    ) -> Result<ArmClient, String> {
+        let endpoint: Url = endpoint
+            .parse()
+            .map_err(|e| format!("ARM endpoint `{endpoint}`: {e}"))?;
+        let stats = Arc::new(Stats::default());
+        let per_call: Vec<Arc<dyn Policy>> = vec![Arc::new(RetryPolicy::new(
+            options.retry.clone(),
+            stats.clone(),
+        ))];
+        let per_try: Vec<Arc<dyn Policy>> = vec![
+            Arc::new(ObservePolicy::new(stats.clone())),
+            Arc::new(BearerPolicy::new(credential)),
+        ];
+        let client_options = ClientOptions {
+            retry: CoreRetry::none(),
+            ..Default::default()
+        };
+        let pipeline = Pipeline::new(
+            Some("aoai-lb"),
+            Some(env!("CARGO_PKG_VERSION")),
+            client_options,
+            per_call,
+            per_try,
+            None,
+        );
+        Ok(ArmClient {
+            pipeline,
+            endpoint,
+            stats,
+            options,
+        })
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.stats.counts()
+    }
+
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    pub fn lro_options(&self) -> &LroOptions {
+        &self.options.lro
+    }
+
+    /// `{endpoint}{path}?api-version={v}`.
+    pub fn url(&self, path: &str, api_version: &str) -> Result<Url, ArmError> {
+        let mut url = self.endpoint.clone();
+        url.set_path(path);
+        url.query_pairs_mut()
+            .clear()
+            .append_pair("api-version", api_version);
+        Ok(url)
+    }
+
+    /// Sends one request (retries included) and returns whatever ARM answered.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        class: RequestClass,
+        resource: &str,
+    ) -> Result<ArmResponse, ArmError> {
+        let mut request = Request::new(url, method);
+        request.insert_header("accept", "application/json");
+        if let Some(b) = body {
+            request.insert_header("content-type", "application/json");
+            request.set_body(serde_json::to_vec(b).expect("a JSON value serializes"));
+        }
+        let ctx = Context::new().with_value(class);
+        let options = PipelineSendOptions {
+            skip_checks: true,
+            ..Default::default()
+        };
+        let response = self
+            .pipeline
+            .send(&ctx, &mut request, Some(options))
+            .await
+            .map_err(|e| {
+                if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
+                    ArmError::Credential(e.to_string())
+                } else {
+                    ArmError::Transport {
+                        method: method.to_string(),
+                        resource: resource.to_string(),
+                        message: e.to_string(),
+                    }
+                }
+            })?;
+        let status = u16::from(response.status());
+        let header = |name: &'static str| {
+            response
+                .headers()
+                .get_optional_str(&azure_core::http::headers::HeaderName::from_static(name))
+                .map(str::to_string)
+        };
+        let azure_async_operation = header("azure-asyncoperation");
+        let location = header("location");
+        let retry_after = super::retry::retry_after(response.headers());
+        let bytes: azure_core::Bytes = response.into_body().into();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Ok(ArmResponse {
+            status,
+            azure_async_operation,
+            location,
+            retry_after,
+            body,
+        })
+    }
+
+    /// An error from a non-success response.
+    pub fn api_error(method: &Method, resource: &str, response: &ArmResponse) -> ArmError {
+        let err = response.body.get("error").unwrap_or(&response.body);
+        let s = |k: &str| {
+            err.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (mut code, mut message) = (s("code"), s("message"));
+        if code.is_empty() {
+            code = format!("Http{}", response.status);
+        }
+        if message.is_empty() {
+            message = "(no message)".into();
+        }
+        ArmError::Api {
+            method: method.to_string(),
+            resource: resource.to_string(),
+            status: response.status,
+            code,
+            message,
+        }
+    }
+
+    /// GET a resource; `None` when it does not exist (404).
+    pub async fn get(&self, id: &str, api_version: &str) -> Result<Option<Value>, ArmError> {
+        let url = self.url(id, api_version)?;
+        let r = self
+            .send(Method::Get, url, None, RequestClass::Read, id)
+            .await?;
+        match r.status {
+            200 => Ok(Some(r.body)),
+            404 => Ok(None),
+            _ => Err(Self::api_error(&Method::Get, id, &r)),
+        }
+    }
+
+    /// PUT (create or replace) and wait until ARM says it is done; returns the resource.
+    pub async fn put(&self, id: &str, api_version: &str, body: &Value) -> Result<Value, ArmError> {
+        self.write(Method::Put, id, api_version, Some(body)).await
+    }
+
+    /// PATCH and wait until done; returns the resource.
+    pub async fn patch(
+        &self,
+        id: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<Value, ArmError> {
+        self.write(Method::Patch, id, api_version, Some(body)).await
+    }
+
+    /// DELETE and wait until gone. A resource that is already gone (404) is success.
+    pub async fn delete(&self, id: &str, api_version: &str) -> Result<(), ArmError> {
+        let url = self.url(id, api_version)?;
+        let r = self
+            .send(Method::Delete, url, None, RequestClass::Write, id)
+            .await?;
+        match r.status {
+            200 | 204 | 404 if r.azure_async_operation.is_none() && r.location.is_none() => Ok(()),
+            200 | 201 | 202 | 204 => lro::wait(self, &Method::Delete, id, api_version, r)
+                .await
+                .map(|_| ()),
+            _ => Err(Self::api_error(&Method::Delete, id, &r)),
+        }
+    }
+
+    /// POST an action (`{id}/listSecrets`); returns the body.
+    pub async fn post(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ArmError> {
+        let url = self.url(path, api_version)?;
+        let r = self
+            .send(Method::Post, url, body, RequestClass::Write, path)
+            .await?;
+        match r.status {
+            200 | 201 => Ok(r.body),
+            204 => Ok(Value::Null),
+            202 => lro::wait(self, &Method::Post, path, api_version, r).await,
+            _ => Err(Self::api_error(&Method::Post, path, &r)),
+        }
+    }
+
+    async fn write(
+        &self,
+        method: Method,
+        id: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ArmError> {
+        let url = self.url(id, api_version)?;
+        let r = self
+            .send(method, url, body, RequestClass::Write, id)
+            .await?;
+        if !(200..300).contains(&r.status) {
+            return Err(Self::api_error(&method, id, &r));
+        }
+        lro::wait(self, &method, id, api_version, r).await
+    }
+
+    /// A poll URL from a header, refused unless it is on the ARM endpoint's host (a
+    /// bearer token is sent to it).
+    pub fn poll_url(&self, raw: &str) -> Result<Url, String> {
+        let url: Url = raw
+            .parse()
+            .map_err(|e| format!("`{raw}` is not a URL: {e}"))?;
+        let same = url.scheme() == self.endpoint.scheme()
+            && url.host_str() == self.endpoint.host_str()
+            && url.port_or_known_default() == self.endpoint.port_or_known_default();
+        if same {
+            Ok(url)
+        } else {
+            Err(format!(
+                "ARM sent a poll URL on another host ({raw}); refusing to send it a token"
+            ))
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Long-running operations, as ARM documents them: follow `Azure-AsyncOperation` if
+//! given, else `Location`, else the resource's `provisioningState`; wait what
+//! `Retry-After` says between polls (never faster), else a default; give up after a
+//! per-operation timeout. Success is never reported while the resource is still
+//! provisioning: a PUT or PATCH ends with a GET of the resource in a terminal state.
+
+use std::time::{Duration, Instant};
+
+use azure_core::http::Method;
+use serde_json::Value;
+
+use super::client::{ArmClient, ArmResponse};
+use super::error::ArmError;
+use super::stats::RequestClass;
+
+#[derive(Clone, Debug)]
+pub struct LroOptions {
+    /// Wait between polls when ARM sends no Retry-After.
+    pub default_poll: Duration,
+    /// Give up on one operation after this long (the operation may still finish; a
+    /// later run converges).
+    pub timeout: Duration,
+}
+
+impl Default for LroOptions {
+    fn default() -> Self {
+        LroOptions {
+            default_poll: Duration::from_secs(5),
+            timeout: Duration::from_secs(45 * 60),
+        }
+    }
+}
+
+fn is_terminal(state: &str) -> bool {
+    matches!(
+        state.to_ascii_lowercase().as_str(),
+        "succeeded" | "failed" | "canceled" | "cancelled"
+    )
+}
+
+fn failed(method: &Method, resource: &str, status: &str, body: &Value) -> ArmError {
+    let err = body
+        .get("error")
+        .or_else(|| body.pointer("/properties/error"))
+        .unwrap_or(&Value::Null);
+    let s = |k: &str| {
+        err.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let code = Some(s("code"))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| status.to_string());
+    let message = Some(s("message"))
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "(no message)".into());
+    ArmError::OperationFailed {
+        method: method.to_string(),
+        resource: resource.to_string(),
+        status: status.to_string(),
+        code,
+        message,
+    }
+}
+
+/// Waits for the operation `first` started. Returns the final resource body for PUT and
+/// PATCH (Null for DELETE).
+pub async fn wait(
+    client: &ArmClient,
+    method: &Method,
+    id: &str,
+    api_version: &str,
+    first: ArmResponse,
+) -> Result<Value, ArmError> {
+    let options = client.lro_options().clone();
+    let deadline = Instant::now() + options.timeout;
+    let timeout = || ArmError::Timeout {
+        method: method.to_string(),
+        resource: id.to_string(),
+        after: options.timeout,
+    };
+    let interval = |r: &ArmResponse| r.retry_after.unwrap_or(options.default_poll);
+    let is_delete = *method == Method::Delete;
+    let mut last_wait = interval(&first);
+
+    // 1. Azure-AsyncOperation: poll the operation's status.
+    if first.status != 200 || first.azure_async_operation.is_some() {
+        if let Some(op) = &first.azure_async_operation {
+            let url = client.poll_url(op).map_err(|m| ArmError::Transport {
+                method: method.to_string(),
+                resource: id.to_string(),
+                message: m,
+            })?;
+            loop {
+                if Instant::now() + last_wait > deadline {
+                    return Err(timeout());
+                }
+                tokio::time::sleep(last_wait).await;
+                let r = client
+                    .send(Method::Get, url.clone(), None, RequestClass::Poll, id)
+                    .await?;
+                if !(200..300).contains(&r.status) {
+                    return Err(ArmClient::api_error(&Method::Get, id, &r));
+                }
+                let status = r
+                    .body
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("InProgress")
+                    .to_string();
+                if status.eq_ignore_ascii_case("succeeded") {
+                    break;
+                }
+                if is_terminal(&status) {
+                    return Err(failed(method, id, &status, &r.body));
+                }
+                last_wait = interval(&r);
+            }
+            if is_delete {
+                return Ok(Value::Null);
+            }
+            return final_state(
+                client,
+                method,
+                id,
+                api_version,
+                options.default_poll,
+                deadline,
+            )
+            .await;
+        }
+    }
+
+    // 2. Location: poll until it stops answering 202.
+    if first.status == 202 || (first.status == 201 && first.location.is_some()) {
+        if let Some(loc) = &first.location {
+            let url = client.poll_url(loc).map_err(|m| ArmError::Transport {
+                method: method.to_string(),
+                resource: id.to_string(),
+                message: m,
+            })?;
+            loop {
+                if Instant::now() + last_wait > deadline {
+                    return Err(timeout());
+                }
+                tokio::time::sleep(last_wait).await;
+                let r = client
+                    .send(Method::Get, url.clone(), None, RequestClass::Poll, id)
+                    .await?;
+                match r.status {
+                    202 => last_wait = interval(&r),
+                    200..=299 => break,
+                    404 if is_delete => break,
+                    _ => return Err(ArmClient::api_error(&Method::Get, id, &r)),
+                }
+            }
+            if is_delete {
+                return Ok(Value::Null);
+            }
+            return final_state(
+                client,
+                method,
+                id,
+                api_version,
+                options.default_poll,
+                deadline,
+            )
+            .await;
+        }
+        if is_delete {
+            // 202 with nothing to follow: watch the resource go.
+            return wait_gone(client, id, api_version, last_wait, deadline, timeout).await;
+        }
+    }
+
+    if is_delete {
+        return Ok(Value::Null);
+    }
+    // 3. provisioningState on the resource itself.
+    match first.provisioning_state() {
+        Some(state) if !is_terminal(state) => {
+            final_state(client, method, id, api_version, last_wait, deadline).await
+        }
+        Some(state) if !state.eq_ignore_ascii_case("succeeded") => {
+            Err(failed(method, id, state, &first.body))
+        }
+        _ if first.body.is_null() => {
+            final_state(client, method, id, api_version, last_wait, deadline).await
+        }
+        _ => Ok(first.body),
+    }
+}
+
+/// GETs the resource until its provisioningState is terminal; `Succeeded` (or none) is done.
+async fn final_state(
+    client: &ArmClient,
+    method: &Method,
+    id: &str,
+    api_version: &str,
+    poll: Duration,
+    deadline: Instant,
+) -> Result<Value, ArmError> {
+    let mut first = true;
+    loop {
+        if !first {
+            if Instant::now() + poll > deadline {
+                return Err(ArmError::Timeout {
+                    method: method.to_string(),
+                    resource: id.to_string(),
+                    after: client.lro_options().timeout,
+                });
+            }
+            tokio::time::sleep(poll).await;
+        }
+        let class = if first {
+            RequestClass::Read
+        } else {
+            RequestClass::Poll
+        };
+        first = false;
+        let url = client.url(id, api_version)?;
+        let r = client.send(Method::Get, url, None, class, id).await?;
+        if r.status != 200 {
+            return Err(ArmClient::api_error(&Method::Get, id, &r));
+        }
+        match r.provisioning_state() {
+            None => return Ok(r.body),
+            Some(s) if s.eq_ignore_ascii_case("succeeded") => return Ok(r.body),
+            Some(s) if is_terminal(s) => return Err(failed(method, id, s, &r.body)),
+            Some(_) => {}
+        }
+    }
+}
+
+async fn wait_gone(
+    client: &ArmClient,
+    id: &str,
+    api_version: &str,
+    poll: Duration,
+    deadline: Instant,
+    timeout: impl Fn() -> ArmError,
+) -> Result<Value, ArmError> {
+    loop {
+        if Instant::now() + poll > deadline {
+            return Err(timeout());
+        }
+        tokio::time::sleep(poll).await;
+        let url = client.url(id, api_version)?;
+        let r = client
+            .send(Method::Get, url, None, RequestClass::Poll, id)
+            .await?;
+        match r.status {
+            404 => return Ok(Value::Null),
+            200 => {}
+            _ => return Err(ArmClient::api_error(&Method::Get, id, &r)),
+        }
+    }
+}
