@@ -12,6 +12,7 @@ Examples:
   aoai-lb validate examples/two-regions.yaml
   aoai-lb render examples/two-regions.yaml --out rendered/
   aoai-lb render examples/two-regions.yaml --output json | jq '.requests[].url'
+  aoai-lb doctor examples/two-regions.yaml
   aoai-lb schema > plan.schema.json";
 
 #[derive(Debug, Parser)]
@@ -80,6 +81,15 @@ pub enum Command {
     /// Print the plan's JSON Schema (for editors and yaml-language-server).
     #[command(after_help = "Example:\n  aoai-lb schema > plan.schema.json")]
     Schema,
+    /// Check credentials and what the plan needs in Azure (the API Management service, its
+    /// resource group, a user-assigned identity) without changing anything.
+    #[command(
+        after_help = "Examples:\n  aoai-lb doctor\n  aoai-lb doctor plan.yaml -v\n  AOAI_LB_ARM_ENDPOINT=http://127.0.0.1:8089 aoai-lb doctor plan.yaml --output json"
+    )]
+    Doctor {
+        /// The plan file (YAML); without it only the credential is checked.
+        plan: Option<PathBuf>,
+    },
     /// Run the local ARM emulator that the tests and the offline demo use (see docs/emulator.md).
     #[command(
         after_help = "Examples:\n  aoai-lb emulator --port 0 --seed-apim apim-aoai-lb@rg-apim\n  aoai-lb emulator --port 8089 --latency azure --time-scale 0.01 --faults seed=7,throttle=0.2"

@@ -18,4 +18,5 @@ pub mod core;
 pub mod emulator;
 pub mod env;
 pub mod exit;
+pub mod logging;
 pub mod printer;

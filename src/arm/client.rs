@@ -33,6 +33,20 @@ pub fn error_code(bytes: &[u8]) -> (String, String) {
     (s("code"), s("message"))
 }
 
+/// An error and its sources, joined: "failed to execute request: connection refused".
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ArmClientOptions {
     pub retry: RetryOptions,
@@ -167,7 +181,7 @@ impl ArmClient {
                     ArmError::Transport {
                         method: method.to_string(),
                         resource: resource.to_string(),
-                        message: e.to_string(),
+                        message: error_chain(&e),
                     }
                 }
             })?;

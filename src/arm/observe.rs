@@ -72,7 +72,10 @@ impl Policy for ObservePolicy {
                 Ok(response)
             }
             Err(e) => {
-                tracing::debug!("{method} {url} -> error after {ms} ms: {e}");
+                tracing::debug!(
+                    "{method} {url} -> error after {ms} ms: {}",
+                    super::client::error_chain(&e)
+                );
                 Err(e)
             }
         }

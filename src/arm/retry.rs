@@ -18,8 +18,10 @@ use super::stats::Stats;
 
 #[derive(Clone, Debug)]
 pub struct RetryOptions {
-    /// Retries of a throttled, transient or dropped request.
+    /// Retries of a throttled or transient (408, 429, 5xx) request.
     pub max_retries: u32,
+    /// Retries of a request that got no response at all (refused, reset, dropped).
+    pub max_connection_retries: u32,
     /// First backoff step; doubles each retry.
     pub base_delay: Duration,
     /// Longest single wait (a larger Retry-After is still honoured).
@@ -34,6 +36,7 @@ impl Default for RetryOptions {
     fn default() -> Self {
         RetryOptions {
             max_retries: 8,
+            max_connection_retries: 3,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
             conflict_window: Duration::from_secs(600),
@@ -170,7 +173,7 @@ impl Policy for RetryPolicy {
                 }
                 Err(e) => {
                     let transient = matches!(e.kind(), ErrorKind::Io | ErrorKind::Connection);
-                    if !transient || retries >= self.options.max_retries {
+                    if !transient || retries >= self.options.max_connection_retries {
                         return Err(e);
                     }
                     tracing::debug!(

@@ -1,6 +1,7 @@
 //! One module per subcommand, each a thin layer over the core: read inputs, call the
 //! core, hand the outcome to the printer, return an exit status.
 
+mod doctor;
 mod emulator;
 mod load;
 mod render;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
     };
+    crate::logging::init(cli.global.verbose, cli.global.quiet);
     let settings = match Settings::from_args(&cli.global) {
         Ok(s) => s,
         Err(msg) => {
@@ -32,6 +34,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Render { plan, out } => render::run(&printer, &settings, &plan, out.as_deref()),
         Command::Schema => schema::run(&printer),
         Command::Emulator(args) => emulator::run(&printer, &args),
+        Command::Doctor { plan } => doctor::run(&printer, &settings, plan.as_deref()),
     }
 }
 
@@ -40,4 +43,14 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+}
+
+/// The ARM client for these settings, with the credential chain from the environment.
+pub(crate) fn arm_client(settings: &Settings) -> Result<crate::arm::ArmClient, String> {
+    let chain = crate::arm::auth::CredentialChain::from_env();
+    crate::arm::ArmClient::new(
+        &settings.arm_endpoint,
+        chain,
+        crate::arm::ArmClientOptions::default(),
+    )
 }
