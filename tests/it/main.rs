@@ -1,10 +1,12 @@
 //! Integration tests, compiled into one binary. Each module tests what a user or ARM
 //! would observe: exit codes, messages, files written, request bodies.
 
+mod arm_client;
 mod arm_schemas;
 mod cli;
 mod golden;
 mod invalid_plans;
 mod parser_fuzz;
 mod plan_schema;
+mod scripted;
 mod util;
