@@ -2,5 +2,38 @@
 //! every endpoint aoai-lb uses. It backs the tests, the benchmarks and the offline demo,
 //! and speaks only HTTP: nothing in the product calls into it directly.
 //! See docs/emulator.md.
+//!
+//! Layout: `address` parses paths into typed addresses; `pipeline` takes a request from
+//! arrival to answer (auth, faults, api-version, schema, log); `handlers/` do what each
+//! resource provider does on the `store`; `ops` runs long-running operations from
+//! timestamps; `faults`, `log`, `seed`, `hooks` and `server` are what their names say.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let running = aoai_lb::emulator::start(aoai_lb::emulator::Config::default(), 0).await?;
+//! println!("{}", running.url());
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+pub mod address;
+mod clock;
+mod config;
+mod faults;
+mod handlers;
+mod hooks;
+mod log;
+mod ops;
+mod pipeline;
+mod policy_format;
+mod reply;
 pub mod schema;
+mod seed;
+mod server;
+mod store;
+
+pub use config::{
+    Config, DEFAULT_SUBSCRIPTION, FailLro, Faults, Latency, LroKind, Seed, SeedApim,
+    SeedApimIdentity, SeedIdentity, SeedPrincipal,
+};
+pub use server::{Running, start};

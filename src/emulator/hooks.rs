@@ -1,0 +1,68 @@
+//! Test hooks under `/_emulator/` (no auth, no faults, not logged): the request log, the
+//! whole state as ARM would return it, reset to the seeds, and replacing the fault
+//! configuration. The product never calls them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::clock::iso_now;
+use super::config::Faults;
+use super::faults::FaultState;
+use super::ops;
+use super::pipeline::Emulator;
+use super::store::key;
+
+pub async fn requests(State(em): State<Arc<Emulator>>) -> Response {
+    Json(em.lock().log.entries()).into_response()
+}
+
+/// Every resource (soft-deleted accounts included, subscription keys never), by id.
+pub async fn state(State(em): State<Arc<Emulator>>) -> Response {
+    let mut inner = em.lock();
+    if ops::advance(&mut inner.store, em.clock.now_ms(), &iso_now()) {
+        em.persist(&inner);
+    }
+    let mut all: Vec<(String, Value)> = inner
+        .store
+        .resources
+        .values()
+        .map(|r| (key(&r.id), r.body.clone()))
+        .chain(
+            inner
+                .store
+                .deleted
+                .values()
+                .map(|d| (key(&d.id()), d.view())),
+        )
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    Json(Value::Array(all.into_iter().map(|(_, v)| v).collect())).into_response()
+}
+
+pub async fn reset(State(em): State<Arc<Emulator>>) -> Response {
+    em.reset();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub async fn faults(State(em): State<Arc<Emulator>>, body: Bytes) -> Response {
+    let parsed = serde_json::from_slice::<Faults>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|f| f.check().map(|()| f));
+    match parsed {
+        Ok(f) => {
+            em.lock().faults = FaultState::new(f.clone());
+            Json(json!(f)).into_response()
+        }
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"code": "InvalidFaults", "message": message, "details": []}})),
+        )
+            .into_response(),
+    }
+}
