@@ -40,9 +40,9 @@ pub struct GlobalArgs {
     /// Output format: human-readable text, or JSON for scripts.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// State file that records what aoai-lb created.
-    #[arg(long, global = true, env = env::STATE, default_value = env::DEFAULT_STATE, value_name = "PATH")]
-    pub state: PathBuf,
+    /// State file that records what aoai-lb created [default: aoai-lb.state.json; with --emulator, a temporary file].
+    #[arg(long, global = true, env = env::STATE, value_name = "PATH")]
+    pub state: Option<PathBuf>,
     /// More detail on stderr (-v, -vv).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -81,6 +81,46 @@ pub enum Command {
     /// Print the plan's JSON Schema (for editors and yaml-language-server).
     #[command(after_help = "Example:\n  aoai-lb schema > plan.schema.json")]
     Schema,
+    /// Show what apply would create, update or delete; no writes. Exit 0: no changes, 3: changes.
+    #[command(
+        after_help = "Examples:\n  aoai-lb plan plan.yaml\n  aoai-lb plan plan.yaml --output json | jq '.changes[] | select(.action != \"noop\")'\n  aoai-lb plan examples/two-regions.yaml --emulator"
+    )]
+    Plan {
+        /// The plan file (YAML).
+        plan: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Converge Azure to the plan: show the changes, ask, then make them.
+    #[command(
+        after_help = "Examples:\n  aoai-lb apply plan.yaml\n  aoai-lb apply plan.yaml --yes --parallelism 20\n  aoai-lb apply examples/two-regions.yaml --emulator"
+    )]
+    Apply {
+        /// The plan file (YAML).
+        plan: PathBuf,
+        /// Do not ask for confirmation (required when there is no terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Delete what aoai-lb created (from the state file), children first; put the APIM
+    /// identity back as it was found.
+    #[command(
+        after_help = "Examples:\n  aoai-lb destroy --yes\n  aoai-lb destroy plan.yaml --purge"
+    )]
+    Destroy {
+        /// The plan file (optional: the state file remembers what was created).
+        plan: Option<PathBuf>,
+        /// Do not ask for confirmation (required when there is no terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Also purge the soft-deleted accounts, so their names can be reused at once.
+        #[arg(long)]
+        purge: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Check credentials and what the plan needs in Azure (the API Management service, its
     /// resource group, a user-assigned identity) without changing anything.
     #[command(
@@ -95,6 +135,18 @@ pub enum Command {
         after_help = "Examples:\n  aoai-lb emulator --port 0 --seed-apim apim-aoai-lb@rg-apim\n  aoai-lb emulator --port 8089 --latency azure --time-scale 0.01 --faults seed=7,throttle=0.2"
     )]
     Emulator(EmulatorArgs),
+}
+
+/// Flags shared by plan, apply and destroy.
+#[derive(Clone, Debug, Args)]
+pub struct EngineArgs {
+    /// Most ARM operations in flight at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+    /// Run against an in-process ARM emulator seeded with the plan's APIM service (a demo:
+    /// nothing reaches Azure, and the emulator's state ends with the command).
+    #[arg(long)]
+    pub emulator: bool,
 }
 
 /// `aoai-lb emulator` flags; documented in docs/emulator.md.
@@ -131,7 +183,8 @@ pub struct EmulatorArgs {
 pub struct Settings {
     pub arm_endpoint: String,
     pub output: OutputFormat,
-    pub state: PathBuf,
+    /// The state file; `None` when not given (the default depends on the command).
+    pub state: Option<PathBuf>,
     pub verbose: u8,
     pub quiet: bool,
 }

@@ -11,6 +11,8 @@ pub enum ExitStatus {
     Usage,
     /// `plan` found changes.
     Changes,
+    /// Stopped by Ctrl-C (what was in flight finished and was recorded).
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -20,6 +22,7 @@ impl ExitStatus {
             ExitStatus::Failure => 1,
             ExitStatus::Usage => 2,
             ExitStatus::Changes => 3,
+            ExitStatus::Interrupted => 130,
         }
     }
 }

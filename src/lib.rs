@@ -4,6 +4,7 @@
 //! - [`core`]: the pure core (plan -> model -> desired ARM resources -> bodies, policy, spec).
 //! - [`arm`]: the ARM layer (auth, retries, long-running operations), plan-agnostic.
 //! - [`commands`]: one module per subcommand, thin over the core.
+//! - [`engine`]: plan (diff), apply (dependency graph), state.
 //! - [`emulator`]: the local ARM emulator (HTTP only).
 //! - [`cli`], [`printer`], [`exit`], [`env`]: the command line, output, exit statuses and
 //!   environment variables, each in one place.
@@ -16,7 +17,9 @@ pub mod cli;
 pub mod commands;
 pub mod core;
 pub mod emulator;
+pub mod engine;
 pub mod env;
 pub mod exit;
 pub mod logging;
 pub mod printer;
+pub mod views;

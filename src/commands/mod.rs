@@ -1,11 +1,15 @@
 //! One module per subcommand, each a thin layer over the core: read inputs, call the
 //! core, hand the outcome to the printer, return an exit status.
 
+mod apply;
+mod destroy;
 mod doctor;
 mod emulator;
 mod load;
+mod plan;
 mod render;
 mod schema;
+mod session;
 mod validate;
 
 pub use load::{LoadError, Loaded, load};
@@ -34,6 +38,16 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Render { plan, out } => render::run(&printer, &settings, &plan, out.as_deref()),
         Command::Schema => schema::run(&printer),
         Command::Emulator(args) => emulator::run(&printer, &args),
+        Command::Plan { plan, engine } => plan::run(&printer, &settings, &plan, &engine),
+        Command::Apply { plan, yes, engine } => {
+            apply::run(&printer, &settings, &plan, yes, &engine)
+        }
+        Command::Destroy {
+            plan,
+            yes,
+            purge,
+            engine,
+        } => destroy::run(&printer, &settings, plan.as_deref(), yes, purge, &engine),
         Command::Doctor { plan } => doctor::run(&printer, &settings, plan.as_deref()),
     }
 }

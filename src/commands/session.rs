@@ -1,0 +1,153 @@
+//! What plan, apply and destroy share: the async runtime, the ARM client (real, or an
+//! in-process emulator with `--emulator`), the state path, Ctrl-C.
+
+use std::path::PathBuf;
+
+use crate::arm::auth::{CredentialChain, StaticToken};
+use crate::arm::{ArmClient, ArmClientOptions};
+use crate::cli::{EngineArgs, Settings};
+use crate::core::model::{Identity, Model};
+use crate::engine::graph::Cancel;
+use crate::env;
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+
+pub struct Session {
+    pub runtime: tokio::runtime::Runtime,
+    pub client: ArmClient,
+    pub state_path: PathBuf,
+    pub emulator: Option<crate::emulator::Running>,
+    /// A temporary state file to remove at the end (`--emulator` without `--state`).
+    temp_state: Option<PathBuf>,
+}
+
+/// Time scale of the demo emulator's `azure` latency profile: progress is visible, and
+/// the two-region example applies in seconds.
+const DEMO_TIME_SCALE: f64 = 0.02;
+
+impl Session {
+    pub fn open(
+        printer: &Printer,
+        settings: &Settings,
+        engine: &EngineArgs,
+        model: Option<&Model>,
+    ) -> Result<Session, ExitStatus> {
+        let runtime = super::runtime().map_err(|e| {
+            printer.error(&format!("error: cannot start the async runtime: {e}"));
+            ExitStatus::Failure
+        })?;
+        let (client, emulator, state_path, temp_state) = if engine.emulator {
+            let Some(model) = model else {
+                printer.error("error: --emulator needs a plan file (it seeds the emulator with the plan's APIM service)");
+                return Err(ExitStatus::Usage);
+            };
+            let running = runtime
+                .block_on(crate::emulator::start(demo_config(model), 0))
+                .map_err(|e| {
+                    printer.error(&format!("error: cannot start the emulator: {e}"));
+                    ExitStatus::Failure
+                })?;
+            printer.info(&format!(
+                "Using an in-process ARM emulator at {} (nothing reaches Azure).",
+                running.url()
+            ));
+            let client = ArmClient::new(
+                &running.url(),
+                CredentialChain::single("emulator token", StaticToken::new("emulator".into())),
+                ArmClientOptions::default(),
+            )
+            .map_err(|e| {
+                printer.error(&format!("error: {e}"));
+                ExitStatus::Failure
+            })?;
+            let (state, temp) = match &settings.state {
+                Some(p) => (p.clone(), None),
+                None => {
+                    let p = std::env::temp_dir().join(format!(
+                        "aoai-lb-emulator-{}.state.json",
+                        std::process::id()
+                    ));
+                    (p.clone(), Some(p))
+                }
+            };
+            (client, Some(running), state, temp)
+        } else {
+            let client = super::arm_client(settings).map_err(|e| {
+                printer.error(&format!("error: {e}"));
+                ExitStatus::Usage
+            })?;
+            let state = settings
+                .state
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(env::DEFAULT_STATE));
+            (client, None, state, None)
+        };
+        Ok(Session {
+            runtime,
+            client,
+            state_path,
+            emulator,
+            temp_state,
+        })
+    }
+
+    /// A cancel flag set by Ctrl-C (and SIGTERM).
+    pub fn cancel_on_signal(&self, printer: &Printer) -> Cancel {
+        let cancel = Cancel::default();
+        let c = cancel.clone();
+        let quiet = printer.quiet;
+        self.runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c.cancel();
+                if !quiet {
+                    eprintln!("\nInterrupted: starting nothing new, waiting for what is in flight, then saving the state.");
+                }
+            }
+        });
+        cancel
+    }
+
+    pub fn close(self) {
+        if let Some(p) = &self.temp_state {
+            let _ = std::fs::remove_file(p);
+            let mut lock = p.clone().into_os_string();
+            lock.push(".lock");
+            let _ = std::fs::remove_file(lock);
+        }
+        if let Some(e) = self.emulator {
+            self.runtime.block_on(e.shutdown());
+        }
+    }
+}
+
+fn demo_config(model: &Model) -> crate::emulator::Config {
+    let mut config = crate::emulator::Config {
+        latency: crate::emulator::Latency::Azure,
+        time_scale: DEMO_TIME_SCALE,
+        ..Default::default()
+    };
+    config.seed.apim.push(crate::emulator::SeedApim {
+        name: model.apim.name.clone(),
+        resource_group: model.apim.resource_group.clone(),
+        subscription: model.subscription_id.clone(),
+        location: model.resource_group.location.clone(),
+        sku: "Developer".into(),
+        identity: crate::emulator::SeedApimIdentity::None,
+    });
+    if let Identity::UserAssigned { id } = &model.apim.identity {
+        if let Some((sub, rg, name)) = crate::core::ids::parse_user_assigned_identity(id) {
+            config
+                .seed
+                .user_assigned_identities
+                .push(crate::emulator::SeedIdentity {
+                    name: name.into(),
+                    resource_group: rg.into(),
+                    subscription: sub.into(),
+                    location: model.resource_group.location.clone(),
+                    principal_id: None,
+                    client_id: None,
+                });
+        }
+    }
+    config
+}
