@@ -372,7 +372,7 @@ pub async fn arm(
         method: method.to_string(),
         path,
         query: raw_query,
-        status: (!dropped).then(|| match &result {
+        status: (!dropped).then_some(match &result {
             Ok(r) => r.status,
             Err(e) => e.status,
         }),

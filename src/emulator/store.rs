@@ -161,10 +161,12 @@ impl Store {
         let k = key(&record.id);
         if let Some(old) = self.resources.get(&k) {
             record.id = old.id.clone();
-            if let Some(obj) = record.body.as_object_mut()
-                && obj.contains_key("id")
-            {
-                obj.insert("id".into(), Value::from(old.id.clone()));
+            if let Some(obj) = record.body.as_object_mut() {
+                for field in ["id", "name"] {
+                    if let (true, Some(first)) = (obj.contains_key(field), old.body.get(field)) {
+                        obj.insert(field.into(), first.clone());
+                    }
+                }
             }
         }
         self.resources.insert(k, record);
@@ -265,7 +267,12 @@ mod tests {
     use serde_json::json;
 
     fn rec(kind: Kind, id: &str) -> Record {
-        Record::new(kind, id.into(), json!({"id": id, "properties": {}}))
+        let name = id.rsplit('/').next().unwrap();
+        Record::new(
+            kind,
+            id.into(),
+            json!({"id": id, "name": name, "properties": {}}),
+        )
     }
 
     #[test]
@@ -283,6 +290,7 @@ mod tests {
         let r = s.get("/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG").unwrap();
         assert_eq!(r.id, "/subscriptions/s/resourceGroups/RG");
         assert_eq!(r.body["id"], "/subscriptions/s/resourceGroups/RG");
+        assert_eq!(r.body["name"], "RG");
     }
 
     #[test]
