@@ -4,6 +4,7 @@
 mod arm_client;
 mod arm_schemas;
 mod cli;
+mod emulator;
 mod golden;
 mod invalid_plans;
 mod parser_fuzz;
