@@ -66,3 +66,12 @@ pub async fn faults(State(em): State<Arc<Emulator>>, body: Bytes) -> Response {
             .into_response(),
     }
 }
+
+/// Any other path or method under `/_emulator/`: never an ARM request, never faulted.
+pub async fn unknown() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": {"code": "NotFound", "message": "Test hooks: GET requests, GET state, POST reset, PUT faults.", "details": []}})),
+    )
+        .into_response()
+}

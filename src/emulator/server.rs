@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -64,6 +64,7 @@ pub async fn start(config: Config, port: u16) -> std::io::Result<Running> {
         .route("/_emulator/state", get(hooks::state))
         .route("/_emulator/reset", post(hooks::reset))
         .route("/_emulator/faults", put(hooks::faults))
+        .route("/_emulator/{*rest}", any(hooks::unknown))
         .fallback(arm)
         .with_state(emulator);
     let (stop, stopped) = oneshot::channel();

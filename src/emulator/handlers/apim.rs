@@ -122,20 +122,7 @@ pub fn patch(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmErro
         )));
     }
     let mut identity = json!({"type": t});
-    if system {
-        let previous = &service.body["identity"];
-        let kept = previous["type"]
-            .as_str()
-            .is_some_and(|p| p.contains("SystemAssigned"))
-            .then(|| previous["principalId"].as_str().map(str::to_string))
-            .flatten();
-        let principal = match kept {
-            Some(p) => p,
-            None => cx.issue_principal(&service.id),
-        };
-        identity["principalId"] = Value::from(principal);
-        identity["tenantId"] = Value::from(super::TENANT_ID);
-    }
+    // User-assigned identities are checked first: a refused PATCH issues no principal.
     if user {
         let mut out = Map::new();
         for uai in entries.keys() {
@@ -155,6 +142,20 @@ pub fn patch(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmErro
             );
         }
         identity["userAssignedIdentities"] = Value::Object(out);
+    }
+    if system {
+        let previous = &service.body["identity"];
+        let kept = previous["type"]
+            .as_str()
+            .is_some_and(|p| p.contains("SystemAssigned"))
+            .then(|| previous["principalId"].as_str().map(str::to_string))
+            .flatten();
+        let principal = match kept {
+            Some(p) => p,
+            None => cx.issue_principal(&service.id),
+        };
+        identity["principalId"] = Value::from(principal);
+        identity["tenantId"] = Value::from(super::TENANT_ID);
     }
     let etag = cx.etag();
     let record = cx.store.get_mut(&id).expect("checked above");

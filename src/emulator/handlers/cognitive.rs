@@ -72,22 +72,7 @@ fn identity(
 ) -> Result<Value, ArmError> {
     let t = sent["type"].as_str().unwrap_or("None");
     let mut out = json!({"type": t});
-    if t.contains("SystemAssigned") {
-        let kept = previous
-            .filter(|p| {
-                p["type"]
-                    .as_str()
-                    .is_some_and(|pt| pt.contains("SystemAssigned"))
-            })
-            .and_then(|p| p["principalId"].as_str())
-            .map(str::to_string);
-        let principal = match kept {
-            Some(p) => p,
-            None => cx.issue_principal(id),
-        };
-        out["principalId"] = Value::from(principal);
-        out["tenantId"] = Value::from(super::TENANT_ID);
-    }
+    // User-assigned identities are checked first: a refused body issues no principal.
     if t.contains("UserAssigned") {
         let mut entries = Map::new();
         for uai in object(sent, "userAssignedIdentities").keys() {
@@ -106,6 +91,22 @@ fn identity(
             );
         }
         out["userAssignedIdentities"] = Value::Object(entries);
+    }
+    if t.contains("SystemAssigned") {
+        let kept = previous
+            .filter(|p| {
+                p["type"]
+                    .as_str()
+                    .is_some_and(|pt| pt.contains("SystemAssigned"))
+            })
+            .and_then(|p| p["principalId"].as_str())
+            .map(str::to_string);
+        let principal = match kept {
+            Some(p) => p,
+            None => cx.issue_principal(id),
+        };
+        out["principalId"] = Value::from(principal);
+        out["tenantId"] = Value::from(super::TENANT_ID);
     }
     Ok(out)
 }

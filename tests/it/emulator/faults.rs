@@ -127,7 +127,8 @@ async fn a_dropped_connection_gets_no_response() {
         err.is_request() || err.is_connect() || err.is_body(),
         "{err:?}"
     );
-    // The hooks are never faulted.
+    // The hooks are never faulted, and not logged.
+    assert_eq!(arm.hook(Method::GET, "nothing", None).await.status, 404);
     let log = arm.log().await;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["fault"], "drop");
