@@ -121,7 +121,6 @@ pub fn into_response(result: &Result<Reply, ArmError>) -> Response<Body> {
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("x-ms-request-id", uuid_like());
     if let Err(e) = result {
-        builder = builder.header("x-ms-failure-cause", "gateway");
         if e.status == 401 {
             builder = builder.header(
                 "WWW-Authenticate",

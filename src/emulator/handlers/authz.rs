@@ -197,7 +197,7 @@ pub fn get(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
         Some(r) => Ok(Reply::ok(r.body.clone())),
         None => Err(ArmError::new(
             404,
-            "RoleAssignmentNotFound",
+            "ResourceNotFound",
             format!("The role assignment '{}' is not found.", parts(addr).1),
         )),
     }

@@ -223,7 +223,9 @@ async fn role_assignment_rules() {
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.body["name"], NAME_1);
     assert_eq!(arm.delete(&at(NAME_1), AUTH).await.status, 204);
-    assert_eq!(arm.get(&at(NAME_1), AUTH).await.status, 404);
+    arm.get(&at(NAME_1), AUTH)
+        .await
+        .expect_error(404, "ResourceNotFound");
     arm.stop().await;
 }
 
