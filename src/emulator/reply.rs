@@ -120,13 +120,13 @@ pub fn into_response(result: &Result<Reply, ArmError>) -> Response<Body> {
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("x-ms-request-id", uuid_like());
-    if let Err(e) = result {
-        if e.status == 401 {
-            builder = builder.header(
-                "WWW-Authenticate",
-                "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"",
-            );
-        }
+    if let Err(e) = result
+        && e.status == 401
+    {
+        builder = builder.header(
+            "WWW-Authenticate",
+            "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"",
+        );
     }
     for (name, value) in headers {
         if let (Ok(n), Ok(v)) = (
