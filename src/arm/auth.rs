@@ -329,10 +329,10 @@ impl BearerPolicy {
 
     async fn token(&self) -> azure_core::Result<String> {
         let fresh_until = OffsetDateTime::now_utc() + azure_core::time::Duration::minutes(5);
-        if let Some(t) = self.cached.lock().expect("token cache").as_ref() {
-            if t.expires_on > fresh_until {
-                return Ok(t.token.secret().to_string());
-            }
+        if let Some(t) = self.cached.lock().expect("token cache").as_ref()
+            && t.expires_on > fresh_until
+        {
+            return Ok(t.token.secret().to_string());
         }
         let token = self.credential.get_token(&[ARM_SCOPE], None).await?;
         let value = token.token.secret().to_string();

@@ -85,51 +85,51 @@ pub async fn wait(
     let mut last_wait = interval(&first);
 
     // 1. Azure-AsyncOperation: poll the operation's status.
-    if first.status != 200 || first.azure_async_operation.is_some() {
-        if let Some(op) = &first.azure_async_operation {
-            let url = client.poll_url(op).map_err(|m| ArmError::Transport {
-                method: method.to_string(),
-                resource: id.to_string(),
-                message: m,
-            })?;
-            loop {
-                if Instant::now() + last_wait > deadline {
-                    return Err(timeout());
-                }
-                tokio::time::sleep(last_wait).await;
-                let r = client
-                    .send(Method::Get, url.clone(), None, RequestClass::Poll, id)
-                    .await?;
-                if !(200..300).contains(&r.status) {
-                    return Err(ArmClient::api_error(&Method::Get, id, &r));
-                }
-                let status = r
-                    .body
-                    .get("status")
-                    .and_then(Value::as_str)
-                    .unwrap_or("InProgress")
-                    .to_string();
-                if status.eq_ignore_ascii_case("succeeded") {
-                    break;
-                }
-                if is_terminal(&status) {
-                    return Err(failed(method, id, &status, &r.body));
-                }
-                last_wait = interval(&r);
+    if (first.status != 200 || first.azure_async_operation.is_some())
+        && let Some(op) = &first.azure_async_operation
+    {
+        let url = client.poll_url(op).map_err(|m| ArmError::Transport {
+            method: method.to_string(),
+            resource: id.to_string(),
+            message: m,
+        })?;
+        loop {
+            if Instant::now() + last_wait > deadline {
+                return Err(timeout());
             }
-            if is_delete {
-                return Ok(Value::Null);
+            tokio::time::sleep(last_wait).await;
+            let r = client
+                .send(Method::Get, url.clone(), None, RequestClass::Poll, id)
+                .await?;
+            if !(200..300).contains(&r.status) {
+                return Err(ArmClient::api_error(&Method::Get, id, &r));
             }
-            return final_state(
-                client,
-                method,
-                id,
-                api_version,
-                options.default_poll,
-                deadline,
-            )
-            .await;
+            let status = r
+                .body
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("InProgress")
+                .to_string();
+            if status.eq_ignore_ascii_case("succeeded") {
+                break;
+            }
+            if is_terminal(&status) {
+                return Err(failed(method, id, &status, &r.body));
+            }
+            last_wait = interval(&r);
         }
+        if is_delete {
+            return Ok(Value::Null);
+        }
+        return final_state(
+            client,
+            method,
+            id,
+            api_version,
+            options.default_poll,
+            deadline,
+        )
+        .await;
     }
 
     // 2. Location: poll until it stops answering 202.

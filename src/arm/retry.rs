@@ -52,10 +52,10 @@ pub fn retry_after(headers: &Headers) -> Option<Duration> {
         headers.get_optional_str(&azure_core::http::headers::HeaderName::from_static(name))
     };
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(ms) = get(name).and_then(|v| v.trim().parse::<f64>().ok()) {
-            if ms >= 0.0 {
-                return Some(Duration::from_secs_f64(ms / 1000.0));
-            }
+        if let Some(ms) = get(name).and_then(|v| v.trim().parse::<f64>().ok())
+            && ms >= 0.0
+        {
+            return Some(Duration::from_secs_f64(ms / 1000.0));
         }
     }
     let value = get("retry-after")?.trim();

@@ -132,16 +132,15 @@ fn run_in(
         parallelism: engine.parallelism as usize,
         purge: false,
     };
-    let (mut report, _state) = session.runtime.block_on(apply::apply(
-        &session.client,
-        Some(model),
-        p,
-        locked,
-        &loaded.file,
+    let run = apply::Run {
+        client: &session.client,
+        model: Some(model),
+        plan_file: &loaded.file,
         options,
-        progress.clone(),
-        cancel.clone(),
-    ));
+        observer: progress.clone(),
+        cancel: cancel.clone(),
+    };
+    let (mut report, _state) = session.runtime.block_on(apply::apply(run, p, locked));
     progress.group_end();
     // Count the plan's reads too: the user pays for all of them.
     report.requests = session.client.counts();

@@ -99,43 +99,43 @@ fn run_in(
         parallelism: engine.parallelism as usize,
         purge,
     };
-    let (report, mut locked) = session.runtime.block_on(apply::apply(
-        &session.client,
-        None,
-        p,
-        locked,
-        "",
+    let run = apply::Run {
+        client: &session.client,
+        model: None,
+        plan_file: "",
         options,
-        progress.clone(),
-        cancel.clone(),
-    ));
+        observer: progress.clone(),
+        cancel: cancel.clone(),
+    };
+    let (report, mut locked) = session.runtime.block_on(apply::apply(run, p, locked));
 
     let mut restore_error = None;
-    if report.ok() && !cancel.is_cancelled() {
-        if let Some((before, service_id)) = restore {
-            let body = ServiceIdentity::patch_restoring(&ServiceIdentity::from_service(
-                &json!({ "identity": before }),
-            ));
-            match session.runtime.block_on(session.client.patch(
-                &service_id,
-                api_version::API_MANAGEMENT,
-                &body,
-            )) {
-                Ok(_) => {
-                    locked.state.apim_identity_before = None;
-                    locked.state.apim_service_id = None;
-                    if let Err(e) = locked.save() {
-                        restore_error = Some(e.to_string());
-                    }
-                    progress.line("apim identity: put back as it was found");
+    if report.ok()
+        && !cancel.is_cancelled()
+        && let Some((before, service_id)) = restore
+    {
+        let body = ServiceIdentity::patch_restoring(&ServiceIdentity::from_service(
+            &json!({ "identity": before }),
+        ));
+        match session.runtime.block_on(session.client.patch(
+            &service_id,
+            api_version::API_MANAGEMENT,
+            &body,
+        )) {
+            Ok(_) => {
+                locked.state.apim_identity_before = None;
+                locked.state.apim_service_id = None;
+                if let Err(e) = locked.save() {
+                    restore_error = Some(e.to_string());
                 }
-                Err(e) if e.status() == Some(404) => {
-                    locked.state.apim_identity_before = None;
-                    locked.state.apim_service_id = None;
-                    let _ = locked.save();
-                }
-                Err(e) => restore_error = Some(e.to_string()),
+                progress.line("apim identity: put back as it was found");
             }
+            Err(e) if e.status() == Some(404) => {
+                locked.state.apim_identity_before = None;
+                locked.state.apim_service_id = None;
+                let _ = locked.save();
+            }
+            Err(e) => restore_error = Some(e.to_string()),
         }
     }
     progress.group_end();

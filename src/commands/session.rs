@@ -134,20 +134,20 @@ fn demo_config(model: &Model) -> crate::emulator::Config {
         sku: "Developer".into(),
         identity: crate::emulator::SeedApimIdentity::None,
     });
-    if let Identity::UserAssigned { id } = &model.apim.identity {
-        if let Some((sub, rg, name)) = crate::core::ids::parse_user_assigned_identity(id) {
-            config
-                .seed
-                .user_assigned_identities
-                .push(crate::emulator::SeedIdentity {
-                    name: name.into(),
-                    resource_group: rg.into(),
-                    subscription: sub.into(),
-                    location: model.resource_group.location.clone(),
-                    principal_id: None,
-                    client_id: None,
-                });
-        }
+    if let Identity::UserAssigned { id } = &model.apim.identity
+        && let Some((sub, rg, name)) = crate::core::ids::parse_user_assigned_identity(id)
+    {
+        config
+            .seed
+            .user_assigned_identities
+            .push(crate::emulator::SeedIdentity {
+                name: name.into(),
+                resource_group: rg.into(),
+                subscription: sub.into(),
+                location: model.resource_group.location.clone(),
+                principal_id: None,
+                client_id: None,
+            });
     }
     config
 }

@@ -93,17 +93,28 @@ impl Shared {
     }
 }
 
+/// Who runs a plan, against what, and how.
+pub struct Run<'a> {
+    pub client: &'a ArmClient,
+    /// The plan's model; None for destroy, which only deletes.
+    pub model: Option<&'a Model>,
+    /// The plan file as given, recorded in the state.
+    pub plan_file: &'a str,
+    pub options: ApplyOptions,
+    pub observer: Arc<dyn Observer>,
+    pub cancel: Cancel,
+}
+
 /// Applies a plan. The state is saved after every change, whatever happens.
-pub async fn apply(
-    client: &ArmClient,
-    model: Option<&Model>,
-    plan: Plan,
-    state: LockedState,
-    plan_file: &str,
-    options: ApplyOptions,
-    observer: Arc<dyn Observer>,
-    cancel: Cancel,
-) -> (Report, LockedState) {
+pub async fn apply(run: Run<'_>, plan: Plan, state: LockedState) -> (Report, LockedState) {
+    let Run {
+        client,
+        model,
+        plan_file,
+        options,
+        observer,
+        cancel,
+    } = run;
     let started = Instant::now();
     let before = client.counts();
     let shared = Arc::new(Shared {
@@ -293,6 +304,9 @@ async fn execute(s: &Shared, change: &Change) -> Result<(), String> {
     let err = |e: ArmError| e.to_string();
     match change.action {
         Action::Delete => {
+            if change.kind == Kind::ResourceGroup {
+                refuse_if_foreign(s, change).await?;
+            }
             s.client
                 .delete(&change.id, &change.api_version)
                 .await
@@ -304,16 +318,17 @@ async fn execute(s: &Shared, change: &Change) -> Result<(), String> {
                 .state
                 .get(&change.address)
                 .cloned();
-            if change.kind == Kind::Account && s.options.purge {
-                if let Some(location) = entry.as_ref().and_then(|e| e.location.clone()) {
-                    let (sub, rg, name) =
-                        parse_account_id(&change.id).ok_or("unexpected account id")?;
-                    let deleted = ids::deleted_account(&sub, &location, &rg, &name);
-                    s.client
-                        .delete(&deleted, ids::api_version::COGNITIVE_SERVICES)
-                        .await
-                        .map_err(err)?;
-                }
+            if change.kind == Kind::Account
+                && s.options.purge
+                && let Some(location) = entry.as_ref().and_then(|e| e.location.clone())
+            {
+                let (sub, rg, name) =
+                    parse_account_id(&change.id).ok_or("unexpected account id")?;
+                let deleted = ids::deleted_account(&sub, &location, &rg, &name);
+                s.client
+                    .delete(&deleted, ids::api_version::COGNITIVE_SERVICES)
+                    .await
+                    .map_err(err)?;
             }
             s.save(|st| {
                 if st
@@ -381,6 +396,61 @@ async fn execute(s: &Shared, change: &Change) -> Result<(), String> {
             s.save(|st| st.upsert(entry))
         }
         Action::NoOp => Ok(()),
+    }
+}
+
+/// Deleting a group deletes everything in it: refuse when it holds anything aoai-lb did
+/// not create (as Terraform's `prevent_deletion_if_contains_resources` does).
+async fn refuse_if_foreign(s: &Shared, change: &Change) -> Result<(), String> {
+    let listing = format!("{}/resources", change.id);
+    let url = s
+        .client
+        .url(&listing, ids::api_version::RESOURCES)
+        .map_err(|e| e.to_string())?;
+    let r = s
+        .client
+        .send(
+            azure_core::http::Method::Get,
+            url,
+            None,
+            crate::arm::stats::RequestClass::Read,
+            &listing,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status == 404 {
+        return Ok(()); // the group is already gone
+    }
+    if r.status != 200 {
+        return Err(ArmClient::api_error(&azure_core::http::Method::Get, &listing, &r).to_string());
+    }
+    let ours: Vec<String> = s
+        .state
+        .lock()
+        .expect("state lock")
+        .state
+        .resources
+        .iter()
+        .map(|e| e.id.to_lowercase())
+        .collect();
+    let foreign: Vec<String> = r.body["value"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.get("id").and_then(Value::as_str))
+                .filter(|id| !ours.contains(&id.to_lowercase()))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if foreign.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "kept: the resource group holds resources aoai-lb did not create ({}); delete them first, or delete the group yourself",
+            foreign.join(", ")
+        ))
     }
 }
 

@@ -110,6 +110,8 @@ impl Plan {
 pub enum PlanError {
     Arm(ArmError),
     Missing(String),
+    /// Resources that exist, were not created by aoai-lb, and which it will not take over.
+    Conflicts(Vec<String>),
 }
 
 impl std::fmt::Display for PlanError {
@@ -117,6 +119,14 @@ impl std::fmt::Display for PlanError {
         match self {
             PlanError::Arm(e) => e.fmt(f),
             PlanError::Missing(m) => f.write_str(m),
+            PlanError::Conflicts(list) => write!(
+                f,
+                "these resources already exist and were not created by aoai-lb, which will not take them over:\n{}\nRemove them from the plan, delete them, or tag them `{OWNER_TAG}: {OWNER_TAG_VALUE}` to let aoai-lb own them.",
+                list.iter()
+                    .map(|l| format!("  - {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
         }
     }
 }
@@ -220,15 +230,16 @@ pub async fn plan(
     }
 
     let mut changes = Vec::new();
+    let mut conflicts = Vec::new();
     for (i, r) in desired.iter().enumerate() {
-        changes.push(change_for(
-            r,
-            live.get(&i).cloned().flatten(),
-            state,
-            &identity,
-            model,
-            &spec_sha256,
-        ));
+        let live = live.get(&i).cloned().flatten();
+        match change_for(r, live, state, &identity, model, &spec_sha256) {
+            Ok(c) => changes.push(c),
+            Err(conflict) => conflicts.push(conflict),
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(PlanError::Conflicts(conflicts));
     }
 
     // Owned resources in the state that the plan no longer has, or whose id changed
@@ -274,7 +285,7 @@ fn change_for(
     identity: &ServiceIdentity,
     model: &Model,
     spec_sha: &str,
-) -> Change {
+) -> Result<Change, String> {
     let entry = state.get(&r.address);
     let mut c = Change {
         address: r.address.clone(),
@@ -298,12 +309,12 @@ fn change_for(
                 new: want["identity"]["type"].clone(),
             });
         }
-        return c;
+        return Ok(c);
     }
     if r.id.contains(desired::UNKNOWN) {
         c.action = Action::Create;
         c.note = Some("name and principal known after the identity is on".into());
-        return c;
+        return Ok(c);
     }
     match live {
         None => c.action = Action::Create,
@@ -313,10 +324,18 @@ fn change_for(
                 None => r.owned && tagged_ours(&live),
             };
             if entry.is_none() && !c.owned {
-                c.note = Some(
-                    "exists and was not created by aoai-lb: apply updates it, destroy leaves it"
-                        .into(),
-                );
+                match r.kind {
+                    // An existing group is used as it is: never changed, never deleted.
+                    Kind::ResourceGroup => {
+                        c.note = Some("exists: used as it is; aoai-lb never changes or deletes it".into());
+                        return Ok(c);
+                    }
+                    // A PUT would replace its settings and tags: refuse to take it over.
+                    Kind::Account | Kind::Deployment => return Err(format!("{} ({})", r.address, r.id)),
+                    _ => {
+                        c.note = Some("exists and was not created by aoai-lb: apply updates it, destroy leaves it".into())
+                    }
+                }
             }
             c.fields = diff(r.kind, &r.body, &live);
             if r.kind == Kind::Api {
@@ -336,7 +355,7 @@ fn change_for(
             }
         }
     }
-    c
+    Ok(c)
 }
 
 /// The plan of `destroy`: delete every resource the state says aoai-lb owns, children

@@ -29,10 +29,10 @@ fn show_members(v: &Value) -> Option<String> {
 }
 
 fn show_field(path: &str, v: &Value) -> String {
-    if path.ends_with("services") {
-        if let Some(s) = show_members(v) {
-            return s;
-        }
+    if path.ends_with("services")
+        && let Some(s) = show_members(v)
+    {
+        return s;
     }
     show(v)
 }

@@ -4,7 +4,9 @@
 mod arm_client;
 mod arm_schemas;
 mod cli;
+mod emu;
 mod emulator;
+mod engine;
 mod golden;
 mod invalid_plans;
 mod parser_fuzz;

@@ -1,0 +1,433 @@
+//! apply, plan and destroy against the emulator, as a user runs them: convergence,
+//! no-op re-runs, drift, faults, crashes, the lock.
+
+use std::path::Path;
+
+use aoai_lb::core::ids::{self, api_version};
+use serde_json::{Value, json};
+
+use crate::emu::{Emu, TOKEN, apim_service, orphans, ours_in, seeded_for};
+use crate::util::{examples, load_example, repo, run};
+
+fn apply(emu: &Emu, dir: &Path, plan: &Path) -> crate::util::Run {
+    run(emu
+        .cli(dir)
+        .arg("apply")
+        .arg(plan)
+        .args(["--yes", "--output", "json"]))
+}
+
+#[test]
+fn every_example_converges_reruns_as_a_no_op_and_destroys_cleanly() {
+    for example in examples() {
+        let model = load_example(&example);
+        let emu = Emu::start(seeded_for(&model));
+        let dir = tempfile::tempdir().unwrap();
+        let service_before = apim_service(&emu, &model);
+
+        let out = apply(&emu, dir.path(), &example);
+        assert_eq!(
+            out.code,
+            0,
+            "{}: {}{}",
+            example.display(),
+            out.stdout,
+            out.stderr
+        );
+        let v: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["ok"], true);
+        assert!(v["report"]["created"].as_u64().unwrap() >= 10);
+        assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN));
+
+        let plan = run(emu.cli(dir.path()).arg("plan").arg(&example));
+        assert_eq!(
+            plan.code,
+            0,
+            "{}: plan after apply: {}{}",
+            example.display(),
+            plan.stdout,
+            plan.stderr
+        );
+        assert!(plan.stdout.contains("No changes."));
+
+        let again = apply(&emu, dir.path(), &example);
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        let v: Value = serde_json::from_str(&again.stdout).unwrap();
+        assert_eq!(
+            v["report"]["requests"]["writes"],
+            0,
+            "{}: a second apply wrote: {}",
+            example.display(),
+            again.stdout
+        );
+
+        assert!(orphans(&emu, &dir.path().join("state.json")).is_empty());
+        let destroy = run(emu.cli(dir.path()).args(["destroy", "--yes"]));
+        assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+        assert!(
+            ours_in(&emu.state()).is_empty(),
+            "{}: left after destroy: {:?}",
+            example.display(),
+            ours_in(&emu.state())
+        );
+        assert_eq!(
+            apim_service(&emu, &model),
+            service_before,
+            "{}: the APIM service is not as it was",
+            example.display()
+        );
+        assert!(
+            !dir.path().join("state.json").exists(),
+            "an empty state leaves no file"
+        );
+    }
+}
+
+#[test]
+fn a_weight_changed_out_of_band_is_planned_as_an_update_and_fixed() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let emu = Emu::start(seeded_for(&model));
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+
+    let service = ids::apim_service(
+        &model.subscription_id,
+        &model.apim.resource_group,
+        &model.apim.name,
+    );
+    let pool_id = ids::apim_backend(&service, &model.apim.pool.name);
+    let (_, mut pool) = emu.get(&pool_id, api_version::API_MANAGEMENT);
+    pool["properties"]["pool"]["services"][0]["weight"] = json!(7);
+    let props = pool["properties"].clone();
+    let (status, _) = emu.put(
+        &pool_id,
+        api_version::API_MANAGEMENT,
+        json!({ "properties": {
+        "type": "Pool", "description": props["description"], "pool": props["pool"] } }),
+    );
+    assert!(status < 300);
+
+    let plan = run(emu.cli(dir.path()).arg("plan").arg(&example));
+    assert_eq!(plan.code, 3, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("# pool.openai-instance-backend-pool will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("openai-instance1 (priority 1, weight 7)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+    let (_, pool) = emu.get(&pool_id, api_version::API_MANAGEMENT);
+    assert_eq!(pool["properties"]["pool"]["services"][0]["weight"], 2);
+    assert_eq!(run(emu.cli(dir.path()).arg("plan").arg(&example)).code, 0);
+}
+
+#[test]
+fn removing_an_account_deletes_its_resources_after_the_pool_shrinks() {
+    let example = repo().join("examples/priority-spillover.yaml");
+    let model = load_example(&example);
+    let emu = Emu::start(seeded_for(&model));
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+
+    // The same plan without its last account.
+    let text = std::fs::read_to_string(&example).unwrap();
+    let start = text.find("  - name: aoai-spill-fallback-b").unwrap();
+    let end = text.find("\napim:").unwrap();
+    let smaller = format!("{}{}", &text[..start], &text[end + 1..]);
+    let plan_path = dir.path().join("smaller.yaml");
+    std::fs::write(&plan_path, smaller.replace("../schemas", "schemas")).unwrap();
+
+    let plan = run(emu.cli(dir.path()).arg("plan").arg(&plan_path));
+    assert_eq!(plan.code, 3);
+    for gone in [
+        "account.aoai-spill-fallback-b will be destroyed",
+        "backend.fallback-westus3 will be destroyed",
+        "role_assignment.aoai-spill-fallback-b will be destroyed",
+        "deployment.aoai-spill-fallback-b/gpt-4o will be destroyed",
+    ] {
+        assert!(
+            plan.stdout.contains(gone),
+            "missing `{gone}` in\n{}",
+            plan.stdout
+        );
+    }
+    let out = apply(&emu, dir.path(), &plan_path);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["report"]["deleted"], 4);
+    // The pool was updated before the backend it no longer lists was deleted.
+    let requests = emu.requests();
+    let pool_put = requests
+        .iter()
+        .rposition(|r| {
+            r["method"] == "PUT"
+                && r["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/backends/spillover-pool")
+        })
+        .unwrap();
+    let backend_delete = requests
+        .iter()
+        .position(|r| {
+            r["method"] == "DELETE"
+                && r["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/backends/fallback-westus3")
+        })
+        .unwrap();
+    assert!(pool_put < backend_delete);
+    assert_eq!(run(emu.cli(dir.path()).arg("plan").arg(&plan_path)).code, 0);
+    assert!(orphans(&emu, &dir.path().join("state.json")).is_empty());
+}
+
+#[test]
+fn with_faults_on_every_seeded_run_converges_without_orphans() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    for seed in 0..20u64 {
+        let mut config = seeded_for(&model);
+        config.principal_replication_seconds = Some(0.3);
+        config.faults.seed = seed;
+        config.faults.throttle = 0.2;
+        config.faults.server_error = 0.05;
+        config.faults.retry_after_seconds = 0.02;
+        config.faults.fail_lro = vec![aoai_lb::emulator::FailLro {
+            kind: aoai_lb::emulator::LroKind::Deployment,
+            times: Some(1),
+        }];
+        let emu = Emu::start(config);
+        let dir = tempfile::tempdir().unwrap();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let out = apply(&emu, dir.path(), &example);
+            // The state file parses after every run, failed or not.
+            let _ = crate::emu::state_ids(&dir.path().join("state.json"));
+            if out.code == 0 {
+                break;
+            }
+            assert!(
+                attempts < 4,
+                "seed {seed}: no convergence after {attempts} applies: {}",
+                out.stderr
+            );
+            assert_eq!(out.code, 1, "seed {seed}: {}", out.stderr);
+        }
+        assert!(
+            attempts >= 2,
+            "seed {seed}: the failed deployment should have failed the first apply"
+        );
+        emu.set_faults(json!({}));
+        let plan = run(emu.cli(dir.path()).arg("plan").arg(&example));
+        assert_eq!(plan.code, 0, "seed {seed}: {}", plan.stdout);
+        assert!(
+            orphans(&emu, &dir.path().join("state.json")).is_empty(),
+            "seed {seed}: orphans"
+        );
+        let faulted = emu
+            .requests()
+            .iter()
+            .filter(|r| !r["fault"].is_null())
+            .count();
+        assert!(faulted > 0, "seed {seed}: no fault was injected");
+    }
+}
+
+#[test]
+fn a_second_apply_on_a_locked_state_refuses() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let emu = Emu::start(seeded_for(&model));
+    let dir = tempfile::tempdir().unwrap();
+    let held = aoai_lb::engine::state::LockedState::open(&dir.path().join("state.json")).unwrap();
+    let out = apply(&emu, dir.path(), &example);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("is locked: another aoai-lb apply or destroy is running on it"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        emu.requests().iter().all(|r| r["method"] == "GET"),
+        "nothing may be written while locked"
+    );
+    drop(held);
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+}
+
+#[test]
+fn apply_without_a_terminal_or_yes_refuses_and_writes_nothing() {
+    let example = repo().join("examples/two-regions.yaml");
+    let emu = Emu::start(seeded_for(&load_example(&example)));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(emu
+        .cli(dir.path())
+        .arg("apply")
+        .arg(&example)
+        .stdin(std::process::Stdio::null()));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("pass --yes"), "{}", out.stderr);
+    assert!(emu.requests().iter().all(|r| r["method"] == "GET"));
+}
+
+#[test]
+fn killed_at_ten_points_the_next_apply_converges_and_destroy_leaves_nothing() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    for point in 1..=10usize {
+        let mut config = seeded_for(&model);
+        config.latency = aoai_lb::emulator::Latency::Azure;
+        config.time_scale = 0.01;
+        let emu = Emu::start(config);
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = emu
+            .cli(dir.path())
+            .arg("apply")
+            .arg(&example)
+            .args(["--yes", "-q"])
+            .spawn()
+            .unwrap();
+        // Kill -9 once the emulator has seen this many writes (or the apply ended).
+        let target = point * 2 - 1;
+        let exited_early = loop {
+            if let Some(_status) = child.try_wait().unwrap() {
+                break true;
+            }
+            let writes = emu
+                .requests()
+                .iter()
+                .filter(|r| r["method"] != "GET")
+                .count();
+            if writes >= target {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break false;
+            }
+            std::thread::yield_now();
+        };
+        let state = dir.path().join("state.json");
+        let _ = crate::emu::state_ids(&state); // parses, whatever the moment of death
+        let out = apply(&emu, dir.path(), &example);
+        assert_eq!(
+            out.code, 0,
+            "point {point} (exited early: {exited_early}): {}",
+            out.stderr
+        );
+        assert_eq!(
+            run(emu.cli(dir.path()).arg("plan").arg(&example)).code,
+            0,
+            "point {point}"
+        );
+        assert!(
+            orphans(&emu, &state).is_empty(),
+            "point {point}: orphans {:?}",
+            orphans(&emu, &state)
+        );
+        let destroy = run(emu.cli(dir.path()).args(["destroy", "--yes"]));
+        assert_eq!(destroy.code, 0, "point {point}: {}", destroy.stderr);
+        assert!(
+            ours_in(&emu.state()).is_empty(),
+            "point {point}: left {:?}",
+            ours_in(&emu.state())
+        );
+    }
+}
+
+#[test]
+fn an_existing_account_aoai_lb_did_not_create_is_not_taken_over() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let emu = Emu::start(seeded_for(&model));
+    let dir = tempfile::tempdir().unwrap();
+    // Someone else's account, with the plan's name, in a group aoai-lb did not create.
+    let rg = ids::resource_group(&model.subscription_id, &model.resource_group.name);
+    assert!(
+        emu.put(
+            &rg,
+            api_version::RESOURCES,
+            json!({ "location": "westus", "tags": { "team": "data" } })
+        )
+        .0 < 300
+    );
+    let account = ids::account(
+        &model.subscription_id,
+        &model.resource_group.name,
+        &model.accounts[0].name,
+    );
+    let body = json!({ "kind": "OpenAI", "sku": { "name": "S0" }, "location": "westus", "properties": { "customSubDomainName": "someone-elses" } });
+    assert!(emu.put(&account, api_version::COGNITIVE_SERVICES, body).0 < 300);
+
+    let writes = |emu: &Emu| {
+        emu.requests()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .count()
+    };
+    let before = writes(&emu);
+    let out = run(emu.cli(dir.path()).arg("apply").arg(&example).arg("--yes"));
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("already exist and were not created by aoai-lb"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("account.aoai-nov26-instance1"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(writes(&emu), before, "apply wrote despite the conflict");
+
+    let (_, other) = emu.get(&account, api_version::COGNITIVE_SERVICES);
+    assert_eq!(other["properties"]["customSubDomainName"], "someone-elses");
+}
+
+#[test]
+fn an_existing_resource_group_is_used_never_changed_and_never_deleted() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let emu = Emu::start(seeded_for(&model));
+    let dir = tempfile::tempdir().unwrap();
+    let rg = ids::resource_group(&model.subscription_id, &model.resource_group.name);
+    assert!(
+        emu.put(
+            &rg,
+            api_version::RESOURCES,
+            json!({ "location": "westus", "tags": { "team": "data" } })
+        )
+        .0 < 300
+    );
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+    let (_, group) = emu.get(&rg, api_version::RESOURCES);
+    assert_eq!(
+        group["tags"],
+        json!({ "team": "data" }),
+        "the group's tags were changed"
+    );
+    let destroy = run(emu.cli(dir.path()).args(["destroy", "--yes"]));
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    assert_eq!(
+        emu.get(&rg, api_version::RESOURCES).0,
+        200,
+        "the existing group was deleted"
+    );
+    assert!(ours_in(&emu.state()).is_empty());
+}
