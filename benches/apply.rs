@@ -143,7 +143,7 @@ fn run(
     let locked = LockedState::open(&state_path).unwrap();
     let started = Instant::now();
     let p = rt
-        .block_on(plan::plan(&client, model, &locked.state, parallelism))
+        .block_on(plan::plan(&client, model, &locked.state))
         .unwrap();
     let changes = p
         .changes
@@ -155,7 +155,7 @@ fn run(
         model: Some(model),
         plan_file: "bench",
         options: ApplyOptions {
-            parallelism,
+            max_operations: parallelism,
             purge: false,
         },
         observer: Arc::new(Silent),
@@ -164,6 +164,13 @@ fn run(
     let (report, locked) = rt.block_on(apply::apply(run, p, locked));
     assert!(report.ok(), "bench apply failed: {:?}", report.failed);
     let wall = started.elapsed().as_secs_f64();
+    if std::env::var_os("BENCH_TIMELINE").is_some() {
+        let mut t: Vec<_> = report.timeline.iter().collect();
+        t.sort_by(|a, b| a.1.0.partial_cmp(&b.1.0).unwrap());
+        for (k, (a, b)) in t {
+            eprintln!("  {a:7.3} {b:7.3} {:6.3} {k}", b - a);
+        }
+    }
     drop(locked);
     let (critical, sequential) = critical_path(model);
     let requests = client.counts();
@@ -197,7 +204,7 @@ fn main() {
         ("10 accounts x 3 deployments", large_path.clone()),
     ] {
         let model = load(&path);
-        let f = run(&rt, &model, 10, &dir);
+        let f = run(&rt, &model, usize::MAX, &dir);
         println!("  {name}: {} changes", f.changes);
         println!("    wall time                 {:>7.2} s", f.wall);
         println!(
@@ -215,7 +222,7 @@ fn main() {
         );
         if name == "two-regions.yaml" {
             let one = run(&rt, &model, 1, &dir.join("seq"));
-            println!("    measured with --parallelism 1: {:.2} s", one.wall);
+            println!("    measured one at a time:   {:>7.2} s", one.wall);
         }
     }
 
@@ -248,7 +255,7 @@ fn main() {
         let before = client.counts();
         let started = Instant::now();
         let p = rt
-            .block_on(plan::plan(&client, &model, &locked.state, 10))
+            .block_on(plan::plan(&client, &model, &locked.state))
             .unwrap();
         let run = apply::Run {
             client: &client,

@@ -140,7 +140,7 @@ pub enum Command {
 /// Flags shared by plan, apply and destroy.
 #[derive(Clone, Debug, Args)]
 pub struct EngineArgs {
-    /// Most ARM operations in flight at once.
+    /// Most ARM requests in flight at once (operations waiting between polls hold none).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
     /// Run against an in-process ARM emulator seeded with the plan's APIM service (a demo:

@@ -47,10 +47,23 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ArmClientOptions {
     pub retry: RetryOptions,
     pub lro: LroOptions,
+    /// Most requests in flight at once (a long-running operation waiting between polls
+    /// holds none, so it never starves quick work).
+    pub max_in_flight: usize,
+}
+
+impl Default for ArmClientOptions {
+    fn default() -> Self {
+        ArmClientOptions {
+            retry: RetryOptions::default(),
+            lro: LroOptions::default(),
+            max_in_flight: 10,
+        }
+    }
 }
 
 /// A response: status, the headers the protocol needs, and the JSON body (Null if none).
@@ -78,6 +91,7 @@ pub struct ArmClient {
     endpoint: Url,
     stats: Arc<Stats>,
     options: ArmClientOptions,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -120,11 +134,13 @@ impl ArmClient {
             per_try,
             None,
         );
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1)));
         Ok(ArmClient {
             pipeline,
             endpoint,
             stats,
             options,
+            in_flight,
         })
     }
 
@@ -170,6 +186,11 @@ impl ArmClient {
             skip_checks: true,
             ..Default::default()
         };
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the request semaphore is never closed");
         let response = self
             .pipeline
             .send(&ctx, &mut request, Some(options))

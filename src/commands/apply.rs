@@ -79,18 +79,12 @@ pub fn run(
         Ok(s) => s,
         Err(status) => return status,
     };
-    let status = run_in(printer, &session, &loaded, yes, engine);
+    let status = run_in(printer, &session, &loaded, yes);
     session.close();
     status
 }
 
-fn run_in(
-    printer: &Printer,
-    session: &Session,
-    loaded: &load::Loaded,
-    yes: bool,
-    engine: &EngineArgs,
-) -> ExitStatus {
+fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool) -> ExitStatus {
     let model = &loaded.model;
     let locked = match state::LockedState::open(&session.state_path) {
         Ok(l) => l,
@@ -99,12 +93,10 @@ fn run_in(
             return ExitStatus::Failure;
         }
     };
-    let p = match session.runtime.block_on(plan::plan(
-        &session.client,
-        model,
-        &locked.state,
-        engine.parallelism as usize,
-    )) {
+    let p = match session
+        .runtime
+        .block_on(plan::plan(&session.client, model, &locked.state))
+    {
         Ok(p) => p,
         Err(e) => {
             printer.error(&format!("error: {e}"));
@@ -129,8 +121,8 @@ fn run_in(
     progress.group_start("aoai-lb apply");
     let cancel = session.cancel_on_signal(printer);
     let options = ApplyOptions {
-        parallelism: engine.parallelism as usize,
         purge: false,
+        ..Default::default()
     };
     let run = apply::Run {
         client: &session.client,

@@ -37,18 +37,12 @@ pub fn run(
         Ok(s) => s,
         Err(status) => return status,
     };
-    let status = run_in(printer, &session, yes, purge, engine);
+    let status = run_in(printer, &session, yes, purge);
     session.close();
     status
 }
 
-fn run_in(
-    printer: &Printer,
-    session: &Session,
-    yes: bool,
-    purge: bool,
-    engine: &EngineArgs,
-) -> ExitStatus {
+fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitStatus {
     let locked = match state::LockedState::open(&session.state_path) {
         Ok(l) => l,
         Err(e) => {
@@ -96,8 +90,8 @@ fn run_in(
     progress.group_start("aoai-lb destroy");
     let cancel = session.cancel_on_signal(printer);
     let options = ApplyOptions {
-        parallelism: engine.parallelism as usize,
         purge,
+        ..Default::default()
     };
     let run = apply::Run {
         client: &session.client,

@@ -26,7 +26,7 @@ pub fn run(printer: &Printer, settings: &Settings, plan: Option<&Path>) -> ExitS
         Ok(l) => l,
         Err(e) => return load::report(printer, &e),
     };
-    let client = match super::arm_client(settings) {
+    let client = match super::arm_client(settings, 10) {
         Ok(c) => c,
         Err(e) => {
             printer.error(&format!("error: {e}"));

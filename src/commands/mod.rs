@@ -60,11 +60,14 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// The ARM client for these settings, with the credential chain from the environment.
-pub(crate) fn arm_client(settings: &Settings) -> Result<crate::arm::ArmClient, String> {
+pub(crate) fn arm_client(
+    settings: &Settings,
+    max_in_flight: usize,
+) -> Result<crate::arm::ArmClient, String> {
     let chain = crate::arm::auth::CredentialChain::from_env();
-    crate::arm::ArmClient::new(
-        &settings.arm_endpoint,
-        chain,
-        crate::arm::ArmClientOptions::default(),
-    )
+    let options = crate::arm::ArmClientOptions {
+        max_in_flight,
+        ..Default::default()
+    };
+    crate::arm::ArmClient::new(&settings.arm_endpoint, chain, options)
 }

@@ -32,12 +32,10 @@ pub fn run(printer: &Printer, settings: &Settings, file: &Path, engine: &EngineA
                 return ExitStatus::Failure;
             }
         };
-        let computed = session.runtime.block_on(plan::plan(
-            &session.client,
-            &loaded.model,
-            &current,
-            engine.parallelism as usize,
-        ));
+        let computed =
+            session
+                .runtime
+                .block_on(plan::plan(&session.client, &loaded.model, &current));
         let p = match computed {
             Ok(p) => p,
             Err(e) => {

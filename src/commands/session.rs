@@ -54,7 +54,10 @@ impl Session {
             let client = ArmClient::new(
                 &running.url(),
                 CredentialChain::single("emulator token", StaticToken::new("emulator".into())),
-                ArmClientOptions::default(),
+                ArmClientOptions {
+                    max_in_flight: engine.parallelism as usize,
+                    ..Default::default()
+                },
             )
             .map_err(|e| {
                 printer.error(&format!("error: {e}"));
@@ -72,7 +75,7 @@ impl Session {
             };
             (client, Some(running), state, temp)
         } else {
-            let client = super::arm_client(settings).map_err(|e| {
+            let client = super::arm_client(settings, engine.parallelism as usize).map_err(|e| {
                 printer.error(&format!("error: {e}"));
                 ExitStatus::Usage
             })?;

@@ -35,7 +35,10 @@ impl Observer for Silent {
 
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
-    pub parallelism: usize,
+    /// Most changes in progress at once (waits included). Unbounded by default: the ARM
+    /// client bounds the requests in flight, and an operation waiting between polls
+    /// should not keep quick work from starting. 1 gives a one-at-a-time executor.
+    pub max_operations: usize,
     /// Destroy: also purge soft-deleted accounts.
     pub purge: bool,
 }
@@ -43,7 +46,7 @@ pub struct ApplyOptions {
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
-            parallelism: 10,
+            max_operations: usize::MAX,
             purge: false,
         }
     }
@@ -164,7 +167,7 @@ pub async fn apply(run: Run<'_>, plan: Plan, state: LockedState) -> (Report, Loc
     let s = shared.clone();
     let mut outcomes = graph::walk(
         writes,
-        options.parallelism,
+        options.max_operations,
         cancel.clone(),
         move |_, change| {
             let s = s.clone();
@@ -179,7 +182,7 @@ pub async fn apply(run: Run<'_>, plan: Plan, state: LockedState) -> (Report, Loc
         outcomes.extend(
             graph::walk(
                 deletes,
-                options.parallelism,
+                options.max_operations,
                 cancel.clone(),
                 move |_, change| {
                     let s = s.clone();

@@ -3,12 +3,10 @@
 //! delete. A plan is plain data: `apply` executes it and does not decide again.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use super::diff::{FieldChange, diff};
 use super::state::State;
@@ -187,12 +185,7 @@ fn tagged_ours(live: &Value) -> bool {
 }
 
 /// Computes the plan.
-pub async fn plan(
-    client: &ArmClient,
-    model: &Model,
-    state: &State,
-    parallelism: usize,
-) -> Result<Plan, PlanError> {
+pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Plan, PlanError> {
     let (facts, identity, found) = discover(client, model).await?;
     let desired = desired::build(model, &facts).map_err(PlanError::Missing)?;
     let spec_text = desired
@@ -204,23 +197,14 @@ pub async fn plan(
         .to_string();
     let spec_sha256 = sha256(&spec_text);
 
-    // Read every desired resource, bounded.
-    let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
+    // Read every desired resource at once (the client bounds requests in flight).
     let mut reads = tokio::task::JoinSet::new();
     for (i, r) in desired.iter().enumerate() {
         if r.kind == Kind::ApimIdentity || r.id.contains(desired::UNKNOWN) {
             continue;
         }
-        let (client, sem, id, v) = (
-            client.clone(),
-            semaphore.clone(),
-            r.id.clone(),
-            r.api_version,
-        );
-        reads.spawn(async move {
-            let _permit = sem.acquire().await.expect("semaphore open");
-            (i, client.get(&id, v).await)
-        });
+        let (client, id, v) = (client.clone(), r.id.clone(), r.api_version);
+        reads.spawn(async move { (i, client.get(&id, v).await) });
     }
     let mut live: BTreeMap<usize, Option<Value>> = BTreeMap::new();
     while let Some(joined) = reads.join_next().await {

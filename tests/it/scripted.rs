@@ -124,6 +124,7 @@ pub fn fast_options() -> ArmClientOptions {
             default_poll: Duration::from_millis(20),
             timeout: Duration::from_secs(5),
         },
+        max_in_flight: 4,
     }
 }
 
