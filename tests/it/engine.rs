@@ -431,3 +431,114 @@ fn an_existing_resource_group_is_used_never_changed_and_never_deleted() {
     );
     assert!(ours_in(&emu.state()).is_empty());
 }
+
+#[test]
+fn ctrl_c_finishes_what_is_in_flight_saves_the_state_and_exits_130() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let mut config = seeded_for(&model);
+    config.latency = aoai_lb::emulator::Latency::Azure;
+    config.time_scale = 0.02;
+    let emu = Emu::start(config);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = emu
+        .cli(dir.path())
+        .arg("apply")
+        .arg(&example)
+        .arg("--yes")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the accounts are being created.
+    loop {
+        let accounts = emu
+            .requests()
+            .iter()
+            .filter(|r| r["method"] == "PUT" && r["path"].as_str().unwrap().contains("/accounts/"))
+            .count();
+        if accounts >= 2 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply ended before it could be interrupted"
+        );
+        std::thread::yield_now();
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Interrupted"), "{stderr}");
+    // What was in flight finished and was recorded: the accounts are in the state.
+    let listed = crate::emu::state_ids(&dir.path().join("state.json"));
+    assert!(
+        listed
+            .iter()
+            .filter(|id| id.contains("/accounts/") && !id.contains("/deployments/"))
+            .count()
+            == 2,
+        "{listed:?}"
+    );
+    assert!(orphans(&emu, &dir.path().join("state.json")).is_empty());
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+    assert_eq!(run(emu.cli(dir.path()).arg("plan").arg(&example)).code, 0);
+}
+
+#[test]
+fn the_most_verbose_log_of_an_apply_holds_no_token_and_no_key() {
+    let example = repo().join("examples/two-regions.yaml");
+    let emu = Emu::start(seeded_for(&load_example(&example)));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(emu
+        .cli(dir.path())
+        .arg("apply")
+        .arg(&example)
+        .args(["--yes", "-vv"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("DEBUG"),
+        "no debug log at -vv: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("credential: emulator")
+            || out.stderr.contains("credential: AOAI_LB_ACCESS_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!text.contains(TOKEN), "the token leaked");
+        assert!(!text.contains("Bearer"), "an authorization header leaked");
+    }
+    // Nor does the state file.
+    let state = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+    assert!(!state.contains(TOKEN) && !state.to_lowercase().contains("primarykey"));
+}
+
+#[test]
+fn destroy_purge_leaves_no_soft_deleted_account() {
+    let example = repo().join("examples/two-regions.yaml");
+    let emu = Emu::start(seeded_for(&load_example(&example)));
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+    let out = run(emu.cli(dir.path()).args(["destroy", "--yes", "--purge"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let soft_deleted: Vec<Value> = emu
+        .state()
+        .into_iter()
+        .filter(|r| {
+            r["id"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("/deletedaccounts/")
+        })
+        .collect();
+    assert!(soft_deleted.is_empty(), "{soft_deleted:?}");
+}

@@ -2,6 +2,7 @@
 //! would observe: exit codes, messages, files written, request bodies.
 
 mod arm_client;
+mod arm_emulator;
 mod arm_schemas;
 mod cli;
 mod emu;
