@@ -20,6 +20,7 @@ pub mod emulator;
 pub mod engine;
 pub mod env;
 pub mod exit;
+pub mod github;
 pub mod logging;
 pub mod printer;
 pub mod views;

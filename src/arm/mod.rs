@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod hints;
 pub mod lro;
 pub mod observe;
 pub mod redact;

@@ -89,7 +89,7 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
     let locked = match state::LockedState::open(&session.state_path) {
         Ok(l) => l,
         Err(e) => {
-            printer.error(&format!("error: {e}"));
+            super::report_error(printer, &e.to_string());
             return ExitStatus::Failure;
         }
     };
@@ -99,11 +99,12 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
     {
         Ok(p) => p,
         Err(e) => {
-            printer.error(&format!("error: {e}"));
+            super::report_error(printer, &e.to_string());
             return ExitStatus::Failure;
         }
     };
     let colour = views::colour_for(std::io::stderr().is_terminal());
+    let plan_markdown = views::plan::markdown(&p, &format!("aoai-lb apply `{}`", loaded.file));
     if !printer.is_json() && !printer.quiet {
         eprint!("{}", views::plan::render(&p, colour));
     }
@@ -153,6 +154,35 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
         .as_ref()
         .map(|g| format!("{}/{}", g.trim_end_matches('/'), model.apim.api.path));
 
+    if let Some(gh) = crate::github::GitHub::detect() {
+        let mut md = plan_markdown;
+        md.push_str(&format!(
+            "\n{}\n",
+            summary_text(
+                &report,
+                if report.ok() {
+                    "**Apply complete**"
+                } else {
+                    "**Apply incomplete**"
+                }
+            )
+        ));
+        for (address, e) in &report.failed {
+            md.push_str(&format!("\n- ❌ `{address}`: {}", crate::github::cell(e)));
+        }
+        if let (true, Some(url)) = (report.ok(), &api_url) {
+            md.push_str(&format!(
+                "\nEndpoint: `{url}` (key header `{}`)\n",
+                model.apim.api.subscription_key_header
+            ));
+        }
+        gh.summary(&md);
+        let changed = report.created + report.updated + report.deleted > 0;
+        gh.output("changes", if changed { "true" } else { "false" });
+        gh.output("gateway-url", gateway.as_deref().unwrap_or_default());
+        gh.output("api-url", api_url.as_deref().unwrap_or_default());
+    }
+
     if printer.is_json() {
         printer.json(&json!({
             "file": loaded.file,
@@ -173,6 +203,9 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
         ));
         for (address, e) in &report.failed {
             printer.error(&format!("error: {address}: {e}"));
+            if let Some(h) = crate::arm::hints::hint_in(e) {
+                printer.error(&format!("  hint: {h}"));
+            }
         }
         if !report.skipped.is_empty() {
             printer.error(&format!(

@@ -46,7 +46,7 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
     let locked = match state::LockedState::open(&session.state_path) {
         Ok(l) => l,
         Err(e) => {
-            printer.error(&format!("error: {e}"));
+            super::report_error(printer, &e.to_string());
             return ExitStatus::Failure;
         }
     };
@@ -134,6 +134,24 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
     }
     progress.group_end();
     let ok = report.ok() && restore_error.is_none();
+    if let Some(gh) = crate::github::GitHub::detect() {
+        let mut md = format!(
+            "### aoai-lb destroy\n\n{}\n",
+            summary_text(
+                &report,
+                if ok {
+                    "**Destroy complete**"
+                } else {
+                    "**Destroy incomplete**"
+                }
+            )
+        );
+        for (address, e) in &report.failed {
+            md.push_str(&format!("\n- ❌ `{address}`: {}", crate::github::cell(e)));
+        }
+        gh.summary(&md);
+        gh.output("changes", if report.deleted > 0 { "true" } else { "false" });
+    }
     if printer.is_json() {
         printer.json(&json!({ "ok": ok, "report": report, "identityRestoreError": restore_error }));
     } else {
@@ -147,6 +165,9 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
         ));
         for (address, e) in &report.failed {
             printer.error(&format!("error: {address}: {e}"));
+            if let Some(h) = crate::arm::hints::hint_in(e) {
+                printer.error(&format!("  hint: {h}"));
+            }
         }
         if let Some(e) = &restore_error {
             printer.error(&format!("error: putting the APIM identity back: {e}"));

@@ -29,7 +29,7 @@ pub fn run(printer: &Printer, settings: &Settings, plan: Option<&Path>) -> ExitS
     let client = match super::arm_client(settings, 10) {
         Ok(c) => c,
         Err(e) => {
-            printer.error(&format!("error: {e}"));
+            super::report_error(printer, &e.to_string());
             return ExitStatus::Usage;
         }
     };

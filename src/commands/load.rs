@@ -91,6 +91,20 @@ pub fn report(printer: &Printer, err: &LoadError) -> ExitStatus {
         }
         LoadError::Invalid { file, diagnostics } => {
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            if let Some(gh) = crate::github::GitHub::detect() {
+                gh.annotate(file, diagnostics);
+                let mut md =
+                    format!("### aoai-lb: `{file}` is invalid\n\n| where | problem |\n|---|---|\n");
+                for d in diagnostics {
+                    md.push_str(&format!(
+                        "| `{file}:{}:{}` | {} |\n",
+                        d.line,
+                        d.column,
+                        crate::github::cell(&d.message)
+                    ));
+                }
+                gh.summary(&md);
+            }
             if printer.is_json() {
                 printer.json(&json!({ "file": file, "valid": false, "diagnostics": diagnostics }));
             } else {

@@ -71,3 +71,11 @@ pub(crate) fn arm_client(
     };
     crate::arm::ArmClient::new(&settings.arm_endpoint, chain, options)
 }
+
+/// `error: ...` on stderr, and the one-line hint for the ARM error code in it, if any.
+pub(crate) fn report_error(printer: &Printer, message: &str) {
+    printer.error(&format!("error: {message}"));
+    if let Some(h) = crate::arm::hints::hint_in(message) {
+        printer.error(&format!("  hint: {h}"));
+    }
+}

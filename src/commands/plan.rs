@@ -28,7 +28,7 @@ pub fn run(printer: &Printer, settings: &Settings, file: &Path, engine: &EngineA
         let current = match state::read(&session.state_path) {
             Ok(s) => s,
             Err(e) => {
-                printer.error(&format!("error: {e}"));
+                super::report_error(printer, &e.to_string());
                 return ExitStatus::Failure;
             }
         };
@@ -39,11 +39,19 @@ pub fn run(printer: &Printer, settings: &Settings, file: &Path, engine: &EngineA
         let p = match computed {
             Ok(p) => p,
             Err(e) => {
-                printer.error(&format!("error: {e}"));
+                super::report_error(printer, &e.to_string());
                 return ExitStatus::Failure;
             }
         };
         let counts = session.client.counts();
+        if let Some(gh) = crate::github::GitHub::detect() {
+            gh.summary(&views::plan::markdown(
+                &p,
+                &format!("aoai-lb plan `{}`", loaded.file),
+            ));
+            gh.summary(&format!("ARM requests: {} reads.\n", counts.reads));
+            gh.output("changes", if p.has_changes() { "true" } else { "false" });
+        }
         if printer.is_json() {
             printer.json(&json!({
                 "file": loaded.file,

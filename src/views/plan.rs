@@ -111,3 +111,49 @@ pub fn render(plan: &Plan, colour: bool) -> String {
     out.push('\n');
     out
 }
+
+/// The plan as a Markdown table, for a GitHub job summary or a pull-request comment.
+pub fn markdown(plan: &Plan, title: &str) -> String {
+    use crate::github::cell;
+    let s = plan.summary();
+    let mut md = format!(
+        "### {title}\n\n**Plan: {} to add, {} to change, {} to destroy** ({} unchanged)\n\n",
+        s.add, s.change, s.destroy, s.unchanged
+    );
+    let changing: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    if changing.is_empty() {
+        md.push_str("No changes: Azure matches the plan.\n");
+        return md;
+    }
+    md.push_str("| | resource | changes |\n|---|---|---|\n");
+    for c in changing {
+        let mark = match c.action {
+            Action::Create => "➕ create",
+            Action::Update => "🔄 update",
+            Action::Delete => "➖ destroy",
+            Action::NoOp => "",
+        };
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| {
+                format!(
+                    "`{}`: {} → {}",
+                    f.path,
+                    show_field(&f.path, &f.old),
+                    show_field(&f.path, &f.new)
+                )
+            })
+            .collect();
+        md.push_str(&format!(
+            "| {mark} | `{}` | {} |\n",
+            c.address,
+            cell(&fields.join("<br>"))
+        ));
+    }
+    md
+}

@@ -1,6 +1,7 @@
 //! Integration tests, compiled into one binary. Each module tests what a user or ARM
 //! would observe: exit codes, messages, files written, request bodies.
 
+mod action;
 mod arm_client;
 mod arm_emulator;
 mod arm_schemas;

@@ -1,0 +1,140 @@
+//! What to do about an ARM error, in one line, for every error code users meet with
+//! this tool (see docs/troubleshooting.md, which lists the same table).
+
+/// (code, what to do). Codes compare case-insensitively.
+pub const HINTS: &[(&str, &str)] = &[
+    (
+        "AuthenticationFailed",
+        "the token was refused: sign in again (az login) or refresh AOAI_LB_ACCESS_TOKEN",
+    ),
+    (
+        "InvalidAuthenticationToken",
+        "the token is not for ARM or has expired: get one for https://management.azure.com (az account get-access-token)",
+    ),
+    (
+        "ExpiredAuthenticationToken",
+        "the token has expired: get a new one (az account get-access-token) or let the credential chain fetch one",
+    ),
+    (
+        "AuthorizationFailed",
+        "the signed-in principal lacks a role: it needs Contributor on the resource group and User Access Administrator (or Role Based Access Control Administrator) on the accounts for role assignments",
+    ),
+    (
+        "LinkedAuthorizationFailed",
+        "the principal may write the resource but not a resource it links to (the APIM service or the identity): grant it Contributor there too",
+    ),
+    (
+        "SubscriptionNotFound",
+        "check subscriptionId (or AZURE_SUBSCRIPTION_ID) and that the principal can see that subscription",
+    ),
+    (
+        "MissingSubscriptionRegistration",
+        "register the resource provider once: az provider register --namespace Microsoft.CognitiveServices (or Microsoft.ApiManagement)",
+    ),
+    (
+        "ResourceGroupNotFound",
+        "the resource group does not exist: check resourceGroup.name, or apim.resourceGroup for the APIM service",
+    ),
+    (
+        "ResourceNotFound",
+        "check the names in the plan; an APIM service must exist before apply (creating one takes 30-45 minutes)",
+    ),
+    (
+        "FlagMustBeSetForRestore",
+        "an account of this name was deleted in the last 48 hours: set `restore: true` on it, or purge it (aoai-lb destroy --purge, or az cognitiveservices account purge)",
+    ),
+    (
+        "CustomDomainInUse",
+        "the custom subdomain is taken (subdomains are global): set another `customSubDomain` for the account",
+    ),
+    (
+        "InsufficientQuota",
+        "the region has no quota left for this model and SKU: lower `capacity`, pick another region or SKU, or request quota in the Azure AI Foundry portal",
+    ),
+    (
+        "SpecialFeatureOrQuotaIdRequired",
+        "the subscription may not deploy this model or SKU: pick another model version or SKU, or request access",
+    ),
+    (
+        "DeploymentModelNotSupported",
+        "the model version is not offered in this region or SKU: change `version`, `sku` or the account's `location`",
+    ),
+    (
+        "InvalidResourceProperties",
+        "ARM refused a property value: check the model name, version and SKU against the region's model list",
+    ),
+    (
+        "AnotherOperationInProgress",
+        "the account is busy with another operation: wait a minute and run apply again",
+    ),
+    (
+        "PrincipalNotFound",
+        "the new managed identity has not replicated yet: run apply again in a minute",
+    ),
+    (
+        "RoleAssignmentExists",
+        "the identity already has this role on the account under another assignment: nothing to do",
+    ),
+    (
+        "RoleAssignmentUpdateNotPermitted",
+        "an assignment with this name exists for another principal: delete it (az role assignment delete --ids <id>) and apply again",
+    ),
+    (
+        "InvalidRequestContent",
+        "ARM could not read the body: a field is misspelt or not supported by this api-version (report it as an aoai-lb bug)",
+    ),
+    (
+        "ValidationError",
+        "API Management refused the entity: read the message; for a pool, members must exist and it may not have a url",
+    ),
+    (
+        "TooManyRequests",
+        "ARM is throttling this subscription: wait a few minutes, or lower --parallelism",
+    ),
+    (
+        "Conflict",
+        "the resource is changing: wait and run the command again",
+    ),
+];
+
+/// The hint for an error code, if there is one.
+pub fn hint(code: &str) -> Option<&'static str> {
+    HINTS
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(code))
+        .map(|(_, h)| *h)
+}
+
+/// A hint for an error message that carries `{status} {Code}:` (the form
+/// [`super::ArmError`] prints), so it works on errors that reach the views as text.
+pub fn hint_in(message: &str) -> Option<&'static str> {
+    HINTS
+        .iter()
+        .find(|(c, _)| message.contains(&format!(" {c}:")))
+        .map(|(_, h)| *h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_in_arm_notes_has_a_hint() {
+        for code in [
+            "FlagMustBeSetForRestore",
+            "AnotherOperationInProgress",
+            "InsufficientQuota",
+            "SpecialFeatureOrQuotaIdRequired",
+            "PrincipalNotFound",
+            "RoleAssignmentExists",
+            "ValidationError",
+        ] {
+            assert!(hint(code).is_some(), "{code}");
+        }
+        assert!(
+            hint_in("PUT /x: 409 FlagMustBeSetForRestore: deleted")
+                .unwrap()
+                .contains("restore: true")
+        );
+    }
+}
