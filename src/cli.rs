@@ -15,10 +15,18 @@ Examples:
   aoai-lb doctor examples/two-regions.yaml
   aoai-lb schema > plan.schema.json";
 
+/// `0.1.0 (3b80e90d1c2a)`: the version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("AOAI_LB_GIT_HASH"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "aoai-lb",
-    version,
+    version = VERSION,
     about = "Put several Azure OpenAI deployments behind Azure API Management as one load-balanced endpoint.",
     long_about = "Put several Azure OpenAI deployments behind Azure API Management as one load-balanced, \
 managed-identity-secured endpoint, from one YAML plan.\n\nThe plan file is described in docs/plan-reference.md \
@@ -129,6 +137,14 @@ pub enum Command {
     Doctor {
         /// The plan file (YAML); without it only the credential is checked.
         plan: Option<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(
+        after_help = "Examples:\n  aoai-lb completions bash > ~/.local/share/bash-completion/completions/aoai-lb\n  aoai-lb completions zsh > ~/.zfunc/_aoai-lb"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// Run the local ARM emulator that the tests and the offline demo use (see docs/emulator.md).
     #[command(

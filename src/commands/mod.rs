@@ -37,6 +37,12 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Validate { plan } => validate::run(&printer, &plan),
         Command::Render { plan, out } => render::run(&printer, &settings, &plan, out.as_deref()),
         Command::Schema => schema::run(&printer),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = crate::cli::Cli::command();
+            clap_complete::generate(shell, &mut cmd, "aoai-lb", &mut std::io::stdout());
+            ExitStatus::Success
+        }
         Command::Emulator(args) => emulator::run(&printer, &args),
         Command::Plan { plan, engine } => plan::run(&printer, &settings, &plan, &engine),
         Command::Apply { plan, yes, engine } => {

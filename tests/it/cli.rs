@@ -55,7 +55,17 @@ fn help_has_examples_for_each_command() {
     let out = run(aoai_lb(&repo()).arg("--help"));
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("Examples:"));
-    for cmd in ["validate", "render", "schema"] {
+    for cmd in [
+        "validate",
+        "render",
+        "schema",
+        "plan",
+        "apply",
+        "destroy",
+        "doctor",
+        "emulator",
+        "completions",
+    ] {
         let out = run(aoai_lb(&repo()).args([cmd, "--help"]));
         assert_eq!(out.code, 0, "{cmd}");
         assert!(
@@ -161,4 +171,37 @@ fn render_replaces_its_own_output_whole() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(siblings.len(), 1, "{siblings:?}");
+}
+
+#[test]
+fn version_names_the_commit_and_completions_cover_every_command() {
+    let out = run(aoai_lb(&repo()).arg("--version"));
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout
+            .starts_with(&format!("aoai-lb {} (", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        out.stdout
+    );
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = run(aoai_lb(&repo()).args(["completions", shell]));
+        assert_eq!(out.code, 0, "{shell}");
+        for cmd in [
+            "validate", "render", "plan", "apply", "destroy", "doctor", "emulator",
+        ] {
+            assert!(out.stdout.contains(cmd), "{shell} completions lack {cmd}");
+        }
+    }
+    assert_eq!(run(aoai_lb(&repo()).args(["completions", "tcsh"])).code, 2);
+}
+
+#[test]
+fn quiet_and_no_color_are_honoured() {
+    let out = run(aoai_lb(&repo()).args(["validate", "examples/two-regions.yaml", "--quiet"]));
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.is_empty());
+    let out = run(aoai_lb(&repo())
+        .args(["render", "examples/two-regions.yaml"])
+        .env("NO_COLOR", "1"));
+    assert!(!out.stdout.contains('\x1b') && !out.stderr.contains('\x1b'));
 }
