@@ -126,3 +126,14 @@ fn the_readme_plan_is_valid() {
     let out = run(aoai_lb(dir.path()).args(["validate", "plan.yaml"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[test]
+fn the_troubleshooting_table_lists_every_hint() {
+    let doc = std::fs::read_to_string(repo().join("docs/troubleshooting.md")).unwrap();
+    for (code, hint) in aoai_lb::arm::hints::HINTS {
+        assert!(
+            doc.contains(&format!("| `{code}` | {hint} |")),
+            "docs/troubleshooting.md lacks or differs on {code}"
+        );
+    }
+}
