@@ -36,24 +36,6 @@ pub fn builtin_source(name: &str) -> Option<&'static str> {
     }
 }
 
-/// XML escaping for values put into a template: enough for attribute values and text,
-/// and nothing that changes a URL or a GUID (Handlebars' HTML escaping would turn `=`
-/// into `&#x3D;`).
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// What a template can use. Documented in `docs/policy-templates.md`.
 pub fn context(model: &Model, facts: &Facts) -> Value {
     let service_id = ids::apim_service(
@@ -112,7 +94,9 @@ pub fn render(model: &Model, facts: &Facts) -> Result<String, String> {
     };
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
-    hb.register_escape_fn(xml_escape);
+    // XML escaping: enough for attribute values and text, and nothing that changes a
+    // URL or a GUID (Handlebars' HTML escaping would turn `=` into `&#x3D;`).
+    hb.register_escape_fn(policy_xml::escape);
     hb.register_template_string(name, source)
         .map_err(|e| format!("template `{name}` does not parse: {e}"))?;
     let text = hb

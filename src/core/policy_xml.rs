@@ -83,16 +83,8 @@ pub fn encode_expressions(raw: &str) -> Result<String, String> {
                 format!("the policy expression starting on line {line} is not closed")
             })?;
             out.push('@');
-            for &c in &bytes[i + 1..=end] {
-                match c {
-                    '&' => out.push_str("&amp;"),
-                    '<' => out.push_str("&lt;"),
-                    '>' => out.push_str("&gt;"),
-                    '"' => out.push_str("&quot;"),
-                    '\'' => out.push_str("&apos;"),
-                    c => out.push(c),
-                }
-            }
+            let expression: String = bytes[i + 1..=end].iter().collect();
+            out.push_str(&escape(&expression));
             i = end + 1;
             continue;
         }
@@ -100,6 +92,22 @@ pub fn encode_expressions(raw: &str) -> Result<String, String> {
         i += 1;
     }
     Ok(out)
+}
+
+/// XML escaping of text or an attribute value: `&`, `<`, `>`, `"` and `'`.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn starts_with(s: &[char], at: usize, pat: &str) -> bool {

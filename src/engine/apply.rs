@@ -89,6 +89,16 @@ struct Shared {
 }
 
 impl Shared {
+    /// What the state records at this address now.
+    fn recorded(&self, address: &str) -> Option<Entry> {
+        self.state
+            .lock()
+            .expect("state lock")
+            .state
+            .get(address)
+            .cloned()
+    }
+
     fn save(&self, edit: impl FnOnce(&mut super::state::State)) -> Result<(), String> {
         let mut s = self.state.lock().expect("state lock");
         edit(&mut s.state);
@@ -314,13 +324,7 @@ async fn execute(s: &Shared, change: &Change) -> Result<(), String> {
                 .delete(&change.id, &change.api_version)
                 .await
                 .map_err(err)?;
-            let entry = s
-                .state
-                .lock()
-                .expect("state lock")
-                .state
-                .get(&change.address)
-                .cloned();
+            let entry = s.recorded(&change.address);
             if change.kind == Kind::Account
                 && s.options.purge
                 && let Some(location) = entry.as_ref().and_then(|e| e.location.clone())
@@ -366,13 +370,7 @@ async fn execute(s: &Shared, change: &Change) -> Result<(), String> {
             }
             let mut entry = entry_for(change, &s.plan.spec_sha256, model);
             entry.id = r.id.clone();
-            let recorded = s
-                .state
-                .lock()
-                .expect("state lock")
-                .state
-                .get(&change.address)
-                .cloned();
+            let recorded = s.recorded(&change.address);
             if change.action == Action::Create || recorded.is_some() {
                 // Write-ahead: if we die after ARM acts and before we record it, the
                 // next run still knows this resource may be ours.

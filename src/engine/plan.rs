@@ -49,6 +49,21 @@ pub struct Change {
 }
 
 impl Change {
+    /// Deleting what a state entry records.
+    pub fn delete(e: &super::state::Entry) -> Change {
+        Change {
+            address: e.address.clone(),
+            kind: e.kind,
+            id: e.id.clone(),
+            api_version: e.api_version.clone(),
+            action: Action::Delete,
+            fields: vec![],
+            depends_on: vec![],
+            owned: true,
+            note: None,
+        }
+    }
+
     /// The key of this change in the apply graph (a delete may share an address with the
     /// create that replaces it).
     pub fn key(&self) -> String {
@@ -241,17 +256,7 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         .collect();
     deletes.sort_by_key(|e| std::cmp::Reverse(e.kind));
     for e in deletes {
-        changes.push(Change {
-            address: e.address.clone(),
-            kind: e.kind,
-            id: e.id.clone(),
-            api_version: e.api_version.clone(),
-            action: Action::Delete,
-            fields: vec![],
-            depends_on: vec![],
-            owned: true,
-            note: None,
-        });
+        changes.push(Change::delete(e));
     }
     Ok(Plan {
         changes,
@@ -351,20 +356,7 @@ pub fn destroy_plan(state: &State) -> Plan {
         .filter(|e| e.owned || e.pending)
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.kind));
-    let changes = entries
-        .into_iter()
-        .map(|e| Change {
-            address: e.address.clone(),
-            kind: e.kind,
-            id: e.id.clone(),
-            api_version: e.api_version.clone(),
-            action: Action::Delete,
-            fields: vec![],
-            depends_on: vec![],
-            owned: true,
-            note: None,
-        })
-        .collect();
+    let changes = entries.into_iter().map(Change::delete).collect();
     Plan {
         changes,
         facts: Facts::default(),
