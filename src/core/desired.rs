@@ -17,6 +17,12 @@ use super::model::{Identity, Model};
 use super::validate::{OWNER_TAG, OWNER_TAG_VALUE};
 use super::{policy, spec};
 
+/// Descriptions that mark APIM entities as aoai-lb's where ARM has no tags: with them, a
+/// lost state file does not turn aoai-lb's own resources into strangers.
+pub const MANAGED_MARK: &str = "managed by aoai-lb";
+const MANAGED_DESCRIPTION_API: &str =
+    "Azure OpenAI inference API, load balanced, managed by aoai-lb";
+
 /// The placeholder for a value Azure assigns during apply.
 pub const UNKNOWN: &str = "(known after apply)";
 
@@ -348,6 +354,7 @@ pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, Strin
                 "value": spec::patched(model)?,
                 "path": api.path,
                 "displayName": api.display_name,
+                "description": MANAGED_DESCRIPTION_API,
                 "protocols": ["https"],
                 "subscriptionRequired": true,
                 "subscriptionKeyParameterNames": {

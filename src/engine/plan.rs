@@ -193,10 +193,16 @@ pub async fn discover(
     Ok((facts, identity, found))
 }
 
-fn tagged_ours(live: &Value) -> bool {
+/// Whether a resource carries aoai-lb's mark: the ownership tag, or (where ARM has no
+/// tags) a description that says so.
+fn marked_ours(live: &Value) -> bool {
     live.pointer(&format!("/tags/{OWNER_TAG}"))
         .and_then(Value::as_str)
         == Some(OWNER_TAG_VALUE)
+        || live
+            .pointer("/properties/description")
+            .and_then(Value::as_str)
+            .is_some_and(|d| d.contains(desired::MANAGED_MARK) || d.starts_with("aoai-lb:"))
 }
 
 /// Computes the plan.
@@ -310,7 +316,7 @@ fn change_for(
         Some(live) => {
             c.owned = match entry {
                 Some(e) => e.owned,
-                None => r.owned && tagged_ours(&live),
+                None => r.owned && marked_ours(&live),
             };
             if entry.is_none() && !c.owned {
                 match r.kind {
