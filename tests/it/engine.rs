@@ -542,3 +542,48 @@ fn destroy_purge_leaves_no_soft_deleted_account() {
         .collect();
     assert!(soft_deleted.is_empty(), "{soft_deleted:?}");
 }
+
+#[test]
+fn doctor_checks_what_the_plan_needs_without_writing() {
+    let example = repo().join("examples/random-user-assigned.yaml");
+    let model = load_example(&example);
+    let emu = Emu::start(seeded_for(&model));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(emu.cli(dir.path()).arg("doctor").arg(&example));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("ok   API Management dev-apim-aolb: exists"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("ok   user-assigned identity: exists"),
+        "{}",
+        out.stdout
+    );
+
+    let empty = Emu::start(aoai_lb::emulator::Config::default());
+    let out = run(empty
+        .cli(dir.path())
+        .arg("doctor")
+        .arg(&example)
+        .args(["-o", "json"]));
+    assert_eq!(out.code, 1);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let failed: Vec<&Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert!(
+        failed.iter().any(|c| c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("aoai-lb uses an existing service")),
+        "{failed:?}"
+    );
+    assert!(empty.requests().iter().all(|r| r["method"] == "GET"));
+}
