@@ -246,6 +246,19 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
     if !conflicts.is_empty() {
         return Err(PlanError::Conflicts(conflicts));
     }
+    // The policy and the subscription live on the API (they carry no mark of their own):
+    // when the API is aoai-lb's, so are they.
+    if changes.iter().any(|c| c.kind == Kind::Api && c.owned) {
+        for c in changes
+            .iter_mut()
+            .filter(|c| matches!(c.kind, Kind::ApiPolicy | Kind::Subscription))
+        {
+            if state.get(&c.address).is_none() && !c.owned {
+                c.owned = true;
+                c.note = None;
+            }
+        }
+    }
 
     // Owned resources in the state that the plan no longer has, or whose id changed
     // (a role assignment for a new principal), are deleted, children first.
@@ -334,8 +347,15 @@ fn change_for(
             }
             c.fields = diff(r.kind, &r.body, &live);
             if r.kind == Kind::Api {
+                // ARM never returns the imported spec: the state remembers its hash. Without
+                // a record, the service URL the spec sets is what can be compared.
                 let imported = entry.and_then(|e| e.spec_sha256.as_deref());
-                if imported != Some(spec_sha) {
+                let same_without_record = imported.is_none()
+                    && live
+                        .pointer("/properties/serviceUrl")
+                        .and_then(Value::as_str)
+                        == spec_server_url(&r.body).as_deref();
+                if imported != Some(spec_sha) && !same_without_record {
                     c.fields.push(FieldChange {
                         path: "properties.value (spec)".into(),
                         old: imported
@@ -351,6 +371,13 @@ fn change_for(
         }
     }
     Ok(c)
+}
+
+/// `servers[0].url` of the spec an API body imports.
+fn spec_server_url(api_body: &Value) -> Option<String> {
+    let text = api_body.pointer("/properties/value")?.as_str()?;
+    let spec: Value = serde_json::from_str(text).ok()?;
+    spec.pointer("/servers/0/url")?.as_str().map(str::to_string)
 }
 
 /// The plan of `destroy`: delete every resource the state says aoai-lb owns, children

@@ -587,3 +587,35 @@ fn doctor_checks_what_the_plan_needs_without_writing() {
     );
     assert!(empty.requests().iter().all(|r| r["method"] == "GET"));
 }
+
+#[test]
+fn a_lost_state_file_is_rebuilt_from_aoai_lbs_marks() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let emu = Emu::start(seeded_for(&model));
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+    let before = crate::emu::state_ids(&dir.path().join("state.json"));
+    std::fs::remove_file(dir.path().join("state.json")).unwrap();
+
+    let plan = run(emu.cli(dir.path()).arg("plan").arg(&example));
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    let out = apply(&emu, dir.path(), &example);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["report"]["requests"]["writes"], 0);
+    let mut after = crate::emu::state_ids(&dir.path().join("state.json"));
+    let mut before = before;
+    after.sort();
+    before.sort();
+    assert_eq!(
+        after, before,
+        "the rebuilt state lists what the first apply created"
+    );
+    assert_eq!(run(emu.cli(dir.path()).args(["destroy", "--yes"])).code, 0);
+    assert!(
+        ours_in(&emu.state()).is_empty(),
+        "{:?}",
+        ours_in(&emu.state())
+    );
+}
