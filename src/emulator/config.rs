@@ -40,6 +40,8 @@ pub struct Config {
     /// merged over the built-in quotas.
     pub quota: BTreeMap<String, u64>,
     pub faults: Faults,
+    /// The data plane: the APIM gateway and the Azure OpenAI accounts behind it.
+    pub data_plane: DataPlane,
     /// Where every resource is persisted (the `--state-file` flag; not a config-file key).
     #[serde(skip)]
     pub state_file: Option<PathBuf>,
@@ -54,6 +56,7 @@ impl Default for Config {
             principal_replication_seconds: None,
             quota: BTreeMap::new(),
             faults: Faults::default(),
+            data_plane: DataPlane::default(),
             state_file: None,
         }
     }
@@ -272,6 +275,106 @@ impl Faults {
     }
 }
 
+/// The data plane's behaviour (docs/emulator.md, "Data plane"). Durations are Azure
+/// time: multiplied by `timeScale`, in both latency profiles.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DataPlane {
+    /// Seed of the gateway's random choices (weights in a pool, the `random` template);
+    /// unset: a different sequence every run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Length of an account's budget window, seconds.
+    pub window_seconds: f64,
+    /// Budgets and response times of the Azure OpenAI accounts, keyed by account name,
+    /// region (`westus` or `West US`) or `default`; for each field the most specific key
+    /// that sets it wins.
+    pub accounts: BTreeMap<String, AccountSettings>,
+}
+
+impl Default for DataPlane {
+    fn default() -> Self {
+        DataPlane {
+            seed: None,
+            window_seconds: 60.0,
+            accounts: BTreeMap::new(),
+        }
+    }
+}
+
+/// What one Azure OpenAI account (or every account of a region) does.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountSettings {
+    /// Requests per window; beyond: `429` + `Retry-After`. Unset: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// Tokens per window (prompt estimate + `max_tokens`, as Azure OpenAI counts them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+    /// Response time in ms (Azure time). Unset: 0 under `instant`, 500 under `azure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// Uniform jitter around `latencyMs`, ms. Unset: 0 under `instant`, 150 under `azure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter_ms: Option<f64>,
+}
+
+impl DataPlane {
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.window_seconds.is_finite() && self.window_seconds > 0.0) {
+            return Err(format!(
+                "dataPlane.windowSeconds must be a number above 0, not {}",
+                self.window_seconds
+            ));
+        }
+        for (key, a) in &self.accounts {
+            for (name, v) in [("latencyMs", a.latency_ms), ("jitterMs", a.jitter_ms)] {
+                if let Some(v) = v
+                    && !(v.is_finite() && v >= 0.0)
+                {
+                    return Err(format!(
+                        "dataPlane.accounts.{key}.{name} must be 0 or more, not {v}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The settings of an account: each field from the most specific key that sets it
+    /// (account name, then region name or display name, then `default`).
+    pub fn settings_for(&self, account: &str, region: &str) -> AccountSettings {
+        let region = crate::core::regions::lookup(region);
+        let rank = |key: &str| -> Option<u8> {
+            if key.eq_ignore_ascii_case(account) {
+                Some(0)
+            } else if region.is_some() && crate::core::regions::lookup(key) == region {
+                Some(1)
+            } else if key.eq_ignore_ascii_case("default") {
+                Some(2)
+            } else {
+                None
+            }
+        };
+        let mut matching: Vec<(u8, &AccountSettings)> = self
+            .accounts
+            .iter()
+            .filter_map(|(k, v)| rank(k).map(|r| (r, v)))
+            .collect();
+        matching.sort_by_key(|(r, _)| *r);
+        let pick = |f: fn(&AccountSettings) -> Option<f64>| matching.iter().find_map(|(_, s)| f(s));
+        let pick_u =
+            |f: fn(&AccountSettings) -> Option<u64>| matching.iter().find_map(|(_, s)| f(s));
+        AccountSettings {
+            requests: pick_u(|s| s.requests),
+            tokens: pick_u(|s| s.tokens),
+            latency_ms: pick(|s| s.latency_ms),
+            jitter_ms: pick(|s| s.jitter_ms),
+        }
+    }
+}
+
 /// `NAME@RG[@SUBSCRIPTION]`.
 fn parse_seed_ref(flag: &str, value: &str) -> Result<(String, String, String), String> {
     let parts: Vec<&str> = value.split('@').collect();
@@ -374,6 +477,7 @@ impl Config {
             ));
         }
         self.faults.check()?;
+        self.data_plane.check()?;
         let guid = crate::core::names::is_guid;
         for id in &self.seed.user_assigned_identities {
             for v in [&id.principal_id, &id.client_id].into_iter().flatten() {
@@ -417,6 +521,11 @@ impl Config {
                 Latency::Azure => 20.0,
             });
         (seconds * 1000.0 * self.time_scale).round() as u64
+    }
+
+    /// A data-plane duration (Azure seconds) in real milliseconds: scaled in both profiles.
+    pub fn data_plane_ms(&self, seconds: f64) -> u64 {
+        (seconds * 1000.0 * self.time_scale).round().max(0.0) as u64
     }
 
     /// The quota of one deployment sku.
@@ -482,6 +591,13 @@ faults:
   drop: 0.0
   failLro:
     - { kind: deployment, times: 1 }
+dataPlane:
+  seed: 7
+  windowSeconds: 60
+  accounts:
+    default: { latencyMs: 400, jitterMs: 100 }
+    eastus: { requests: 100, tokens: 20000 }
+    aoai-nov26-instance1: { requests: 0 }
 "#,
         )
         .unwrap();
@@ -500,6 +616,33 @@ faults:
         assert_eq!(c.quota("DataZoneStandard"), 300);
         assert_eq!(c.replication_ms(), 10_000);
         assert_eq!(c.scaled_ms(60.0), 30_000);
+        assert_eq!(c.data_plane.seed, Some(7));
+        let east = c.data_plane.settings_for("aoai-nov26-instance2", "East US");
+        assert_eq!(
+            (east.requests, east.tokens, east.latency_ms),
+            (Some(100), Some(20000), Some(400.0))
+        );
+        let west = c.data_plane.settings_for("AOAI-nov26-instance1", "westus");
+        assert_eq!((west.requests, west.jitter_ms), (Some(0), Some(100.0)));
+        assert_eq!(c.data_plane_ms(60.0), 30_000);
+    }
+
+    #[test]
+    fn data_plane_settings_are_checked() {
+        let mut c = Config::default();
+        c.data_plane.window_seconds = 0.0;
+        assert!(c.check().unwrap_err().contains("windowSeconds"));
+        c.data_plane.window_seconds = 60.0;
+        c.data_plane.accounts.insert(
+            "westus".into(),
+            AccountSettings {
+                latency_ms: Some(-1.0),
+                ..Default::default()
+            },
+        );
+        assert!(c.check().unwrap_err().contains("latencyMs"));
+        // Instant profile: data-plane durations still scale.
+        assert_eq!(Config::default().data_plane_ms(1.5), 1500);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Test hooks under `/_emulator/` (no auth, no faults, not logged): the request log, the
-//! whole state as ARM would return it, reset to the seeds, and replacing the fault
-//! configuration. The product never calls them.
+//! whole state as ARM would return it, reset to the seeds, replacing the fault
+//! configuration, and the data plane's configuration and log. The product never calls
+//! them (`aoai-lb demo`, which runs its own emulator, uses the data plane's).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::clock::iso_now;
-use super::config::Faults;
+use super::config::{DataPlane, Faults};
 use super::faults::FaultState;
 use super::ops;
 use super::pipeline::Emulator;
@@ -67,11 +68,36 @@ pub async fn faults(State(em): State<Arc<Emulator>>, body: Bytes) -> Response {
     }
 }
 
+/// The data plane: its configuration, the gateway's request log, breaker trips, breaker
+/// states and account usage.
+pub async fn dataplane(State(em): State<Arc<Emulator>>) -> Response {
+    let now = em.clock.now_ms();
+    Json(em.lock().dataplane.view(now)).into_response()
+}
+
+/// Replaces the data plane's configuration (JSON, as `dataPlane` in the config file).
+pub async fn set_dataplane(State(em): State<Arc<Emulator>>, body: Bytes) -> Response {
+    let parsed = serde_json::from_slice::<DataPlane>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|d| d.check().map(|()| d));
+    match parsed {
+        Ok(d) => {
+            em.lock().dataplane.replace_config(d.clone());
+            Json(json!(d)).into_response()
+        }
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"code": "InvalidDataPlane", "message": message, "details": []}})),
+        )
+            .into_response(),
+    }
+}
+
 /// Any other path or method under `/_emulator/`: never an ARM request, never faulted.
 pub async fn unknown() -> Response {
     (
         StatusCode::NOT_FOUND,
-        Json(json!({"error": {"code": "NotFound", "message": "Test hooks: GET requests, GET state, POST reset, PUT faults.", "details": []}})),
+        Json(json!({"error": {"code": "NotFound", "message": "Test hooks: GET requests, GET state, POST reset, PUT faults, GET/PUT dataplane.", "details": []}})),
     )
         .into_response()
 }

@@ -6,7 +6,8 @@
 //! Layout: `address` parses paths into typed addresses; `pipeline` takes a request from
 //! arrival to answer (auth, faults, api-version, schema, log); `handlers/` do what each
 //! resource provider does on the `store`; `ops` runs long-running operations from
-//! timestamps; `faults`, `log`, `seed`, `hooks` and `server` are what their names say.
+//! timestamps; `dataplane` is the APIM gateway and the Azure OpenAI accounts behind it;
+//! `faults`, `log`, `seed`, `hooks` and `server` are what their names say.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,6 +20,7 @@
 pub mod address;
 mod clock;
 mod config;
+pub mod dataplane;
 mod faults;
 mod handlers;
 mod hooks;
@@ -33,7 +35,7 @@ mod server;
 mod store;
 
 pub use config::{
-    Config, DEFAULT_SUBSCRIPTION, FailLro, Faults, Latency, LroKind, Seed, SeedApim,
-    SeedApimIdentity, SeedIdentity, SeedPrincipal,
+    AccountSettings, Config, DEFAULT_SUBSCRIPTION, DataPlane, FailLro, Faults, Latency, LroKind,
+    Seed, SeedApim, SeedApimIdentity, SeedIdentity, SeedPrincipal,
 };
 pub use server::{Running, start};

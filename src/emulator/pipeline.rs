@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::address::{self, Address, Namespace, PathError};
 use super::clock::{Clock, iso_now};
 use super::config::Config;
+use super::dataplane::{DataPlaneState, point_gateways};
 use super::faults::{Fault, FaultState};
 use super::handlers::{self, Cx};
 use super::log::{Entry, RequestLog};
@@ -39,6 +40,7 @@ pub struct Inner {
     pub store: Store,
     pub faults: FaultState,
     pub log: RequestLog,
+    pub dataplane: DataPlaneState,
 }
 
 impl Emulator {
@@ -55,11 +57,13 @@ impl Emulator {
             p.issued_ms = None;
         }
         super::seed::apply(&config, &mut store, &iso);
+        point_gateways(&mut store, &base);
         let emulator = Emulator {
             inner: Mutex::new(Inner {
                 store,
                 faults: FaultState::new(config.faults.clone()),
                 log: RequestLog::default(),
+                dataplane: DataPlaneState::new(config.data_plane.clone()),
             }),
             config,
             base,
@@ -85,13 +89,15 @@ impl Emulator {
         }
     }
 
-    /// Back to the seeded state, log cleared, faults as configured.
+    /// Back to the seeded state, log cleared, faults and data plane as configured.
     pub fn reset(&self) {
         let mut inner = self.lock();
         let mut store = Store::default();
         super::seed::apply(&self.config, &mut store, &iso_now());
+        point_gateways(&mut store, &self.base);
         inner.store = store;
         inner.faults = FaultState::new(self.config.faults.clone());
+        inner.dataplane = DataPlaneState::new(self.config.data_plane.clone());
         inner.log.clear();
         self.persist(&inner);
     }

@@ -64,6 +64,11 @@ pub async fn start(config: Config, port: u16) -> std::io::Result<Running> {
         .route("/_emulator/state", get(hooks::state))
         .route("/_emulator/reset", post(hooks::reset))
         .route("/_emulator/faults", put(hooks::faults))
+        .route(
+            "/_emulator/dataplane",
+            get(hooks::dataplane).put(hooks::set_dataplane),
+        )
+        .route("/gateway/{*rest}", any(super::dataplane::gateway))
         .route("/_emulator/{*rest}", any(hooks::unknown))
         .fallback(arm)
         .with_state(emulator);

@@ -54,7 +54,8 @@ async fn the_service_and_its_identity() {
     assert_eq!(got.status, 200);
     assert_eq!(
         got.body["properties"]["gatewayUrl"],
-        "https://apim1.azure-api.net"
+        format!("{}/gateway/apim1", arm.url),
+        "the gateway is the emulator's data plane"
     );
     assert_eq!(got.body["sku"]["name"], "Developer");
     assert_eq!(got.body["identity"]["type"], "None");
