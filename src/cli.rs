@@ -13,6 +13,8 @@ Examples:
   aoai-lb render examples/two-regions.yaml --out rendered/
   aoai-lb render examples/two-regions.yaml --output json | jq '.requests[].url'
   aoai-lb doctor examples/two-regions.yaml
+  aoai-lb demo
+  aoai-lb verify examples/two-regions.yaml --requests 300 --chart split.svg
   aoai-lb schema > plan.schema.json";
 
 /// `0.1.0 (3b80e90d1c2a)`: the version and the commit it was built from.
@@ -146,6 +148,20 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Send chat completions through the APIM gateway and check that they spread over the
+    /// backends as the plan's priorities and weights say (by `x-ms-region`). Exit 1 when
+    /// the split is off (chi-square p < 0.01) or a request failed.
+    #[command(
+        after_help = "Examples:\n  aoai-lb verify plan.yaml\n  aoai-lb verify plan.yaml --requests 600 --concurrency 8 --chart split.svg\n  AOAI_LB_API_KEY=... aoai-lb verify plan.yaml --gateway-url https://apim-aoai-lb.azure-api.net --output json"
+    )]
+    Verify(VerifyArgs),
+    /// The one-command tour on an in-process emulator: apply, plan (no changes), verify
+    /// the split, throttle the primary backend to show failover, destroy. Nothing
+    /// reaches Azure.
+    #[command(
+        after_help = "Examples:\n  aoai-lb demo\n  aoai-lb demo examples/priority-spillover.yaml --chart demo.svg"
+    )]
+    Demo(DemoArgs),
     /// Run the local ARM emulator that the tests and the offline demo use (see docs/emulator.md).
     #[command(
         after_help = "Examples:\n  aoai-lb emulator --port 0 --seed-apim apim-aoai-lb@rg-apim\n  aoai-lb emulator --port 8089 --latency azure --time-scale 0.01 --faults seed=7,throttle=0.2"
@@ -163,6 +179,72 @@ pub struct EngineArgs {
     /// nothing reaches Azure, and the emulator's state ends with the command).
     #[arg(long)]
     pub emulator: bool,
+}
+
+/// `aoai-lb verify` flags. `Debug` never shows the key.
+#[derive(Clone, Args)]
+pub struct VerifyArgs {
+    /// The plan file (YAML): which backends, regions, priorities and weights to expect.
+    pub plan: PathBuf,
+    /// How many chat completions to send.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub requests: u32,
+    /// How many requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Subscription key for the API (prefer the environment variable: a flag shows in
+    /// process lists) [default: listSecrets of the plan's APIM subscription].
+    #[arg(long, env = env::API_KEY, hide_env_values = true, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Gateway URL [default: the APIM service's gatewayUrl].
+    #[arg(long, value_name = "URL")]
+    pub gateway_url: Option<String>,
+    /// Deployment to call [default: the first deployment every account has].
+    #[arg(long, value_name = "NAME")]
+    pub deployment: Option<String>,
+    /// Azure OpenAI api-version of the requests [default: the plan's spec version].
+    #[arg(long, value_name = "VERSION")]
+    pub api_version: Option<String>,
+    /// Write an SVG chart: response time per request coloured by region with the mean,
+    /// and observed vs expected share per backend.
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
+    /// Seconds to wait for one response.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+}
+
+impl std::fmt::Debug for VerifyArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyArgs")
+            .field("plan", &self.plan)
+            .field("requests", &self.requests)
+            .field("concurrency", &self.concurrency)
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("gateway_url", &self.gateway_url)
+            .field("deployment", &self.deployment)
+            .field("api_version", &self.api_version)
+            .field("chart", &self.chart)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// `aoai-lb demo` flags.
+#[derive(Clone, Debug, Args)]
+pub struct DemoArgs {
+    /// The plan to tour [default: the embedded examples/two-regions.yaml].
+    pub plan: Option<PathBuf>,
+    /// Chat completions per verify.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=100_000))]
+    pub requests: u32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Write the charts of both verifies: FILE.svg, and FILE-failover.svg for the
+    /// throttled one.
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
 }
 
 /// `aoai-lb emulator` flags; documented in docs/emulator.md.
@@ -258,6 +340,17 @@ pub fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verify_args_never_show_the_key() {
+        let cli =
+            Cli::try_parse_from(["aoai-lb", "verify", "p.yaml", "--key", "k-0123456789"]).unwrap();
+        let shown = format!("{cli:?}");
+        assert!(
+            shown.contains("<redacted>") && !shown.contains("k-0123456789"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn arm_endpoints() {

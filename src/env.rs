@@ -8,6 +8,8 @@ pub const STATE: &str = "AOAI_LB_STATE";
 pub const AZURE_SUBSCRIPTION_ID: &str = "AZURE_SUBSCRIPTION_ID";
 /// A bearer token for ARM, used as is (first in the credential chain).
 pub const ACCESS_TOKEN: &str = "AOAI_LB_ACCESS_TOKEN";
+/// The APIM subscription key `verify` sends (`--key`); default: listSecrets.
+pub const API_KEY: &str = "AOAI_LB_API_KEY";
 /// Service principal / workload identity / GitHub OIDC settings (as the Azure SDKs read them).
 pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";

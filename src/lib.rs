@@ -5,7 +5,8 @@
 //! - [`arm`]: the ARM layer (auth, retries, long-running operations), plan-agnostic.
 //! - [`commands`]: one module per subcommand, thin over the core.
 //! - [`engine`]: plan (diff), apply (dependency graph), state.
-//! - [`emulator`]: the local ARM emulator (HTTP only).
+//! - [`emulator`]: the local ARM emulator (HTTP only), with the APIM data plane.
+//! - [`verify`]: expected shares, the goodness-of-fit test and the chart of `verify`.
 //! - [`cli`], [`printer`], [`exit`], [`env`]: the command line, output, exit statuses and
 //!   environment variables, each in one place.
 //!
@@ -23,4 +24,5 @@ pub mod exit;
 pub mod github;
 pub mod logging;
 pub mod printer;
+pub mod verify;
 pub mod views;

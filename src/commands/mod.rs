@@ -2,6 +2,7 @@
 //! core, hand the outcome to the printer, return an exit status.
 
 mod apply;
+mod demo;
 mod destroy;
 mod doctor;
 mod emulator;
@@ -11,6 +12,7 @@ mod render;
 mod schema;
 mod session;
 mod validate;
+mod verify;
 
 pub use load::{LoadError, Loaded, load};
 
@@ -55,6 +57,8 @@ pub fn run(cli: Cli) -> ExitStatus {
             engine,
         } => destroy::run(&printer, &settings, plan.as_deref(), yes, purge, &engine),
         Command::Doctor { plan } => doctor::run(&printer, &settings, plan.as_deref()),
+        Command::Verify(args) => verify::run(&printer, &settings, &args),
+        Command::Demo(args) => demo::run(&printer, &settings, &args),
     }
 }
 

@@ -15,3 +15,4 @@ mod parser_fuzz;
 mod plan_schema;
 mod scripted;
 mod util;
+mod verify;
