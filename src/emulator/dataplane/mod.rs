@@ -46,7 +46,7 @@ pub struct Attempt {
     pub at_ms: u64,
 }
 
-/// One request the gateway answered.
+/// One request the gateway answered; `seq` numbers arrivals.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayEntry {
@@ -117,13 +117,15 @@ impl DataPlaneState {
         self.config = config;
     }
 
-    /// What `GET /_emulator/dataplane` shows.
+    /// What `GET /_emulator/dataplane` shows; requests by arrival (`seq`).
     pub fn view(&self, now: u64) -> Value {
         let breakers: BTreeMap<&String, &Breaker> = self.breakers.iter().collect();
+        let mut requests: Vec<&GatewayEntry> = self.log.iter().collect();
+        requests.sort_by_key(|e| e.seq);
         json!({
             "nowMs": now,
             "config": self.config,
-            "requests": self.log,
+            "requests": requests,
             "trips": self.trips,
             "breakers": breakers,
             "usage": self.usage,
@@ -585,17 +587,20 @@ pub async fn gateway(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    let start_ms = em.clock.now_ms();
     let path = uri.path().to_string();
     let raw_query = uri.query().unwrap_or_default().to_string();
     let after = path.strip_prefix("/gateway/").unwrap_or_default();
     let (service, rest) = after.split_once('/').unwrap_or((after, ""));
-    let prepared = {
+    let (seq, start_ms, prepared) = {
         let mut inner = em.lock();
+        let start_ms = em.clock.now_ms();
+        inner.dataplane.next_seq += 1;
+        let seq = inner.dataplane.next_seq;
         if ops::advance(&mut inner.store, start_ms, &iso_now()) {
             em.persist(&inner);
         }
-        prepare(&inner.store, service, rest, &raw_query, &headers)
+        let prepared = prepare(&inner.store, service, rest, &raw_query, &headers);
+        (seq, start_ms, prepared)
     };
     let mut attempts = Vec::new();
     let outcome = match prepared {
@@ -648,9 +653,8 @@ pub async fn gateway(
     };
     let mut inner = em.lock();
     let dp = &mut inner.dataplane;
-    dp.next_seq += 1;
     let entry = GatewayEntry {
-        seq: dp.next_seq,
+        seq,
         method: method.to_string(),
         path,
         query: loggable_query(&raw_query),
