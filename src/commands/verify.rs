@@ -450,6 +450,40 @@ pub fn text_report(endpoint: &Endpoint, load: &Load, traffic: &Traffic, a: &Anal
     out
 }
 
+/// The per-backend table and the verdict as Markdown (GitHub job summary).
+pub fn markdown_report(file: &str, a: &Analysis) -> String {
+    use crate::github::cell;
+    let mut md = format!(
+        "### aoai-lb verify `{file}`\n\n{} requests: {} succeeded, {} failed.\n\n| backend | region | expected | observed | requests | p50 ms | p95 ms | errors |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        a.requests, a.succeeded, a.failed
+    );
+    for r in &a.rows {
+        md.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            cell(&r.label()),
+            cell(&r.region),
+            pct(r.expected_share),
+            pct(r.observed_share),
+            r.count,
+            ms(r.p50_ms),
+            ms(r.p95_ms),
+            r.errors
+        ));
+    }
+    let p = a
+        .chi_square
+        .as_ref()
+        .map(|c| p_phrase(c.p_value))
+        .unwrap_or_else(|| "no p-value".into());
+    let verdict = if a.split_ok && a.failed == 0 {
+        "✅ **Verify passed**"
+    } else {
+        "❌ **Verify failed**"
+    };
+    md.push_str(&format!("\n{verdict} ({p}).\n"));
+    md
+}
+
 pub fn json_report(
     file: &str,
     endpoint: &Endpoint,
@@ -639,6 +673,13 @@ pub fn run(printer: &Printer, settings: &Settings, args: &VerifyArgs) -> ExitSta
     ) {
         Ok(m) => {
             print(printer, &loaded.file, &load, &m, args.chart.as_deref());
+            if let Some(gh) = crate::github::GitHub::detect() {
+                gh.summary(&markdown_report(&loaded.file, &m.analysis));
+                gh.output(
+                    "split-ok",
+                    if m.analysis.split_ok { "true" } else { "false" },
+                );
+            }
             m.status()
         }
         Err((message, status)) => {

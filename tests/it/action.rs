@@ -120,6 +120,31 @@ fn plan_then_apply_write_the_summary_and_outputs() {
     for text in [&summary, &outputs, &out.stdout, &out.stderr] {
         assert!(!text.contains(crate::emu::TOKEN));
     }
+
+    // verify, through the gateway the apply built.
+    std::fs::remove_file(step.dir.path().join("output.txt")).unwrap();
+    let mut cmd = step.command(&emu, "verify", example);
+    cmd.env("INPUT_ARGS", "--requests 90 --concurrency 4");
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let outputs = step.outputs();
+    assert!(
+        outputs.contains("split-ok=true\n") && outputs.contains("exit-code=0\n"),
+        "{outputs}"
+    );
+    let summary = step.summary();
+    assert!(
+        summary.contains("### aoai-lb verify `examples/two-regions.yaml`"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| `openai-instance1` | West US | 66.7% |"),
+        "{summary}"
+    );
+    assert!(summary.contains("✅ **Verify passed**"), "{summary}");
+    for text in [&summary, &outputs, &out.stdout, &out.stderr] {
+        assert!(!text.contains(crate::emu::TOKEN));
+    }
 }
 
 #[test]
@@ -148,7 +173,7 @@ fn the_action_and_the_example_workflow_are_well_formed() {
             "input {input}"
         );
     }
-    for output in ["changes", "gateway-url", "api-url", "exit-code"] {
+    for output in ["changes", "gateway-url", "api-url", "exit-code", "split-ok"] {
         assert_eq!(
             action["outputs"][output]["value"].as_str().unwrap(),
             format!("${{{{ steps.run.outputs.{output} }}}}"),
