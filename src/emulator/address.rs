@@ -33,6 +33,8 @@ pub enum Poll {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Address {
     ResourceGroup(Rg),
+    /// `GET /subscriptions/{s}/resourceGroups/{rg}/resources`: the group's top-level resources.
+    GroupResources(Rg),
     Account(Rg, String),
     Deployment(Rg, String, String),
     /// `GET /subscriptions/{s}/providers/Microsoft.CognitiveServices/deletedAccounts`.
@@ -151,7 +153,7 @@ impl Address {
     /// The namespace whose api-version applies.
     pub fn namespace(&self) -> Namespace {
         match self {
-            Address::ResourceGroup(_) => Namespace::Resources,
+            Address::ResourceGroup(_) | Address::GroupResources(_) => Namespace::Resources,
             Address::Account(..)
             | Address::Deployment(..)
             | Address::DeletedAccounts { .. }
@@ -174,6 +176,7 @@ impl Address {
         const APIM: &str = "providers/Microsoft.ApiManagement/service";
         match self {
             Address::ResourceGroup(rg) => rg.id(),
+            Address::GroupResources(rg) => format!("{}/resources", rg.id()),
             Address::Account(rg, a) => format!("{}/{COG}/accounts/{a}", rg.id()),
             Address::Deployment(rg, a, d) => {
                 format!("{}/{COG}/accounts/{a}/deployments/{d}", rg.id())
@@ -316,6 +319,9 @@ pub fn parse(path: &str) -> Result<Address, PathError> {
     if n == 4 {
         return Ok(Address::ResourceGroup(rg));
     }
+    if n == 5 && eq(s[4], "resources") {
+        return Ok(Address::GroupResources(rg));
+    }
     if !eq(s[4], "providers") || n < 6 {
         return Err(PathError::NoRoute);
     }
@@ -444,6 +450,13 @@ mod tests {
             parse(&acc).unwrap().id(),
             format!("{RG}/providers/Microsoft.CognitiveServices/accounts/MyAcc")
         );
+    }
+
+    #[test]
+    fn a_group_s_resource_listing() {
+        let path = format!("{RG}/resources");
+        assert_eq!(parse(&path), Ok(Address::GroupResources(rg())));
+        assert_eq!(parse(&path).unwrap().id(), path);
     }
 
     #[test]

@@ -619,3 +619,44 @@ fn a_lost_state_file_is_rebuilt_from_aoai_lbs_marks() {
         ours_in(&emu.state())
     );
 }
+
+#[test]
+fn destroy_keeps_a_group_it_created_once_someone_else_puts_a_resource_in_it() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let emu = Emu::start(seeded_for(&model));
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+    let stranger = ids::account(
+        &model.subscription_id,
+        &model.resource_group.name,
+        "someone-elses",
+    );
+    let body = json!({ "kind": "OpenAI", "sku": { "name": "S0" }, "location": "westus", "properties": { "customSubDomainName": "someone-elses" } });
+    assert!(emu.put(&stranger, api_version::COGNITIVE_SERVICES, body).0 < 300);
+
+    let out = run(emu.cli(dir.path()).args(["destroy", "--yes"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("kept: the resource group holds resources aoai-lb did not create"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("someone-elses"), "{}", out.stderr);
+    assert_eq!(
+        emu.get(&stranger, api_version::COGNITIVE_SERVICES).0,
+        200,
+        "a stranger's account was deleted"
+    );
+    // Everything else of aoai-lb's is gone; only the group is left in the state.
+    let left = crate::emu::state_ids(&dir.path().join("state.json"));
+    assert_eq!(
+        left,
+        vec![ids::resource_group(
+            &model.subscription_id,
+            &model.resource_group.name
+        )],
+        "{left:?}"
+    );
+}

@@ -85,6 +85,29 @@ pub fn get(cx: &mut Cx, rg: &Rg) -> Result<Reply, ArmError> {
     }
 }
 
+/// The group's top-level resources (`{rg}/providers/{namespace}/{type}/{name}`), as
+/// ARM's "Resources - List By Resource Group" returns them: child resources are not listed.
+pub fn list_resources(cx: &mut Cx, rg: &Rg) -> Result<Reply, ArmError> {
+    let Some(group) = cx.store.get(&rg.id()) else {
+        return Err(ArmError::group_not_found(&rg.name));
+    };
+    let prefix = format!("{}/providers/", group.id.to_ascii_lowercase());
+    let value: Vec<Value> = cx
+        .store
+        .resources
+        .iter()
+        .filter(|(k, _)| k.strip_prefix(&prefix).is_some_and(|rest| rest.split('/').count() == 3))
+        .map(|(_, r)| {
+            let mut v = json!({ "id": r.id, "name": r.body.get("name"), "type": r.body.get("type"), "location": r.body.get("location") });
+            if let Some(tags) = r.body.get("tags") {
+                v["tags"] = tags.clone();
+            }
+            v
+        })
+        .collect();
+    Ok(Reply::ok(json!({ "value": value })))
+}
+
 pub fn delete(cx: &mut Cx, rg: &Rg) -> Result<Reply, ArmError> {
     let id = rg.id();
     let Some(record) = cx.store.get(&id) else {

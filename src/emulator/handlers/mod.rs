@@ -214,6 +214,7 @@ pub fn handle(
     match (addr, m) {
         (Address::ResourceGroup(rg), "PUT") => groups::put(cx, rg, need()?),
         (Address::ResourceGroup(rg), "GET") => groups::get(cx, rg),
+        (Address::GroupResources(rg), "GET") => groups::list_resources(cx, rg),
         (Address::ResourceGroup(rg), "DELETE") => groups::delete(cx, rg),
         (Address::Account(..), "PUT") => cognitive::put(cx, addr, need()?),
         (Address::Account(..), "GET") => cognitive::get(cx, addr),
