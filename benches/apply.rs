@@ -16,7 +16,7 @@ use aoai_lb::arm::auth::{CredentialChain, StaticToken};
 use aoai_lb::arm::{ArmClient, ArmClientOptions};
 use aoai_lb::core::desired::{self, Kind};
 use aoai_lb::core::model::Model;
-use aoai_lb::emulator::{Config, Latency, SeedApim, SeedApimIdentity};
+use aoai_lb::emulator::{Config, Latency};
 use aoai_lb::engine::apply::{self, ApplyOptions, Silent};
 use aoai_lb::engine::graph::Cancel;
 use aoai_lb::engine::plan::{self, Action};
@@ -40,6 +40,16 @@ fn profile(kind: Kind) -> (f64, f64) {
 /// at or after `d`.
 fn at_granularity(d: f64, ra: f64) -> f64 {
     if ra == 0.0 { d } else { (d / ra).ceil() * ra }
+}
+
+/// The emulator for a plan, under the scaled `azure` profile, identities replicated at once.
+fn bench_config(model: &Model) -> Config {
+    Config {
+        latency: Latency::Azure,
+        time_scale: TIME_SCALE,
+        principal_replication_seconds: Some(0.0),
+        ..Config::for_plan(model)
+    }
 }
 
 fn load(path: &Path) -> Model {
@@ -118,20 +128,7 @@ fn run(
     parallelism: usize,
     state_dir: &Path,
 ) -> Figures {
-    let mut config = Config {
-        latency: Latency::Azure,
-        time_scale: TIME_SCALE,
-        ..Default::default()
-    };
-    config.seed.apim.push(SeedApim {
-        name: model.apim.name.clone(),
-        resource_group: model.apim.resource_group.clone(),
-        subscription: model.subscription_id.clone(),
-        location: model.resource_group.location.clone(),
-        sku: "Developer".into(),
-        identity: SeedApimIdentity::None,
-    });
-    config.principal_replication_seconds = Some(0.0);
+    let config = bench_config(model);
     let running = rt.block_on(aoai_lb::emulator::start(config, 0)).unwrap();
     let client = ArmClient::new(
         &running.url(),
@@ -228,20 +225,7 @@ fn main() {
 
     // A no-op apply of the large plan: reads only.
     let model = load(&large_path);
-    let mut config = Config {
-        latency: Latency::Azure,
-        time_scale: TIME_SCALE,
-        ..Default::default()
-    };
-    config.principal_replication_seconds = Some(0.0);
-    config.seed.apim.push(SeedApim {
-        name: model.apim.name.clone(),
-        resource_group: model.apim.resource_group.clone(),
-        subscription: model.subscription_id.clone(),
-        location: model.resource_group.location.clone(),
-        sku: "Developer".into(),
-        identity: SeedApimIdentity::None,
-    });
+    let config = bench_config(&model);
     let running = rt.block_on(aoai_lb::emulator::start(config, 0)).unwrap();
     let client = ArmClient::new(
         &running.url(),

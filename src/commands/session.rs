@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::arm::auth::{CredentialChain, StaticToken};
 use crate::arm::{ArmClient, ArmClientOptions};
 use crate::cli::{EngineArgs, Settings};
-use crate::core::model::{Identity, Model};
+use crate::core::model::Model;
 use crate::engine::graph::Cancel;
 use crate::env;
 use crate::exit::ExitStatus;
@@ -124,33 +124,9 @@ impl Session {
 }
 
 fn demo_config(model: &Model) -> crate::emulator::Config {
-    let mut config = crate::emulator::Config {
+    crate::emulator::Config {
         latency: crate::emulator::Latency::Azure,
         time_scale: DEMO_TIME_SCALE,
-        ..Default::default()
-    };
-    config.seed.apim.push(crate::emulator::SeedApim {
-        name: model.apim.name.clone(),
-        resource_group: model.apim.resource_group.clone(),
-        subscription: model.subscription_id.clone(),
-        location: model.resource_group.location.clone(),
-        sku: "Developer".into(),
-        identity: crate::emulator::SeedApimIdentity::None,
-    });
-    if let Identity::UserAssigned { id } = &model.apim.identity
-        && let Some((sub, rg, name)) = crate::core::ids::parse_user_assigned_identity(id)
-    {
-        config
-            .seed
-            .user_assigned_identities
-            .push(crate::emulator::SeedIdentity {
-                name: name.into(),
-                resource_group: rg.into(),
-                subscription: sub.into(),
-                location: model.resource_group.location.clone(),
-                principal_id: None,
-                client_id: None,
-            });
+        ..crate::emulator::Config::for_plan(model)
     }
-    config
 }

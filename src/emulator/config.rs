@@ -393,6 +393,33 @@ fn one_line(s: &str) -> String {
 }
 
 impl Config {
+    /// The `instant` configuration seeded with what a plan expects to exist already: its
+    /// API Management service and, if it names one, its user-assigned identity.
+    pub fn for_plan(model: &crate::core::model::Model) -> Config {
+        let mut config = Config::default();
+        config.seed.apim.push(SeedApim {
+            name: model.apim.name.clone(),
+            resource_group: model.apim.resource_group.clone(),
+            subscription: model.subscription_id.clone(),
+            location: model.resource_group.location.clone(),
+            sku: default_apim_sku(),
+            identity: SeedApimIdentity::None,
+        });
+        if let crate::core::model::Identity::UserAssigned { id } = &model.apim.identity
+            && let Some((sub, rg, name)) = crate::core::ids::parse_user_assigned_identity(id)
+        {
+            config.seed.user_assigned_identities.push(SeedIdentity {
+                name: name.into(),
+                resource_group: rg.into(),
+                subscription: sub.into(),
+                location: model.resource_group.location.clone(),
+                principal_id: None,
+                client_id: None,
+            });
+        }
+        config
+    }
+
     /// Reads a configuration file: JSON when it ends in `.json` or starts with `{`, else YAML.
     pub fn from_file(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path)

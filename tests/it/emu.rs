@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use aoai_lb::core::ids;
-use aoai_lb::core::model::{Identity, Model};
-use aoai_lb::emulator::{Config, Running, SeedApim, SeedApimIdentity, SeedIdentity};
+use aoai_lb::core::model::Model;
+use aoai_lb::emulator::{Config, Running};
 use serde_json::Value;
 
 use crate::util::aoai_lb;
@@ -23,27 +23,7 @@ pub struct Emu {
 
 /// The emulator configuration that seeds what a plan expects to exist.
 pub fn seeded_for(model: &Model) -> Config {
-    let mut config = Config::default();
-    config.seed.apim.push(SeedApim {
-        name: model.apim.name.clone(),
-        resource_group: model.apim.resource_group.clone(),
-        subscription: model.subscription_id.clone(),
-        location: model.resource_group.location.clone(),
-        sku: "Developer".into(),
-        identity: SeedApimIdentity::None,
-    });
-    if let Identity::UserAssigned { id } = &model.apim.identity {
-        let (sub, rg, name) = ids::parse_user_assigned_identity(id).unwrap();
-        config.seed.user_assigned_identities.push(SeedIdentity {
-            name: name.into(),
-            resource_group: rg.into(),
-            subscription: sub.into(),
-            location: model.resource_group.location.clone(),
-            principal_id: None,
-            client_id: None,
-        });
-    }
-    config
+    Config::for_plan(model)
 }
 
 impl Emu {
