@@ -171,7 +171,7 @@ fn tour(
     };
     let progress = Arc::new(Progress::new(progress_mode(printer), colour));
     let cancel = session.cancel_on_signal(printer);
-    let (report, locked) = rt.block_on(apply::apply(
+    let (mut report, locked) = rt.block_on(apply::apply(
         apply::Run {
             client,
             model: Some(model),
@@ -184,6 +184,8 @@ fn tour(
         locked,
     ));
     drop(locked);
+    // Count the plan's reads too, as `aoai-lb apply` does.
+    report.requests = client.counts();
     if !printer.is_json() {
         printer.result(&summary_text(
             &report,
