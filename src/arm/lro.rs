@@ -82,83 +82,21 @@ pub async fn wait(
     };
     let interval = |r: &ArmResponse| r.retry_after.unwrap_or(options.default_poll);
     let is_delete = *method == Method::Delete;
-    let mut last_wait = interval(&first);
+    let last_wait = interval(&first);
 
-    // 1. Azure-AsyncOperation: poll the operation's status.
-    if (first.status != 200 || first.azure_async_operation.is_some())
-        && let Some(op) = &first.azure_async_operation
-    {
-        let url = client.poll_url(op).map_err(|m| ArmError::Transport {
+    let poll_url = |raw: &str| {
+        client.poll_url(raw).map_err(|m| ArmError::Transport {
             method: method.to_string(),
             resource: id.to_string(),
             message: m,
-        })?;
-        loop {
-            if Instant::now() + last_wait > deadline {
-                return Err(timeout());
-            }
-            tokio::time::sleep(last_wait).await;
-            let r = client
-                .send(Method::Get, url.clone(), None, RequestClass::Poll, id)
-                .await?;
-            if !(200..300).contains(&r.status) {
-                return Err(ArmClient::api_error(&Method::Get, id, &r));
-            }
-            let status = r
-                .body
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("InProgress")
-                .to_string();
-            if status.eq_ignore_ascii_case("succeeded") {
-                break;
-            }
-            if is_terminal(&status) {
-                return Err(failed(method, id, &status, &r.body));
-            }
-            last_wait = interval(&r);
-        }
+        })
+    };
+    // After the operation: a delete is done; a PUT or PATCH ends on the resource itself.
+    let after = || async {
         if is_delete {
-            return Ok(Value::Null);
-        }
-        return final_state(
-            client,
-            method,
-            id,
-            api_version,
-            options.default_poll,
-            deadline,
-        )
-        .await;
-    }
-
-    // 2. Location: poll until it stops answering 202.
-    if first.status == 202 || (first.status == 201 && first.location.is_some()) {
-        if let Some(loc) = &first.location {
-            let url = client.poll_url(loc).map_err(|m| ArmError::Transport {
-                method: method.to_string(),
-                resource: id.to_string(),
-                message: m,
-            })?;
-            loop {
-                if Instant::now() + last_wait > deadline {
-                    return Err(timeout());
-                }
-                tokio::time::sleep(last_wait).await;
-                let r = client
-                    .send(Method::Get, url.clone(), None, RequestClass::Poll, id)
-                    .await?;
-                match r.status {
-                    202 => last_wait = interval(&r),
-                    200..=299 => break,
-                    404 if is_delete => break,
-                    _ => return Err(ArmClient::api_error(&Method::Get, id, &r)),
-                }
-            }
-            if is_delete {
-                return Ok(Value::Null);
-            }
-            return final_state(
+            Ok(Value::Null)
+        } else {
+            final_state(
                 client,
                 method,
                 id,
@@ -166,11 +104,75 @@ pub async fn wait(
                 options.default_poll,
                 deadline,
             )
-            .await;
+            .await
+        }
+    };
+
+    // 1. Azure-AsyncOperation: poll the operation's status.
+    if (first.status != 200 || first.azure_async_operation.is_some())
+        && let Some(op) = &first.azure_async_operation
+    {
+        let url = poll_url(op)?;
+        poll(client, url, id, last_wait, deadline, &timeout, |r| {
+            if !(200..300).contains(&r.status) {
+                return Step::Fail(ArmClient::api_error(&Method::Get, id, r));
+            }
+            let status = r
+                .body
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("InProgress");
+            if status.eq_ignore_ascii_case("succeeded") {
+                Step::Done
+            } else if is_terminal(status) {
+                Step::Fail(failed(method, id, status, &r.body))
+            } else {
+                Step::Wait(interval(r))
+            }
+        })
+        .await?;
+        return after().await;
+    }
+
+    // 2. Location: poll until it stops answering 202.
+    if first.status == 202 || (first.status == 201 && first.location.is_some()) {
+        if let Some(loc) = &first.location {
+            let url = poll_url(loc)?;
+            poll(
+                client,
+                url,
+                id,
+                last_wait,
+                deadline,
+                &timeout,
+                |r| match r.status {
+                    202 => Step::Wait(interval(r)),
+                    200..=299 => Step::Done,
+                    404 if is_delete => Step::Done,
+                    _ => Step::Fail(ArmClient::api_error(&Method::Get, id, r)),
+                },
+            )
+            .await?;
+            return after().await;
         }
         if is_delete {
             // 202 with nothing to follow: watch the resource go.
-            return wait_gone(client, id, api_version, last_wait, deadline, timeout).await;
+            let url = client.url(id, api_version)?;
+            poll(
+                client,
+                url,
+                id,
+                last_wait,
+                deadline,
+                &timeout,
+                |r| match r.status {
+                    404 => Step::Done,
+                    200 => Step::Wait(last_wait),
+                    _ => Step::Fail(ArmClient::api_error(&Method::Get, id, r)),
+                },
+            )
+            .await?;
+            return Ok(Value::Null);
         }
     }
 
@@ -189,6 +191,42 @@ pub async fn wait(
             final_state(client, method, id, api_version, last_wait, deadline).await
         }
         _ => Ok(first.body),
+    }
+}
+
+/// What one poll says.
+enum Step {
+    Done,
+    /// Not yet: wait this long before the next poll.
+    Wait(Duration),
+    Fail(ArmError),
+}
+
+/// Polls `url`, waiting `first_wait` before the first poll and what each answer asks
+/// before the next, until `judge` says done or failed, or the deadline would pass.
+async fn poll(
+    client: &ArmClient,
+    url: azure_core::http::Url,
+    id: &str,
+    first_wait: Duration,
+    deadline: Instant,
+    timeout: &(dyn Fn() -> ArmError + Sync),
+    judge: impl Fn(&ArmResponse) -> Step,
+) -> Result<(), ArmError> {
+    let mut wait = first_wait;
+    loop {
+        if Instant::now() + wait > deadline {
+            return Err(timeout());
+        }
+        tokio::time::sleep(wait).await;
+        let r = client
+            .send(Method::Get, url.clone(), None, RequestClass::Poll, id)
+            .await?;
+        match judge(&r) {
+            Step::Done => return Ok(()),
+            Step::Wait(next) => wait = next,
+            Step::Fail(e) => return Err(e),
+        }
     }
 }
 
@@ -229,31 +267,6 @@ async fn final_state(
             Some(s) if s.eq_ignore_ascii_case("succeeded") => return Ok(r.body),
             Some(s) if is_terminal(s) => return Err(failed(method, id, s, &r.body)),
             Some(_) => {}
-        }
-    }
-}
-
-async fn wait_gone(
-    client: &ArmClient,
-    id: &str,
-    api_version: &str,
-    poll: Duration,
-    deadline: Instant,
-    timeout: impl Fn() -> ArmError,
-) -> Result<Value, ArmError> {
-    loop {
-        if Instant::now() + poll > deadline {
-            return Err(timeout());
-        }
-        tokio::time::sleep(poll).await;
-        let url = client.url(id, api_version)?;
-        let r = client
-            .send(Method::Get, url, None, RequestClass::Poll, id)
-            .await?;
-        match r.status {
-            404 => return Ok(Value::Null),
-            200 => {}
-            _ => return Err(ArmClient::api_error(&Method::Get, id, &r)),
         }
     }
 }
