@@ -48,7 +48,7 @@ fn bench_config(model: &Model) -> Config {
         latency: Latency::Azure,
         time_scale: TIME_SCALE,
         principal_replication_seconds: Some(0.0),
-        ..Config::for_plan(model)
+        ..aoai_lb::emulated::config_for_plan(model)
     }
 }
 
@@ -191,7 +191,7 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let large_path = dir.join("large.yaml");
     std::fs::write(&large_path, large_plan()).unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = &Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     println!(
         "apply benchmark: emulator `azure` profile x {TIME_SCALE} (a 60 s deployment takes {:.1} s)",
         60.0 * TIME_SCALE

@@ -23,7 +23,7 @@ pub struct Emu {
 
 /// The emulator configuration that seeds what a plan expects to exist.
 pub fn seeded_for(model: &Model) -> Config {
-    Config::for_plan(model)
+    aoai_lb::emulated::config_for_plan(model)
 }
 
 impl Emu {

@@ -1,0 +1,27 @@
+//! The ARM layer: authentication, retries, long-running operations and typed reads,
+//! on azure_core's pipeline. It knows nothing of plans (that is the engine's job).
+//!
+//! - [`auth`]: the credential chain and the bearer policy (http only on loopback).
+//! - [`retry`]: what is retried, and how long it waits.
+//! - [`lro`]: waiting for long-running operations.
+//! - [`client`]: [`ArmClient`], the verbs (GET, PUT, PATCH, DELETE, POST).
+//! - [`resources`]: typed views of what the engine reads back.
+//! - [`redact`]: keeping secrets out of logs.
+
+pub mod auth;
+pub mod client;
+pub mod env;
+pub mod error;
+pub mod hints;
+pub mod lro;
+pub mod observe;
+pub mod redact;
+pub mod resources;
+pub mod retry;
+pub mod stats;
+
+pub use client::{ArmClient, ArmClientOptions, ArmResponse};
+pub use error::ArmError;
+pub use lro::LroOptions;
+pub use retry::RetryOptions;
+pub use stats::Counts;

@@ -1,0 +1,187 @@
+//! `aoai-lb destroy [PLAN] [--yes] [--purge]`
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::cli::{EngineArgs, Settings};
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+use crate::views;
+use crate::views::progress::Progress;
+use aoai_lb_arm::resources::ServiceIdentity;
+use aoai_lb_core::ids::api_version;
+use aoai_lb_engine::apply::{self, ApplyOptions};
+use aoai_lb_engine::plan;
+use aoai_lb_engine::state;
+
+use super::apply::{confirm, progress_mode, summary_text};
+use super::load;
+use super::session::Session;
+
+pub fn run(
+    printer: &Printer,
+    settings: &Settings,
+    file: Option<&Path>,
+    yes: bool,
+    purge: bool,
+    engine: &EngineArgs,
+) -> ExitStatus {
+    let loaded = match file.map(load::load).transpose() {
+        Ok(l) => l,
+        Err(e) => return load::report(printer, &e),
+    };
+    let session = match Session::open(printer, settings, engine, loaded.as_ref().map(|l| &l.model))
+    {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let status = run_in(printer, &session, yes, purge);
+    session.close();
+    status
+}
+
+fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitStatus {
+    let locked = match state::LockedState::open(&session.state_path) {
+        Ok(l) => l,
+        Err(e) => {
+            super::report_error(printer, &e.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    let restore = locked
+        .state
+        .apim_identity_before
+        .clone()
+        .zip(locked.state.apim_service_id.clone());
+    let p = plan::destroy_plan(&locked.state);
+    if p.changes.is_empty() && restore.is_none() {
+        if printer.is_json() {
+            printer.json(&json!({ "ok": true, "deleted": 0 }));
+        } else {
+            printer.result(&format!(
+                "Nothing to destroy: {} lists no resource created by aoai-lb.",
+                session.state_path.display()
+            ));
+        }
+        return ExitStatus::Success;
+    }
+    let colour = views::colour_for(std::io::stderr().is_terminal());
+    if !printer.is_json() && !printer.quiet {
+        eprint!("{}", views::plan::render(&p, colour));
+        if restore.is_some() {
+            eprintln!("The APIM service's identity will be put back as aoai-lb found it.");
+        }
+    }
+    match confirm(
+        printer,
+        yes,
+        "\nDo you really want to destroy all resources aoai-lb created?",
+    ) {
+        Ok(true) => {}
+        Ok(false) => {
+            printer.error("Destroy cancelled: nothing was changed.");
+            return ExitStatus::Failure;
+        }
+        Err(status) => return status,
+    }
+    let progress = std::sync::Arc::new(Progress::new(progress_mode(printer), colour));
+    progress.group_start("aoai-lb destroy");
+    let cancel = session.cancel_on_signal(printer);
+    let options = ApplyOptions {
+        purge,
+        ..Default::default()
+    };
+    let run = apply::Run {
+        client: &session.client,
+        model: None,
+        plan_file: "",
+        options,
+        observer: progress.clone(),
+        cancel: cancel.clone(),
+    };
+    let (report, mut locked) = session.runtime.block_on(apply::apply(run, p, locked));
+
+    let mut restore_error = None;
+    if report.ok()
+        && !cancel.is_cancelled()
+        && let Some((before, service_id)) = restore
+    {
+        let body = ServiceIdentity::patch_restoring(&ServiceIdentity::from_service(
+            &json!({ "identity": before }),
+        ));
+        match session.runtime.block_on(session.client.patch(
+            &service_id,
+            api_version::API_MANAGEMENT,
+            &body,
+        )) {
+            Ok(_) => {
+                locked.state.apim_identity_before = None;
+                locked.state.apim_service_id = None;
+                if let Err(e) = locked.save() {
+                    restore_error = Some(e.to_string());
+                }
+                progress.line("apim identity: put back as it was found");
+            }
+            Err(e) if e.status() == Some(404) => {
+                locked.state.apim_identity_before = None;
+                locked.state.apim_service_id = None;
+                let _ = locked.save();
+            }
+            Err(e) => restore_error = Some(e.to_string()),
+        }
+    }
+    progress.group_end();
+    let ok = report.ok() && restore_error.is_none();
+    if let Some(gh) = crate::github::GitHub::detect() {
+        let mut md = format!(
+            "### aoai-lb destroy\n\n{}\n",
+            summary_text(
+                &report,
+                if ok {
+                    "**Destroy complete**"
+                } else {
+                    "**Destroy incomplete**"
+                }
+            )
+        );
+        for (address, e) in &report.failed {
+            md.push_str(&format!("\n- ❌ `{address}`: {}", crate::github::cell(e)));
+        }
+        gh.summary(&md);
+        gh.output("changes", if report.deleted > 0 { "true" } else { "false" });
+    }
+    if printer.is_json() {
+        printer.json(&json!({ "ok": ok, "report": report, "identityRestoreError": restore_error }));
+    } else {
+        printer.result(&summary_text(
+            &report,
+            if ok {
+                "Destroy complete"
+            } else {
+                "Destroy incomplete"
+            },
+        ));
+        for (address, e) in &report.failed {
+            printer.error(&format!("error: {address}: {e}"));
+            if let Some(h) = aoai_lb_arm::hints::hint_in(e) {
+                printer.error(&format!("  hint: {h}"));
+            }
+        }
+        if let Some(e) = &restore_error {
+            printer.error(&format!("error: putting the APIM identity back: {e}"));
+        }
+        if !ok {
+            printer.error("Run `aoai-lb destroy` again: the state file still lists what is left.");
+        }
+    }
+    if cancel.is_cancelled() {
+        return ExitStatus::Interrupted;
+    }
+    if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    }
+}

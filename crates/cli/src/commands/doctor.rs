@@ -1,0 +1,164 @@
+//! `aoai-lb doctor [PLAN]`: can this machine apply this plan? Checks the credential and
+//! reads (never writes) what the plan relies on.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::cli::Settings;
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+use aoai_lb_arm::resources::{ApimService, user_assigned_identity};
+use aoai_lb_arm::{ArmClient, ArmError};
+use aoai_lb_core::ids::{self, api_version};
+use aoai_lb_core::model::Identity;
+
+use super::load;
+
+struct Check {
+    name: String,
+    ok: bool,
+    detail: String,
+}
+
+pub fn run(printer: &Printer, settings: &Settings, plan: Option<&Path>) -> ExitStatus {
+    let loaded = match plan.map(load::load).transpose() {
+        Ok(l) => l,
+        Err(e) => return load::report(printer, &e),
+    };
+    let client = match super::arm_client(settings, 10) {
+        Ok(c) => c,
+        Err(e) => {
+            super::report_error(printer, &e.to_string());
+            return ExitStatus::Usage;
+        }
+    };
+    let runtime = match super::runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            printer.error(&format!("error: cannot start the async runtime: {e}"));
+            return ExitStatus::Failure;
+        }
+    };
+    let checks = runtime.block_on(checks(&client, loaded.as_ref().map(|l| &l.model)));
+    let counts = client.counts();
+    let ok = checks.iter().all(|c| c.ok);
+    if printer.is_json() {
+        printer.json(&json!({
+            "ok": ok,
+            "armEndpoint": settings.arm_endpoint,
+            "checks": checks.iter().map(|c| json!({ "name": c.name, "ok": c.ok, "detail": c.detail })).collect::<Vec<_>>(),
+            "requests": counts,
+        }));
+    } else {
+        let mut text = String::new();
+        for c in &checks {
+            text.push_str(&format!(
+                "{} {}: {}\n",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            ));
+        }
+        text.push_str(&format!(
+            "({} ARM reads, {} retries)",
+            counts.reads, counts.retries
+        ));
+        printer.result(&text);
+    }
+    if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    }
+}
+
+async fn checks(client: &ArmClient, model: Option<&aoai_lb_core::model::Model>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let Some(m) = model else {
+        // Without a plan: a token, and one cheap read to prove ARM accepts it.
+        let check = match client.get("/subscriptions", api_version::RESOURCES).await {
+            Ok(_) => Check {
+                name: "credential".into(),
+                ok: true,
+                detail: format!("ARM at {} accepts the token", client.endpoint()),
+            },
+            Err(e) => Check {
+                name: "credential".into(),
+                ok: false,
+                detail: e.to_string(),
+            },
+        };
+        out.push(check);
+        return out;
+    };
+    let sub = &m.subscription_id;
+    let rg_id = ids::resource_group(sub, &m.resource_group.name);
+    let rg_name = format!("resource group {}", m.resource_group.name);
+    out.push(match client.get(&rg_id, api_version::RESOURCES).await {
+        Ok(Some(_)) => Check {
+            name: rg_name,
+            ok: true,
+            detail: "exists (apply will not own it)".into(),
+        },
+        Ok(None) => Check {
+            name: rg_name,
+            ok: true,
+            detail: "missing: apply will create it".into(),
+        },
+        Err(e @ ArmError::Credential(_)) => {
+            out.push(fail("credential".into(), e));
+            return out;
+        }
+        Err(e) => fail(rg_name, e),
+    });
+    let apim_id = ids::apim_service(sub, &m.apim.resource_group, &m.apim.name);
+    let name = format!("API Management {}", m.apim.name);
+    out.push(match client.get(&apim_id, api_version::API_MANAGEMENT).await {
+        Ok(Some(v)) => {
+            let s = ApimService::from_value(&v);
+            let consumption = s.sku.as_deref() == Some("Consumption");
+            Check {
+                name,
+                ok: !(consumption && m.apim.pool.circuit_breaker.is_some()),
+                detail: format!(
+                    "exists (sku {}, gateway {}, identity {}){}",
+                    s.sku.as_deref().unwrap_or("?"),
+                    s.gateway_url.as_deref().unwrap_or("?"),
+                    s.identity.kind,
+                    if consumption && m.apim.pool.circuit_breaker.is_some() { "; the Consumption tier has no circuit breaker: remove circuitBreaker" } else { "" }
+                ),
+            }
+        }
+        Ok(None) => Check { name, ok: false, detail: format!("not found in resource group {}: aoai-lb uses an existing service (creating one takes 30-45 minutes); create it first or fix apim.name / apim.resourceGroup", m.apim.resource_group) },
+        Err(e) => fail(name, e),
+    });
+    if let Identity::UserAssigned { id } = &m.apim.identity {
+        let name = "user-assigned identity".to_string();
+        out.push(match client.get(id, api_version::MANAGED_IDENTITY).await {
+            Ok(Some(v)) => {
+                let u = user_assigned_identity(&v);
+                Check {
+                    name,
+                    ok: u.principal_id.is_some(),
+                    detail: format!("exists (client id {})", u.client_id.unwrap_or_default()),
+                }
+            }
+            Ok(None) => Check {
+                name,
+                ok: false,
+                detail: format!("{id} not found"),
+            },
+            Err(e) => fail(name, e),
+        });
+    }
+    out
+}
+
+fn fail(name: String, e: ArmError) -> Check {
+    Check {
+        name,
+        ok: false,
+        detail: e.to_string(),
+    }
+}

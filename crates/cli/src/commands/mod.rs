@@ -1,0 +1,91 @@
+//! One module per subcommand, each a thin layer over the core: read inputs, call the
+//! core, hand the outcome to the printer, return an exit status.
+
+mod apply;
+mod demo;
+mod destroy;
+mod doctor;
+mod emulator;
+mod load;
+mod plan;
+mod render;
+mod schema;
+mod session;
+mod validate;
+mod verify;
+
+pub use load::{LoadError, Loaded, load};
+
+use crate::cli::{Cli, Command, Settings};
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitStatus {
+    let printer = Printer {
+        format: cli.global.output,
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+    };
+    crate::logging::init(cli.global.verbose, cli.global.quiet);
+    let settings = match Settings::from_args(&cli.global) {
+        Ok(s) => s,
+        Err(msg) => {
+            printer.error(&format!("error: {msg}"));
+            return ExitStatus::Usage;
+        }
+    };
+    match cli.command {
+        Command::Validate { plan } => validate::run(&printer, &plan),
+        Command::Render { plan, out } => render::run(&printer, &settings, &plan, out.as_deref()),
+        Command::Schema => schema::run(&printer),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = crate::cli::Cli::command();
+            clap_complete::generate(shell, &mut cmd, "aoai-lb", &mut std::io::stdout());
+            ExitStatus::Success
+        }
+        Command::Emulator(args) => emulator::run(&printer, &args),
+        Command::Plan { plan, engine } => plan::run(&printer, &settings, &plan, &engine),
+        Command::Apply { plan, yes, engine } => {
+            apply::run(&printer, &settings, &plan, yes, &engine)
+        }
+        Command::Destroy {
+            plan,
+            yes,
+            purge,
+            engine,
+        } => destroy::run(&printer, &settings, plan.as_deref(), yes, purge, &engine),
+        Command::Doctor { plan } => doctor::run(&printer, &settings, plan.as_deref()),
+        Command::Verify(args) => verify::run(&printer, &settings, &args),
+        Command::Demo(args) => demo::run(&printer, &settings, &args),
+    }
+}
+
+/// A multi-threaded tokio runtime for the commands that do network work.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// The ARM client for these settings, with the credential chain from the environment.
+pub(crate) fn arm_client(
+    settings: &Settings,
+    max_in_flight: usize,
+) -> Result<aoai_lb_arm::ArmClient, String> {
+    let chain = aoai_lb_arm::auth::CredentialChain::from_env();
+    let options = aoai_lb_arm::ArmClientOptions {
+        max_in_flight,
+        ..Default::default()
+    };
+    aoai_lb_arm::ArmClient::new(&settings.arm_endpoint, chain, options)
+}
+
+/// `error: ...` on stderr, and the one-line hint for the ARM error code in it, if any.
+pub(crate) fn report_error(printer: &Printer, message: &str) {
+    printer.error(&format!("error: {message}"));
+    if let Some(h) = aoai_lb_arm::hints::hint_in(message) {
+        printer.error(&format!("  hint: {h}"));
+    }
+}

@@ -1,0 +1,143 @@
+//! `aoai-lb render PLAN [--out DIR]`
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::cli::Settings;
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+use aoai_lb_core::desired::Facts;
+use aoai_lb_core::render::{self, Bundle};
+
+use super::load;
+
+/// Marks a directory as written by `render`, so a later render may replace it whole.
+const MARKER: &str = ".aoai-lb-render";
+
+pub fn run(printer: &Printer, settings: &Settings, plan: &Path, out: Option<&Path>) -> ExitStatus {
+    let loaded = match load::load(plan) {
+        Ok(l) => l,
+        Err(e) => return load::report(printer, &e),
+    };
+    load::report_warnings(printer, &loaded);
+    let bundle = match render::bundle(&loaded.model, &Facts::unknown(), &settings.arm_endpoint) {
+        Ok(b) => b,
+        Err(e) => {
+            printer.error(&format!("error: {}: {e}", loaded.file));
+            return ExitStatus::Usage;
+        }
+    };
+    if let Some(dir) = out
+        && let Err(e) = write_dir(dir, &bundle)
+    {
+        printer.error(&format!("error: {e}"));
+        return ExitStatus::Failure;
+    }
+    if printer.is_json() {
+        printer.json(&json!({
+            "file": loaded.file,
+            "diagnostics": loaded.warnings,
+            "requests": bundle.requests,
+            "policy": bundle.policy,
+            "spec": bundle.spec,
+        }));
+    } else if let Some(dir) = out {
+        printer.result(&format!(
+            "Wrote {} ARM requests, policy.xml and inference.json to {}",
+            bundle.requests.len(),
+            dir.display()
+        ));
+    } else {
+        let mut text = String::new();
+        for r in &bundle.requests {
+            text.push_str(&format!("{:<5} {}\n", r.method, r.url));
+        }
+        text.push_str("\n(use --out DIR to write every body, the policy and the spec; --output json prints them)");
+        printer.result(&text);
+    }
+    ExitStatus::Success
+}
+
+fn request_file(r: &render::Request) -> String {
+    let mut text = serde_json::to_string_pretty(&json!({
+        "address": r.address,
+        "method": r.method,
+        "url": r.url,
+        "dependsOn": r.depends_on,
+        "body": r.body,
+    }))
+    .expect("a request serializes");
+    text.push('\n');
+    text
+}
+
+/// Writes the bundle into `dir` all at once: files go to a fresh sibling directory that
+/// replaces `dir` by rename, so a failure leaves the old content as it was.
+fn write_dir(dir: &Path, bundle: &Bundle) -> Result<(), String> {
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(format!(
+                "--out {}: exists and is not a directory",
+                dir.display()
+            ));
+        }
+        let mut entries =
+            std::fs::read_dir(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+        let empty = entries.next().is_none();
+        if !empty && !dir.join(MARKER).exists() {
+            return Err(format!(
+                "--out {}: refusing to replace a non-empty directory that `aoai-lb render` did not write",
+                dir.display()
+            ));
+        }
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "render".into());
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| format!("--out {}: {e}", parent.display()))?;
+    let pid = std::process::id();
+    let staging = parent.join(format!(".{name}.aoai-lb-new-{pid}"));
+    let old = parent.join(format!(".{name}.aoai-lb-old-{pid}"));
+    let write_all = || -> std::io::Result<()> {
+        std::fs::create_dir(&staging)?;
+        for r in &bundle.requests {
+            std::fs::write(staging.join(&r.file), request_file(r))?;
+        }
+        std::fs::write(staging.join("policy.xml"), &bundle.policy)?;
+        std::fs::write(staging.join("inference.json"), &bundle.spec)?;
+        std::fs::write(
+            staging.join(MARKER),
+            "written by aoai-lb render; replaced whole on the next render\n",
+        )?;
+        Ok(())
+    };
+    if let Err(e) = write_all() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(format!("--out {}: {e}", dir.display()));
+    }
+    let swap = || -> std::io::Result<()> {
+        if dir.exists() {
+            std::fs::rename(dir, &old)?;
+        }
+        if let Err(e) = std::fs::rename(&staging, dir) {
+            if old.exists() {
+                let _ = std::fs::rename(&old, dir);
+            }
+            return Err(e);
+        }
+        if old.exists() {
+            std::fs::remove_dir_all(&old)?;
+        }
+        Ok(())
+    };
+    swap().map_err(|e| {
+        let _ = std::fs::remove_dir_all(&staging);
+        format!("--out {}: {e}", dir.display())
+    })
+}

@@ -1,0 +1,21 @@
+//! Every environment variable aoai-lb reads, in one place.
+
+/// ARM endpoint (default `https://management.azure.com`); `--arm-endpoint`.
+pub const ARM_ENDPOINT: &str = "AOAI_LB_ARM_ENDPOINT";
+/// State file path (default `aoai-lb.state.json`); `--state`.
+pub const STATE: &str = "AOAI_LB_STATE";
+/// Subscription used when the plan has no `subscriptionId`.
+pub const AZURE_SUBSCRIPTION_ID: &str = "AZURE_SUBSCRIPTION_ID";
+/// The APIM subscription key `verify` sends (`--key`); default: listSecrets.
+pub const API_KEY: &str = "AOAI_LB_API_KEY";
+/// The credential chain's variables live with it, in the ARM client.
+pub use aoai_lb_arm::env::{
+    ACCESS_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN, ACTIONS_ID_TOKEN_REQUEST_URL, AZURE_CLIENT_ID,
+    AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, IDENTITY_ENDPOINT,
+    MSI_ENDPOINT, var,
+};
+/// Disables colour when set to anything (https://no-color.org).
+pub const NO_COLOR: &str = "NO_COLOR";
+
+pub const DEFAULT_ARM_ENDPOINT: &str = "https://management.azure.com";
+pub const DEFAULT_STATE: &str = "aoai-lb.state.json";

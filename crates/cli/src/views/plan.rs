@@ -1,0 +1,159 @@
+//! The plan as people read it, the way `terraform plan` shows one.
+
+use serde_json::Value;
+
+use super::Paint;
+use aoai_lb_engine::plan::{Action, Plan};
+
+/// Pool members as `name (priority P, weight W)`, the way people think of them.
+fn show_members(v: &Value) -> Option<String> {
+    let items = v.as_array()?;
+    let parts: Option<Vec<String>> = items
+        .iter()
+        .map(|m| {
+            let id = m.get("id")?.as_str()?;
+            let name = id.rsplit('/').next().unwrap_or(id);
+            let n = |k: &str| {
+                m.get(k)
+                    .map(|x| x.to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            Some(format!(
+                "{name} (priority {}, weight {})",
+                n("priority"),
+                n("weight")
+            ))
+        })
+        .collect();
+    parts.map(|p| format!("[{}]", p.join(", ")))
+}
+
+fn show_field(path: &str, v: &Value) -> String {
+    if path.ends_with("services")
+        && let Some(s) = show_members(v)
+    {
+        return s;
+    }
+    show(v)
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".into(),
+        Value::String(s) if s.len() > 80 || s.contains('\n') => {
+            format!("({} characters)", s.chars().count())
+        }
+        Value::String(s) => format!("{s:?}"),
+        other => {
+            let t = other.to_string();
+            if t.len() > 120 {
+                format!("({} characters of JSON)", t.len())
+            } else {
+                t
+            }
+        }
+    }
+}
+
+/// The plan text: each change, then `Plan: N to add, N to change, N to destroy.`
+pub fn render(plan: &Plan, colour: bool) -> String {
+    let p = Paint { on: colour };
+    let mut out = String::new();
+    let changing: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    if changing.is_empty() {
+        let n = plan.changes.len();
+        out.push_str(&p.green(&format!(
+            "No changes. Azure matches the plan ({n} resources)."
+        )));
+        out.push('\n');
+        return out;
+    }
+    out.push_str("aoai-lb will perform these actions:\n\n");
+    for c in changing {
+        let (mark, verb) = match c.action {
+            Action::Create => (p.green("+"), "will be created"),
+            Action::Update => (p.yellow("~"), "will be updated in place"),
+            Action::Delete => (p.red("-"), "will be destroyed"),
+            Action::NoOp => unreachable!(),
+        };
+        out.push_str(&format!(
+            "  {} {} {verb}\n",
+            p.bold("#"),
+            p.bold(&c.address)
+        ));
+        if let Some(note) = &c.note {
+            out.push_str(&format!("    {}\n", p.dim(&format!("({note})"))));
+        }
+        out.push_str(&format!("  {mark} {}\n", c.id));
+        for f in &c.fields {
+            out.push_str(&format!(
+                "      {} {}: {} -> {}\n",
+                p.yellow("~"),
+                f.path,
+                show_field(&f.path, &f.old),
+                show_field(&f.path, &f.new)
+            ));
+        }
+        out.push('\n');
+    }
+    let s = plan.summary();
+    out.push_str(&p.bold(&format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        s.add, s.change, s.destroy
+    )));
+    if s.unchanged > 0 {
+        out.push_str(&format!(" ({} unchanged)", s.unchanged));
+    }
+    out.push('\n');
+    out
+}
+
+/// The plan as a Markdown table, for a GitHub job summary or a pull-request comment.
+pub fn markdown(plan: &Plan, title: &str) -> String {
+    use crate::github::cell;
+    let s = plan.summary();
+    let mut md = format!(
+        "### {title}\n\n**Plan: {} to add, {} to change, {} to destroy** ({} unchanged)\n\n",
+        s.add, s.change, s.destroy, s.unchanged
+    );
+    let changing: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    if changing.is_empty() {
+        md.push_str("No changes: Azure matches the plan.\n");
+        return md;
+    }
+    md.push_str("| | resource | changes |\n|---|---|---|\n");
+    for c in changing {
+        let mark = match c.action {
+            Action::Create => "➕ create",
+            Action::Update => "🔄 update",
+            Action::Delete => "➖ destroy",
+            Action::NoOp => "",
+        };
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| {
+                format!(
+                    "`{}`: {} → {}",
+                    f.path,
+                    show_field(&f.path, &f.old),
+                    show_field(&f.path, &f.new)
+                )
+            })
+            .collect();
+        md.push_str(&format!(
+            "| {mark} | `{}` | {} |\n",
+            c.address,
+            cell(&fields.join("<br>"))
+        ));
+    }
+    md
+}

@@ -1,0 +1,167 @@
+//! The validated model: a plan Azure would accept, with every default filled in.
+//!
+//! Nothing downstream of [`crate::validate`] sees a raw plan: the desired state,
+//! the renderers and the engine all take a [`Model`].
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+    pub subscription_id: String,
+    pub resource_group: ResourceGroup,
+    /// The user's tags (the ownership tag is added when bodies are built).
+    pub tags: BTreeMap<String, String>,
+    pub accounts: Vec<Account>,
+    pub apim: Apim,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceGroup {
+    pub name: String,
+    /// Canonical region name (`westus`).
+    pub location: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub name: String,
+    /// Canonical region name (`westus`).
+    pub location: String,
+    /// Region display name (`West US`), what Azure OpenAI puts in `x-ms-region`.
+    pub region_display_name: String,
+    pub sku: String,
+    pub custom_sub_domain: String,
+    pub restore: bool,
+    pub deployments: Vec<Deployment>,
+    pub backend: Backend,
+}
+
+impl Account {
+    /// `https://{customSubDomain}.openai.azure.com/`, as ARM reports `properties.endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("https://{}.openai.azure.com/", self.custom_sub_domain)
+    }
+
+    /// The APIM backend URL: the endpoint followed by `openai`.
+    pub fn backend_url(&self) -> String {
+        format!("{}openai", self.endpoint())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub name: String,
+    pub model: String,
+    pub version: Option<String>,
+    pub sku: String,
+    pub capacity: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backend {
+    pub name: String,
+    pub priority: u8,
+    pub weight: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Apim {
+    pub name: String,
+    pub resource_group: String,
+    pub identity: Identity,
+    pub api: Api,
+    pub pool: Pool,
+    pub policy: Policy,
+    pub subscription: Option<Subscription>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Identity {
+    SystemAssigned,
+    UserAssigned {
+        /// Resource id of the user-assigned identity.
+        id: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Api {
+    pub name: String,
+    pub display_name: String,
+    pub path: String,
+    pub spec: SpecSource,
+    pub subscription_key_header: String,
+    /// The query parameter that may carry the key instead of the header.
+    pub subscription_key_query: String,
+}
+
+/// Where the inference spec comes from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum SpecSource {
+    /// A spec shipped with aoai-lb (`2024-02-01`, `2024-10-21`).
+    Bundled { version: String },
+    /// A user file (path as written in the plan), with its content.
+    File {
+        path: String,
+        #[serde(skip)]
+        content: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pool {
+    pub name: String,
+    pub description: String,
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CircuitBreaker {
+    pub failures: u32,
+    pub interval: String,
+    /// Inclusive ranges of status codes, in the order written.
+    pub status_codes: Vec<(u16, u16)>,
+    pub trip_duration: String,
+    pub accept_retry_after: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    pub template: PolicyTemplate,
+    /// Resolved retry count (`auto` is members - 1).
+    pub retry: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum PolicyTemplate {
+    /// A template shipped with aoai-lb: `pool` or `random`.
+    Builtin { name: String },
+    /// A user template (path as written in the plan), with its content.
+    File {
+        path: String,
+        #[serde(skip)]
+        content: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub name: String,
+    pub display_name: String,
+}

@@ -1,0 +1,251 @@
+//! The plan file as it is written: the serde types behind `plan.yaml`.
+//!
+//! These types only describe the shape (field names, nesting, scalar kinds) and reject
+//! unknown fields. Everything Azure would refuse is checked afterwards, in
+//! [`crate::validate`], which turns a [`Plan`] into a [`crate::model::Model`].
+//! The doc comments here are the single source of the JSON Schema
+//! (`schemas/plan.schema.json`) and of the plan reference in `docs/`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use super::located::Located;
+
+/// An aoai-lb plan: Azure OpenAI accounts behind one Azure API Management backend pool.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "aoai-lb plan")]
+pub struct Plan {
+    /// Azure subscription (a GUID). Falls back to the AZURE_SUBSCRIPTION_ID environment variable.
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
+    pub subscription_id: Option<Located<String>>,
+    /// The resource group of the Azure OpenAI accounts; created if missing.
+    pub resource_group: Located<ResourceGroup>,
+    /// Tags added to every resource the tool creates (where ARM has tags).
+    pub tags: Option<Located<BTreeMap<String, String>>>,
+    /// Azure OpenAI accounts (Microsoft.CognitiveServices, kind OpenAI); each becomes one pool member.
+    pub accounts: Located<Vec<Account>>,
+    /// The existing API Management service and what to create in it.
+    pub apim: Located<Apim>,
+}
+
+/// The resource group that holds the Azure OpenAI accounts.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceGroup {
+    /// Resource group name (1-90 characters: letters, digits, `_`, `-`, `.`, `(`, `)`; not ending in `.`).
+    pub name: Located<String>,
+    /// Azure region of the group, for example `westus`.
+    pub location: Located<String>,
+}
+
+/// One Azure OpenAI account, its model deployments and its APIM backend.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Account {
+    /// Account name (2-64 characters, `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`).
+    #[schemars(
+        length(min = 2, max = 64),
+        regex(pattern = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+    )]
+    pub name: Located<String>,
+    /// Azure region of the account, for example `eastus`.
+    pub location: Located<String>,
+    /// Pricing tier. Azure OpenAI offers `S0` only.
+    pub sku: Option<Located<String>>,
+    /// Custom subdomain (a DNS label, globally unique); the endpoint is `https://{customSubDomain}.openai.azure.com/`. Default: the account name in lower case.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$"))]
+    pub custom_sub_domain: Option<Located<String>>,
+    /// `true` recovers a soft-deleted account of this name instead of creating a new one.
+    pub restore: Option<Located<bool>>,
+    /// Model deployments in this account; deployed one at a time, in this order.
+    #[serde(default)]
+    pub deployments: Vec<Located<Deployment>>,
+    /// This account's APIM backend and its place in the pool.
+    pub backend: Option<Located<Backend>>,
+}
+
+/// A model deployment.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Deployment {
+    /// Deployment name, used in request URLs (`/deployments/{name}/chat/completions`).
+    pub name: Located<String>,
+    /// Model name, for example `gpt-4o`.
+    pub model: Located<String>,
+    /// Model version, for example `2024-08-06`. Default: the model's default version.
+    pub version: Option<Located<String>>,
+    /// Deployment type: Standard (default), GlobalStandard, DataZoneStandard, ProvisionedManaged, GlobalProvisionedManaged, DataZoneProvisionedManaged, GlobalBatch, DataZoneBatch.
+    pub sku: Option<Located<String>>,
+    /// Capacity in thousands of tokens per minute (provisioned SKUs: PTUs). Default 10.
+    #[schemars(range(min = 1, max = 100000))]
+    pub capacity: Option<Located<i64>>,
+}
+
+/// An account's APIM backend.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Backend {
+    /// Backend id in APIM (1-80 characters). Default: the account name.
+    pub name: Option<Located<String>>,
+    /// Priority group, 0-100; lower is tried first. Default 1.
+    #[schemars(range(min = 0, max = 100))]
+    pub priority: Option<Located<i64>>,
+    /// Weight inside the priority group, 0-100. Default 1.
+    #[schemars(range(min = 0, max = 100))]
+    pub weight: Option<Located<i64>>,
+}
+
+/// The existing API Management service.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Apim {
+    /// Name of the existing API Management service.
+    pub name: Located<String>,
+    /// Its resource group. Default: `resourceGroup.name`.
+    pub resource_group: Option<Located<String>>,
+    /// The managed identity APIM uses to call Azure OpenAI: `SystemAssigned`, or `{userAssigned: <resource id>}`.
+    pub identity: Option<Located<Identity>>,
+    /// The API to import.
+    pub api: Located<Api>,
+    /// The backend pool that holds every account's backend.
+    pub pool: Located<Pool>,
+    /// The API policy.
+    #[serde(default)]
+    pub policy: Option<Located<Policy>>,
+    /// An APIM subscription scoped to the API, whose key clients use.
+    pub subscription: Option<Located<Subscription>>,
+}
+
+/// The managed identity of the APIM service.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub enum Identity {
+    /// The service's system-assigned identity (enabled if off).
+    SystemAssigned,
+    /// A user-assigned identity, by resource id (`/subscriptions/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}`).
+    #[serde(rename = "userAssigned")]
+    UserAssigned(Located<String>),
+}
+
+/// The Azure OpenAI inference API imported into APIM.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Api {
+    /// API id in APIM (1-256 characters, none of `*#&+:<>?`).
+    pub name: Located<String>,
+    /// Display name. Default: the API id.
+    pub display_name: Option<Located<String>>,
+    /// URL suffix of the API on the gateway, for example `openai`.
+    pub path: Located<String>,
+    /// A bundled inference spec version (`2024-02-01`, `2024-10-21`) or a path to an OpenAPI 3 JSON file, relative to the plan. Default `2024-02-01`.
+    pub spec: Option<Located<String>>,
+    /// Header (and query parameter) that carries the subscription key. Default `Ocp-Apim-Subscription-Key`.
+    pub subscription_key_header: Option<Located<String>>,
+}
+
+/// The backend pool.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Pool {
+    /// Backend id of the pool (1-80 characters).
+    pub name: Located<String>,
+    /// Pool description. Default: a sentence naming aoai-lb.
+    pub description: Option<Located<String>>,
+    /// A circuit breaker applied to every member backend.
+    pub circuit_breaker: Option<Located<CircuitBreaker>>,
+}
+
+/// A circuit breaker rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CircuitBreaker {
+    /// Failures within `interval` that trip the breaker (at least 1).
+    #[schemars(range(min = 1, max = 10000))]
+    pub failures: Located<i64>,
+    /// ISO-8601 duration in which failures are counted, for example `PT1M`.
+    pub interval: Located<String>,
+    /// Status codes that count as failures: `"429"` or ranges such as `"500-599"`, within 200-599.
+    pub status_codes: Located<Vec<Located<String>>>,
+    /// ISO-8601 duration the backend stays out of the pool once tripped, for example `PT1M`.
+    pub trip_duration: Located<String>,
+    /// Use the backend's Retry-After header as the trip duration. Default false.
+    pub accept_retry_after: Option<Located<bool>>,
+}
+
+/// The API policy.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Policy {
+    /// `pool` (route to the backend pool, seed lab), `random` (pick a backend URL at random), or a path to a `.xml.hbs` Handlebars template, relative to the plan. Default `pool`.
+    pub template: Option<Located<String>>,
+    /// Retries on 429 or 503: `auto` (members - 1) or a number 0-50. Default `auto`.
+    pub retry: Option<Located<Retry>>,
+}
+
+/// `auto` or a retry count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    Auto,
+    Count(i64),
+}
+
+impl JsonSchema for Retry {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Retry".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`auto` (members - 1) or a retry count from 0 to 50.",
+            "anyOf": [
+                { "const": "auto" },
+                { "type": "integer", "minimum": 0, "maximum": 50 }
+            ]
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Retry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RetryVisitor;
+        impl Visitor<'_> for RetryVisitor {
+            type Value = Retry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`auto` or a whole number")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Retry, E> {
+                Ok(Retry::Count(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Retry, E> {
+                Ok(Retry::Count(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Retry, E> {
+                if v == "auto" {
+                    return Ok(Retry::Auto);
+                }
+                match v.parse::<i64>() {
+                    Ok(n) => Ok(Retry::Count(n)),
+                    Err(_) => Err(E::custom(format!(
+                        "retry must be `auto` or a whole number, not `{v}`"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(RetryVisitor)
+    }
+}
+
+/// An APIM subscription for clients.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Subscription {
+    /// Subscription id in APIM (1-256 characters, none of `*#&+:<>?`).
+    pub name: Located<String>,
+    /// Display name (1-100 characters). Default: the subscription id.
+    pub display_name: Option<Located<String>>,
+}

@@ -1,0 +1,574 @@
+//! Request paths parsed into typed resource addresses.
+//!
+//! ARM matches the keywords of a path (`subscriptions`, `resourceGroups`, `providers`,
+//! namespaces and type names) case-insensitively, and names case-insensitively too while
+//! keeping them as first written. Parsing is pure: it knows nothing of what exists, so
+//! every route the emulator serves is decided here and unit-tested on its own.
+
+use std::fmt;
+
+/// A resource group: subscription and group name, as written in the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rg {
+    pub sub: String,
+    pub name: String,
+}
+
+impl Rg {
+    pub fn id(&self) -> String {
+        format!("/subscriptions/{}/resourceGroups/{}", self.sub, self.name)
+    }
+}
+
+/// Which poll URL of a long-running operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Poll {
+    /// `Azure-AsyncOperation`: answers `{"status": ...}`.
+    Status,
+    /// `Location`: 202 while running, then the result.
+    Result,
+}
+
+/// What a path names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Address {
+    ResourceGroup(Rg),
+    /// `GET /subscriptions/{s}/resourceGroups/{rg}/resources`: the group's top-level resources.
+    GroupResources(Rg),
+    Account(Rg, String),
+    Deployment(Rg, String, String),
+    /// `GET /subscriptions/{s}/providers/Microsoft.CognitiveServices/deletedAccounts`.
+    DeletedAccounts {
+        sub: String,
+    },
+    DeletedAccount {
+        sub: String,
+        location: String,
+        rg: String,
+        name: String,
+    },
+    ApimService(Rg, String),
+    Backend(Rg, String, String),
+    Api(Rg, String, String),
+    ApiPolicy(Rg, String, String),
+    ApimSubscription(Rg, String, String),
+    /// `POST .../subscriptions/{sid}/listSecrets`.
+    ListSecrets(Rg, String, String),
+    Identity(Rg, String),
+    /// `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`; `scope` starts
+    /// with `/subscriptions/`.
+    RoleAssignment {
+        scope: String,
+        name: String,
+    },
+    /// A long-running operation's poll URL (the emulator's own shape).
+    Operation {
+        sub: String,
+        namespace: Namespace,
+        id: String,
+        poll: Poll,
+    },
+}
+
+/// The resource providers the emulator serves.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum Namespace {
+    Resources,
+    CognitiveServices,
+    ApiManagement,
+    Authorization,
+    ManagedIdentity,
+}
+
+impl Namespace {
+    pub const ALL: [Namespace; 5] = [
+        Namespace::Resources,
+        Namespace::CognitiveServices,
+        Namespace::ApiManagement,
+        Namespace::Authorization,
+        Namespace::ManagedIdentity,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Namespace::Resources => "Microsoft.Resources",
+            Namespace::CognitiveServices => "Microsoft.CognitiveServices",
+            Namespace::ApiManagement => "Microsoft.ApiManagement",
+            Namespace::Authorization => "Microsoft.Authorization",
+            Namespace::ManagedIdentity => "Microsoft.ManagedIdentity",
+        }
+    }
+
+    /// The one api-version the emulator serves for the namespace.
+    pub fn api_version(self) -> &'static str {
+        use crate::borrowed::api_version as v;
+        match self {
+            Namespace::Resources => v::RESOURCES,
+            Namespace::CognitiveServices => v::COGNITIVE_SERVICES,
+            Namespace::ApiManagement => v::API_MANAGEMENT,
+            Namespace::Authorization => v::AUTHORIZATION,
+            Namespace::ManagedIdentity => v::MANAGED_IDENTITY,
+        }
+    }
+
+    fn parse(s: &str) -> Option<Namespace> {
+        Namespace::ALL
+            .into_iter()
+            .find(|n| n.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Why a path names nothing the emulator serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathError {
+    /// Not an ARM resource path at all.
+    NoRoute,
+    /// `providers/{namespace}` for a namespace the emulator does not serve.
+    UnknownNamespace(String),
+    /// A type the emulator does not serve in a namespace it does.
+    UnknownType(String, String),
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PathError::NoRoute => write!(f, "no ARM resource has this path"),
+            PathError::UnknownNamespace(ns) => {
+                write!(
+                    f,
+                    "No registered resource provider found for namespace '{ns}'."
+                )
+            }
+            PathError::UnknownType(ns, t) => write!(
+                f,
+                "The resource type '{t}' could not be found in the namespace '{ns}'."
+            ),
+        }
+    }
+}
+
+impl Address {
+    /// The namespace whose api-version applies.
+    pub fn namespace(&self) -> Namespace {
+        match self {
+            Address::ResourceGroup(_) | Address::GroupResources(_) => Namespace::Resources,
+            Address::Account(..)
+            | Address::Deployment(..)
+            | Address::DeletedAccounts { .. }
+            | Address::DeletedAccount { .. } => Namespace::CognitiveServices,
+            Address::ApimService(..)
+            | Address::Backend(..)
+            | Address::Api(..)
+            | Address::ApiPolicy(..)
+            | Address::ApimSubscription(..)
+            | Address::ListSecrets(..) => Namespace::ApiManagement,
+            Address::Identity(..) => Namespace::ManagedIdentity,
+            Address::RoleAssignment { .. } => Namespace::Authorization,
+            Address::Operation { namespace, .. } => *namespace,
+        }
+    }
+
+    /// The ARM id, keywords in ARM's casing and names as written in the request.
+    pub fn id(&self) -> String {
+        const COG: &str = "providers/Microsoft.CognitiveServices";
+        const APIM: &str = "providers/Microsoft.ApiManagement/service";
+        match self {
+            Address::ResourceGroup(rg) => rg.id(),
+            Address::GroupResources(rg) => format!("{}/resources", rg.id()),
+            Address::Account(rg, a) => format!("{}/{COG}/accounts/{a}", rg.id()),
+            Address::Deployment(rg, a, d) => {
+                format!("{}/{COG}/accounts/{a}/deployments/{d}", rg.id())
+            }
+            Address::DeletedAccounts { sub } => {
+                format!("/subscriptions/{sub}/{COG}/deletedAccounts")
+            }
+            Address::DeletedAccount {
+                sub,
+                location,
+                rg,
+                name,
+            } => format!(
+                "/subscriptions/{sub}/{COG}/locations/{location}/resourceGroups/{rg}/deletedAccounts/{name}"
+            ),
+            Address::ApimService(rg, s) => format!("{}/{APIM}/{s}", rg.id()),
+            Address::Backend(rg, s, b) => format!("{}/{APIM}/{s}/backends/{b}", rg.id()),
+            Address::Api(rg, s, a) => format!("{}/{APIM}/{s}/apis/{a}", rg.id()),
+            Address::ApiPolicy(rg, s, a) => {
+                format!("{}/{APIM}/{s}/apis/{a}/policies/policy", rg.id())
+            }
+            Address::ApimSubscription(rg, s, x) => {
+                format!("{}/{APIM}/{s}/subscriptions/{x}", rg.id())
+            }
+            Address::ListSecrets(rg, s, x) => {
+                format!("{}/{APIM}/{s}/subscriptions/{x}/listSecrets", rg.id())
+            }
+            Address::Identity(rg, n) => format!(
+                "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{n}",
+                rg.id()
+            ),
+            Address::RoleAssignment { scope, name } => {
+                crate::borrowed::role_assignment(scope, name)
+            }
+            Address::Operation {
+                sub,
+                namespace,
+                id,
+                poll,
+            } => operation_path(sub, *namespace, id, *poll),
+        }
+    }
+
+    /// The parent resource that must exist for this one to be created, if any.
+    pub fn parent(&self) -> Option<Address> {
+        match self {
+            Address::Account(rg, _) | Address::ApimService(rg, _) | Address::Identity(rg, _) => {
+                Some(Address::ResourceGroup(rg.clone()))
+            }
+            Address::Deployment(rg, a, _) => Some(Address::Account(rg.clone(), a.clone())),
+            Address::Backend(rg, s, _)
+            | Address::Api(rg, s, _)
+            | Address::ApimSubscription(rg, s, _) => {
+                Some(Address::ApimService(rg.clone(), s.clone()))
+            }
+            Address::ApiPolicy(rg, s, a) => Some(Address::Api(rg.clone(), s.clone(), a.clone())),
+            Address::ListSecrets(rg, s, x) => {
+                Some(Address::ApimSubscription(rg.clone(), s.clone(), x.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The emulator's poll URL path for an operation.
+pub fn operation_path(sub: &str, namespace: Namespace, id: &str, poll: Poll) -> String {
+    let kind = match poll {
+        Poll::Status => "operationStatuses",
+        Poll::Result => "operationResults",
+    };
+    format!(
+        "/subscriptions/{sub}/providers/{}/locations/global/{kind}/{id}",
+        namespace.name()
+    )
+}
+
+/// Decodes `%XX` escapes (ARM ids may arrive percent-encoded); invalid escapes stay.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Parses a request path (without the query).
+pub fn parse(path: &str) -> Result<Address, PathError> {
+    let decoded = percent_decode(path);
+    let s: Vec<&str> = decoded.trim_end_matches('/').split('/').collect();
+    if s.len() < 3 || !s[0].is_empty() || !eq(s[1], "subscriptions") || s[2].is_empty() {
+        return Err(PathError::NoRoute);
+    }
+    if s.iter().skip(1).any(|seg| seg.is_empty()) {
+        return Err(PathError::NoRoute);
+    }
+    let s = &s[1..]; // subscriptions, {sub}, ...
+    let n = s.len();
+    // A role assignment sits under any scope.
+    if n >= 6
+        && eq(s[n - 4], "providers")
+        && eq(s[n - 3], "Microsoft.Authorization")
+        && eq(s[n - 2], "roleAssignments")
+    {
+        return Ok(Address::RoleAssignment {
+            scope: format!("/{}", s[..n - 4].join("/")),
+            name: s[n - 1].to_string(),
+        });
+    }
+    let sub = s[1].to_string();
+    if n == 2 {
+        return Err(PathError::NoRoute);
+    }
+    if eq(s[2], "providers") {
+        return subscription_provider(sub, &s[3..]);
+    }
+    if !eq(s[2], "resourceGroups") || n < 4 {
+        return Err(PathError::NoRoute);
+    }
+    let rg = Rg {
+        sub,
+        name: s[3].to_string(),
+    };
+    if n == 4 {
+        return Ok(Address::ResourceGroup(rg));
+    }
+    if n == 5 && eq(s[4], "resources") {
+        return Ok(Address::GroupResources(rg));
+    }
+    if !eq(s[4], "providers") || n < 6 {
+        return Err(PathError::NoRoute);
+    }
+    let ns_text = s[5];
+    let Some(ns) = Namespace::parse(ns_text) else {
+        return Err(PathError::UnknownNamespace(ns_text.to_string()));
+    };
+    let rest = &s[6..];
+    let unknown = || {
+        let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
+        PathError::UnknownType(ns.name().to_string(), types.join("/"))
+    };
+    let k = |i: usize, word: &str| rest.get(i).is_some_and(|x| eq(x, word));
+    let name = |i: usize| rest[i].to_string();
+    let addr = match (ns, rest.len()) {
+        (Namespace::CognitiveServices, 2) if k(0, "accounts") => Address::Account(rg, name(1)),
+        (Namespace::CognitiveServices, 4) if k(0, "accounts") && k(2, "deployments") => {
+            Address::Deployment(rg, name(1), name(3))
+        }
+        (Namespace::ManagedIdentity, 2) if k(0, "userAssignedIdentities") => {
+            Address::Identity(rg, name(1))
+        }
+        (Namespace::ApiManagement, _) if k(0, "service") && rest.len() >= 2 => {
+            let svc = name(1);
+            match rest.len() {
+                2 => Address::ApimService(rg, svc),
+                4 if k(2, "backends") => Address::Backend(rg, svc, name(3)),
+                4 if k(2, "apis") => Address::Api(rg, svc, name(3)),
+                4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),
+                5 if k(2, "subscriptions") && k(4, "listSecrets") => {
+                    Address::ListSecrets(rg, svc, name(3))
+                }
+                6 if k(2, "apis") && k(4, "policies") && k(5, "policy") => {
+                    Address::ApiPolicy(rg, svc, name(3))
+                }
+                _ => return Err(unknown()),
+            }
+        }
+        _ => return Err(unknown()),
+    };
+    Ok(addr)
+}
+
+/// `/subscriptions/{sub}/providers/...`: deleted accounts and operation polls.
+fn subscription_provider(sub: String, s: &[&str]) -> Result<Address, PathError> {
+    let Some(ns_text) = s.first() else {
+        return Err(PathError::NoRoute);
+    };
+    let Some(ns) = Namespace::parse(ns_text) else {
+        return Err(PathError::UnknownNamespace(ns_text.to_string()));
+    };
+    let k = |i: usize, word: &str| s.get(i).is_some_and(|x| eq(x, word));
+    if ns == Namespace::CognitiveServices && s.len() == 2 && k(1, "deletedAccounts") {
+        return Ok(Address::DeletedAccounts { sub });
+    }
+    if ns == Namespace::CognitiveServices
+        && s.len() == 7
+        && k(1, "locations")
+        && k(3, "resourceGroups")
+        && k(5, "deletedAccounts")
+    {
+        return Ok(Address::DeletedAccount {
+            sub,
+            location: s[2].to_string(),
+            rg: s[4].to_string(),
+            name: s[6].to_string(),
+        });
+    }
+    if s.len() == 5 && k(1, "locations") {
+        let poll = if k(3, "operationStatuses") {
+            Poll::Status
+        } else if k(3, "operationResults") {
+            Poll::Result
+        } else {
+            return Err(PathError::NoRoute);
+        };
+        return Ok(Address::Operation {
+            sub,
+            namespace: ns,
+            id: s[4].to_string(),
+            poll,
+        });
+    }
+    Err(PathError::UnknownType(
+        ns.name().to_string(),
+        s.get(1).copied().unwrap_or_default().to_string(),
+    ))
+}
+
+/// Normalises an Azure region for comparison: `West US` and `westus` are one region.
+pub fn region_key(location: &str) -> String {
+    location
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RG: &str = "/subscriptions/s1/resourceGroups/rg1";
+
+    fn rg() -> Rg {
+        Rg {
+            sub: "s1".into(),
+            name: "rg1".into(),
+        }
+    }
+
+    #[test]
+    fn resource_groups_and_accounts() {
+        assert_eq!(parse(RG), Ok(Address::ResourceGroup(rg())));
+        assert_eq!(
+            parse("/SUBSCRIPTIONS/s1/resourcegroups/rg1/"),
+            Ok(Address::ResourceGroup(rg()))
+        );
+        let acc = format!("{RG}/providers/microsoft.cognitiveservices/Accounts/MyAcc");
+        assert_eq!(parse(&acc), Ok(Address::Account(rg(), "MyAcc".into())));
+        assert_eq!(
+            parse(&format!("{acc}/DEPLOYMENTS/gpt-4o")),
+            Ok(Address::Deployment(rg(), "MyAcc".into(), "gpt-4o".into()))
+        );
+        assert_eq!(
+            parse(&acc).unwrap().id(),
+            format!("{RG}/providers/Microsoft.CognitiveServices/accounts/MyAcc")
+        );
+    }
+
+    #[test]
+    fn a_group_s_resource_listing() {
+        let path = format!("{RG}/resources");
+        assert_eq!(parse(&path), Ok(Address::GroupResources(rg())));
+        assert_eq!(parse(&path).unwrap().id(), path);
+    }
+
+    #[test]
+    fn deleted_accounts_and_operations() {
+        assert_eq!(
+            parse("/subscriptions/s1/providers/Microsoft.CognitiveServices/deletedAccounts"),
+            Ok(Address::DeletedAccounts { sub: "s1".into() })
+        );
+        let purge = "/subscriptions/s1/providers/Microsoft.CognitiveServices/locations/westus/resourceGroups/rg1/deletedAccounts/a1";
+        assert_eq!(
+            parse(purge),
+            Ok(Address::DeletedAccount {
+                sub: "s1".into(),
+                location: "westus".into(),
+                rg: "rg1".into(),
+                name: "a1".into()
+            })
+        );
+        assert_eq!(parse(purge).unwrap().id(), purge);
+        for poll in [Poll::Status, Poll::Result] {
+            let p = operation_path("s1", Namespace::ApiManagement, "op1", poll);
+            assert_eq!(
+                parse(&p),
+                Ok(Address::Operation {
+                    sub: "s1".into(),
+                    namespace: Namespace::ApiManagement,
+                    id: "op1".into(),
+                    poll
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn api_management_children() {
+        let svc = format!("{RG}/providers/Microsoft.ApiManagement/service/apim1");
+        assert_eq!(parse(&svc), Ok(Address::ApimService(rg(), "apim1".into())));
+        let b = |x: &str| Address::Backend(rg(), "apim1".into(), x.into());
+        assert_eq!(parse(&format!("{svc}/backends/b1")), Ok(b("b1")));
+        assert_eq!(
+            parse(&format!("{svc}/APIS/a1/Policies/Policy")),
+            Ok(Address::ApiPolicy(rg(), "apim1".into(), "a1".into()))
+        );
+        assert_eq!(
+            parse(&format!("{svc}/subscriptions/x/listsecrets")),
+            Ok(Address::ListSecrets(rg(), "apim1".into(), "x".into()))
+        );
+        assert_eq!(
+            parse(&format!("{svc}/apis/a1/policies/other")),
+            Err(PathError::UnknownType(
+                "Microsoft.ApiManagement".into(),
+                "service/apis/policies".into()
+            ))
+        );
+        assert_eq!(
+            parse(&format!("{svc}/products/p1")),
+            Err(PathError::UnknownType(
+                "Microsoft.ApiManagement".into(),
+                "service/products".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn role_assignments_under_any_scope() {
+        let scope = format!("{RG}/providers/Microsoft.DocumentDb/databaseAccounts/db");
+        let p = format!("{scope}/providers/microsoft.authorization/roleassignments/g1");
+        assert_eq!(
+            parse(&p),
+            Ok(Address::RoleAssignment {
+                scope: scope.clone(),
+                name: "g1".into()
+            })
+        );
+        assert_eq!(
+            parse("/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/g2"),
+            Ok(Address::RoleAssignment {
+                scope: "/subscriptions/s1".into(),
+                name: "g2".into()
+            })
+        );
+        // Percent-encoded slashes in a scope decode.
+        assert_eq!(
+            parse("/subscriptions/s1/resourceGroups/rg1%2Fproviders/Microsoft.Authorization/roleAssignments/g3")
+                .unwrap()
+                .id(),
+            format!("{RG}/providers/Microsoft.Authorization/roleAssignments/g3")
+        );
+    }
+
+    #[test]
+    fn what_is_not_served() {
+        assert_eq!(parse("/"), Err(PathError::NoRoute));
+        assert_eq!(parse("/foo/bar"), Err(PathError::NoRoute));
+        assert_eq!(parse("/subscriptions/s1"), Err(PathError::NoRoute));
+        assert_eq!(parse(&format!("{RG}//x")), Err(PathError::NoRoute));
+        assert_eq!(
+            parse(&format!(
+                "{RG}/providers/Microsoft.Storage/storageAccounts/x"
+            )),
+            Err(PathError::UnknownNamespace("Microsoft.Storage".into()))
+        );
+    }
+
+    #[test]
+    fn parents_and_regions() {
+        let d = Address::Deployment(rg(), "a".into(), "d".into());
+        assert_eq!(d.parent(), Some(Address::Account(rg(), "a".into())));
+        assert_eq!(
+            d.parent().unwrap().parent(),
+            Some(Address::ResourceGroup(rg()))
+        );
+        assert_eq!(region_key("West US 2"), "westus2");
+    }
+}

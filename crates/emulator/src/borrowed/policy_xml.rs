@@ -1,0 +1,381 @@
+//! Reading APIM policy documents in both of APIM's encodings.
+//!
+//! `rawxml` lets policy expressions (`@(...)`, `@{...}`) hold raw `"`, `<` and `&&`,
+//! as both seed labs write them; `xml` is a well-formed document with those
+//! characters entity-encoded. APIM finds each expression by its balanced delimiters,
+//! respecting C# string and character literals, and parses the rest as XML. This
+//! module does the same, so the renderer, the engine's diff and the emulator agree
+//! on what a policy means.
+
+use quick_xml::events::Event;
+use quick_xml::{Reader, XmlVersion};
+
+/// The encoding of a policy value, as in `properties.format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Xml,
+    RawXml,
+}
+
+/// An element of a parsed policy: name, attributes in document order, children.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Element {
+    pub name: String,
+    pub attributes: Vec<(String, String)>,
+    pub children: Vec<Node>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    /// Text with surrounding white space trimmed; white-space-only text is dropped.
+    Text(String),
+}
+
+impl Element {
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|c| match c {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// Every element below (and including) this one, depth first.
+    pub fn descendants(&self) -> Vec<&Element> {
+        let mut out = vec![self];
+        for child in self.elements() {
+            out.extend(child.descendants());
+        }
+        out
+    }
+}
+
+/// Rewrites a rawxml policy as well-formed XML by entity-encoding the inside of every
+/// policy expression.
+pub fn encode_expressions(raw: &str) -> Result<String, String> {
+    let bytes: Vec<char> = raw.chars().collect();
+    let mut out = String::with_capacity(raw.len() + 64);
+    let mut i = 0;
+    while i < bytes.len() {
+        // Comments and CDATA pass through untouched.
+        if starts_with(&bytes, i, "<!--") {
+            let end = find(&bytes, i + 4, "-->").ok_or("an XML comment is not closed")?;
+            out.extend(&bytes[i..end + 3]);
+            i = end + 3;
+            continue;
+        }
+        if starts_with(&bytes, i, "<![CDATA[") {
+            let end = find(&bytes, i + 9, "]]>").ok_or("a CDATA section is not closed")?;
+            out.extend(&bytes[i..end + 3]);
+            i = end + 3;
+            continue;
+        }
+        if bytes[i] == '@' && matches!(bytes.get(i + 1), Some('(') | Some('{')) {
+            let end = expression_end(&bytes, i + 1).ok_or_else(|| {
+                let line = bytes[..i].iter().filter(|c| **c == '\n').count() + 1;
+                format!("the policy expression starting on line {line} is not closed")
+            })?;
+            out.push('@');
+            let expression: String = bytes[i + 1..=end].iter().collect();
+            out.push_str(&escape(&expression));
+            i = end + 1;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// XML escaping of text or an attribute value: `&`, `<`, `>`, `"` and `'`.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn starts_with(s: &[char], at: usize, pat: &str) -> bool {
+    pat.chars()
+        .enumerate()
+        .all(|(k, c)| s.get(at + k) == Some(&c))
+}
+
+fn find(s: &[char], from: usize, pat: &str) -> Option<usize> {
+    (from..s.len()).find(|&k| starts_with(s, k, pat))
+}
+
+/// Index of the delimiter closing the one at `open`, skipping C# literals.
+fn expression_end(s: &[char], open: usize) -> Option<usize> {
+    let (left, right) = match s[open] {
+        '(' => ('(', ')'),
+        _ => ('{', '}'),
+    };
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < s.len() {
+        let c = s[i];
+        if c == '@' && s.get(i + 1) == Some(&'"') {
+            // verbatim string: "" is an escaped quote
+            i += 2;
+            while i < s.len() {
+                if s[i] == '"' {
+                    if s.get(i + 1) == Some(&'"') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+        } else if c == '"' || c == '\'' {
+            i += 1;
+            while i < s.len() && s[i] != c {
+                if s[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+        } else if c == left {
+            depth += 1;
+        } else if c == right {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Parses a policy document in the given encoding into an element tree.
+pub fn parse(value: &str, format: Format) -> Result<Element, String> {
+    let xml = match format {
+        Format::RawXml => encode_expressions(value)?,
+        Format::Xml => value.to_string(),
+    };
+    let mut reader = Reader::from_str(&xml);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let position = |reader: &Reader<&[u8]>| {
+        let offset = reader.buffer_position() as usize;
+        let upto = &xml[..offset.min(xml.len())];
+        upto.matches('\n').count() + 1
+    };
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("not well-formed XML near line {}: {e}", position(&reader)))?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                let name = e.name().as_ref().to_string();
+                let mut attributes = Vec::new();
+                for a in e.attributes() {
+                    let a = a.map_err(|err| {
+                        format!(
+                            "bad attribute in <{name}> near line {}: {err}",
+                            position(&reader)
+                        )
+                    })?;
+                    let key = a.key.as_ref().to_string();
+                    let value = a
+                        .normalized_value(XmlVersion::Implicit1_0)
+                        .map_err(|err| format!("bad attribute value in <{name}>: {err}"))?
+                        .into_owned();
+                    attributes.push((key, value));
+                }
+                let el = Element {
+                    name,
+                    attributes,
+                    children: Vec::new(),
+                };
+                if is_empty {
+                    attach(&mut stack, &mut root, el)?;
+                } else {
+                    stack.push(el);
+                }
+            }
+            Event::End(_) => {
+                let el = stack.pop().ok_or("an end tag has no start tag")?;
+                attach(&mut stack, &mut root, el)?;
+            }
+            Event::Text(t) => {
+                let text = t.xml_content(XmlVersion::Implicit1_0);
+                push_text(&mut stack, &text)?;
+            }
+            Event::GeneralRef(r) => {
+                let name = r.as_ref().to_string();
+                let text = match name.as_str() {
+                    "amp" => "&".to_string(),
+                    "lt" => "<".to_string(),
+                    "gt" => ">".to_string(),
+                    "quot" => "\"".to_string(),
+                    "apos" => "'".to_string(),
+                    n if n.starts_with('#') => {
+                        let code = if let Some(hex) = n.strip_prefix("#x") {
+                            u32::from_str_radix(hex, 16).ok()
+                        } else {
+                            n[1..].parse().ok()
+                        };
+                        code.and_then(char::from_u32)
+                            .ok_or_else(|| format!("bad character reference `&{n};`"))?
+                            .to_string()
+                    }
+                    n => return Err(format!("unknown entity `&{n};`")),
+                };
+                push_text(&mut stack, &text)?;
+            }
+            Event::CData(t) => {
+                let text = t.xml_content(XmlVersion::Implicit1_0).into_owned();
+                push_text(&mut stack, &text)?;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(format!("<{}> is not closed", open.name));
+    }
+    root.ok_or_else(|| "the policy is empty".to_string())
+}
+
+fn push_text(stack: &mut [Element], text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let Some(parent) = stack.last_mut() else {
+        return Err("text outside the root element".into());
+    };
+    // Adjacent text pieces (split by entity references) join into one node.
+    if let Some(Node::Text(prev)) = parent.children.last_mut() {
+        prev.push_str(text);
+    } else {
+        parent.children.push(Node::Text(text.to_string()));
+    }
+    Ok(())
+}
+
+fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) -> Result<(), String> {
+    match stack.last_mut() {
+        Some(parent) => {
+            parent.children.push(Node::Element(el));
+            Ok(())
+        }
+        None if root.is_none() => {
+            *root = Some(el);
+            Ok(())
+        }
+        None => Err(format!("a second root element <{}>", el.name)),
+    }
+}
+
+/// Normalises text nodes (trimmed, inner runs of white space kept) so two policies that
+/// differ only in layout compare equal.
+pub fn normalize(el: &Element) -> Element {
+    Element {
+        name: el.name.clone(),
+        attributes: el.attributes.clone(),
+        children: el
+            .children
+            .iter()
+            .map(|c| match c {
+                Node::Element(e) => Node::Element(normalize(e)),
+                Node::Text(t) => Node::Text(t.trim().to_string()),
+            })
+            .collect(),
+    }
+}
+
+/// Whether two policy values mean the same, whatever their encoding and layout.
+pub fn same_policy(a: &str, a_format: Format, b: &str, b_format: Format) -> bool {
+    match (parse(a, a_format), parse(b, b_format)) {
+        (Ok(x), Ok(y)) => normalize(&x) == normalize(&y),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAW: &str = r#"<policies>
+    <inbound>
+        <set-header name="Authorization" exists-action="override">
+            <value>@("Bearer " + (string)context.Variables["tok"])</value>
+        </set-header>
+    </inbound>
+    <backend>
+        <retry count="2" condition="@(context.Response.StatusCode == 429 || (context.Response.StatusCode == 503 && !context.Response.StatusReason.Contains("Backend pool")))">
+            <forward-request />
+        </retry>
+        <set-variable name="u" value="@{ var l = new List<string>() { "a)", "b}" }; return l[0]; }" />
+    </backend>
+    <!-- a comment with @( unbalanced -->
+</policies>"#;
+
+    #[test]
+    fn rawxml_expressions_parse() {
+        let root = parse(RAW, Format::RawXml).unwrap();
+        assert_eq!(root.name, "policies");
+        let retry = root
+            .descendants()
+            .into_iter()
+            .find(|e| e.name == "retry")
+            .unwrap();
+        assert!(
+            retry
+                .attr("condition")
+                .unwrap()
+                .contains("Contains(\"Backend pool\")")
+        );
+        let var = root
+            .descendants()
+            .into_iter()
+            .find(|e| e.name == "set-variable")
+            .unwrap();
+        assert!(var.attr("value").unwrap().contains("List<string>"));
+    }
+
+    #[test]
+    fn rawxml_is_not_xml() {
+        assert!(parse(RAW, Format::Xml).is_err());
+    }
+
+    #[test]
+    fn encoded_and_raw_forms_are_the_same_policy() {
+        let xml = encode_expressions(RAW).unwrap();
+        let pretty = xml.replace("\n", "\r\n").replace("    ", "  ");
+        assert!(same_policy(RAW, Format::RawXml, &pretty, Format::Xml));
+        assert!(!same_policy(
+            RAW,
+            Format::RawXml,
+            &xml.replace("count=\"2\"", "count=\"3\""),
+            Format::Xml
+        ));
+    }
+
+    #[test]
+    fn unclosed_things_are_errors() {
+        assert!(parse("<policies><inbound></policies>", Format::Xml).is_err());
+        assert!(parse("<policies>@(foo</policies>", Format::RawXml).is_err());
+        assert!(parse("", Format::Xml).is_err());
+        assert!(parse("<a/><b/>", Format::Xml).is_err());
+    }
+}

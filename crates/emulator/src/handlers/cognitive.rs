@@ -1,0 +1,391 @@
+//! Cognitive Services accounts: asynchronous create, `properties.endpoint` from the custom
+//! subdomain (unique across the emulator), soft delete with `FlagMustBeSetForRestore`,
+//! restore, the `deletedAccounts` listing and purge.
+
+use serde_json::{Map, Value, json};
+
+use super::{Cx, object, str_at};
+use crate::address::{Address, Namespace, region_key};
+use crate::ops::{self, OpKind};
+use crate::reply::{ArmError, Reply, uuid_like};
+use crate::store::{DeletedAccount, Kind, Record, key};
+
+const TYPE: &str = "Microsoft.CognitiveServices/accounts";
+
+fn parts(addr: &Address) -> (&str, &str, &str) {
+    match addr {
+        Address::Account(rg, name) => (&rg.sub, &rg.name, name),
+        _ => unreachable!("an account address"),
+    }
+}
+
+fn conflict_in_progress(id: &str) -> ArmError {
+    ArmError::conflict(
+        "AnotherOperationInProgress",
+        format!(
+            "Another operation is being performed on the resource '{id}'. Please try again later."
+        ),
+    )
+}
+
+/// The endpoint ARM reports for an account.
+fn endpoint(kind: &str, subdomain: Option<&str>, location: &str) -> String {
+    match subdomain {
+        Some(s) if kind.eq_ignore_ascii_case("OpenAI") => format!("https://{s}.openai.azure.com/"),
+        Some(s) => format!("https://{s}.cognitiveservices.azure.com/"),
+        None => format!(
+            "https://{}.api.cognitive.microsoft.com/",
+            region_key(location)
+        ),
+    }
+}
+
+/// Which account (live or soft-deleted, other than `except`) holds a subdomain.
+fn subdomain_holder(cx: &Cx, subdomain: &str, except: &str) -> Option<String> {
+    let same = |body: &Value| {
+        str_at(body, "/properties/customSubDomainName")
+            .is_some_and(|s| s.eq_ignore_ascii_case(subdomain))
+    };
+    let live = cx
+        .store
+        .resources
+        .values()
+        .filter(|r| r.kind == Kind::Account && key(&r.id) != key(except))
+        .find(|r| same(&r.body))
+        .map(|r| r.id.clone());
+    live.or_else(|| {
+        cx.store
+            .deleted
+            .values()
+            .filter(|d| key(&d.account.id) != key(except))
+            .find(|d| same(&d.account.body))
+            .map(|d| d.id())
+    })
+}
+
+/// The identity object of an account as ARM returns it, issuing principals as needed.
+fn identity(
+    cx: &mut Cx,
+    id: &str,
+    sent: &Value,
+    previous: Option<&Value>,
+) -> Result<Value, ArmError> {
+    let t = sent["type"].as_str().unwrap_or("None");
+    let mut out = json!({"type": t});
+    // User-assigned identities are checked first: a refused body issues no principal.
+    if t.contains("UserAssigned") {
+        let mut entries = Map::new();
+        for uai in object(sent, "userAssignedIdentities").keys() {
+            let Some(r) = cx.store.get(uai).filter(|r| r.kind == Kind::Identity) else {
+                return Err(ArmError::bad_request(
+                    "InvalidUserAssignedIdentity",
+                    format!("The user-assigned identity '{uai}' was not found."),
+                ));
+            };
+            entries.insert(
+                r.id.clone(),
+                json!({
+                    "principalId": r.body["properties"]["principalId"],
+                    "clientId": r.body["properties"]["clientId"],
+                }),
+            );
+        }
+        out["userAssignedIdentities"] = Value::Object(entries);
+    }
+    if t.contains("SystemAssigned") {
+        let kept = previous
+            .filter(|p| {
+                p["type"]
+                    .as_str()
+                    .is_some_and(|pt| pt.contains("SystemAssigned"))
+            })
+            .and_then(|p| p["principalId"].as_str())
+            .map(str::to_string);
+        let principal = match kept {
+            Some(p) => p,
+            None => cx.issue_principal(id),
+        };
+        out["principalId"] = Value::from(principal);
+        out["tenantId"] = Value::from(super::TENANT_ID);
+    }
+    Ok(out)
+}
+
+pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
+    let (sub, rg, name) = parts(addr);
+    let rg_id = crate::borrowed::resource_group(sub, rg);
+    if !cx.store.exists(&rg_id) {
+        return Err(ArmError::group_not_found(rg));
+    }
+    let Some(location) = body["location"].as_str() else {
+        return Err(ArmError::bad_request(
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
+    };
+    let kind = body["kind"].as_str().ok_or_else(|| {
+        ArmError::bad_request("InvalidRequestContent", "The 'kind' property is required.")
+    })?;
+    if str_at(body, "/sku/name").is_none() {
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "The 'sku' property is required.",
+        ));
+    }
+    let mut id = addr.id();
+    let existing = cx.store.get(&id).cloned();
+    if existing.is_some() && ops::in_progress(cx.store, &id).is_some() {
+        return Err(conflict_in_progress(&id));
+    }
+    let mut props = object(body, "properties");
+    let restore = props.remove("restore").and_then(|v| v.as_bool()) == Some(true);
+    let deleted_key = DeletedAccount::key(sub, name);
+    let mut restoring = None;
+    if existing.is_none() {
+        match (cx.store.deleted.get(&deleted_key), restore) {
+            (Some(d), false) => {
+                return Err(ArmError::conflict(
+                    "FlagMustBeSetForRestore",
+                    format!(
+                        "An existing resource with ID '{}' has been soft-deleted. To restore the resource, you must specify 'restore' to be 'true' in the property. If you don't want to restore existing resource, please purge it first.",
+                        d.account.id
+                    ),
+                ));
+            }
+            (Some(d), true) => {
+                if ops::in_progress(cx.store, &d.id()).is_some() {
+                    return Err(conflict_in_progress(&d.id()));
+                }
+                restoring = Some(d.clone());
+            }
+            (None, true) => {
+                return Err(ArmError::new(
+                    404,
+                    "ResourceNotFound",
+                    format!(
+                        "There is no soft-deleted account '{name}' to restore in subscription '{sub}'."
+                    ),
+                ));
+            }
+            (None, false) => {}
+        }
+    }
+    if let Some(d) = &restoring {
+        id = d.account.id.clone();
+    }
+    let subdomain = props
+        .get("customSubDomainName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(sd) = &subdomain
+        && subdomain_holder(cx, sd, &id).is_some()
+    {
+        return Err(ArmError::conflict(
+            "CustomDomainInUse",
+            format!("Custom domain name '{sd}' is already in use. Please pick another name."),
+        ));
+    }
+    let previous = existing
+        .as_ref()
+        .map(|r| r.body.clone())
+        .or_else(|| restoring.as_ref().map(|d| d.account.body.clone()));
+    let keep = |field: &str, default: Value| {
+        previous
+            .as_ref()
+            .and_then(|p| p["properties"].get(field).cloned())
+            .unwrap_or(default)
+    };
+    let endpoint = endpoint(kind, subdomain.as_deref(), location);
+    props.insert("endpoint".into(), Value::from(endpoint.clone()));
+    props.insert(
+        "endpoints".into(),
+        json!({
+            "OpenAI Language Model Instance API": endpoint,
+            "OpenAI Dall-E API": endpoint,
+            "OpenAI Realtime API": endpoint.replace("https://", "wss://"),
+        }),
+    );
+    props.insert(
+        "capabilities".into(),
+        json!([
+            {"name": "VirtualNetworks"},
+            {"name": "CustomerManagedKey"},
+            {"name": "MaxFineTuneCount", "value": "500"},
+            {"name": "RaiMonitor"}
+        ]),
+    );
+    props.insert(
+        "internalId".into(),
+        keep("internalId", Value::from(uuid_like().replace('-', ""))),
+    );
+    props.insert(
+        "dateCreated".into(),
+        keep("dateCreated", Value::from(cx.iso.clone())),
+    );
+    props.insert("isMigrated".into(), Value::from(false));
+    props
+        .entry("publicNetworkAccess")
+        .or_insert_with(|| Value::from("Enabled"));
+    // A failed account is created again; a healthy one is updated in place.
+    let creates = existing.is_none()
+        || existing.as_ref().and_then(Record::provisioning_state) == Some("Failed");
+    let state = match (creates, existing.is_some()) {
+        (true, false) => "Creating",
+        (true, true) => "Updating",
+        _ => "Succeeded",
+    };
+    props.insert("provisioningState".into(), Value::from(state));
+    let mut view = json!({
+        "id": id,
+        "name": id.rsplit('/').next(),
+        "type": TYPE,
+        "etag": cx.etag(),
+        "location": location,
+        "kind": kind,
+        "sku": body["sku"],
+        "systemData": cx.system_data(previous.as_ref()),
+        "properties": props,
+    });
+    if let Some(tags) = body.get("tags") {
+        view["tags"] = tags.clone();
+    }
+    if let Some(sent) = body.get("identity") {
+        let prev = previous.as_ref().and_then(|p| p.get("identity"));
+        view["identity"] = identity(cx, &id, sent, prev)?;
+    }
+    if let Some(d) = restoring {
+        cx.store.deleted.remove(&deleted_key);
+        for child in d.children {
+            cx.store.put(child);
+        }
+    }
+    cx.store.put(Record::new(Kind::Account, id.clone(), view));
+    let stored = cx.store.get(&id).expect("just stored").body.clone();
+    if !creates {
+        return Ok(Reply::ok(stored));
+    }
+    let op = cx.start_op(
+        OpKind::AccountCreate,
+        &id,
+        sub,
+        Namespace::CognitiveServices,
+    );
+    let mut reply = Reply::put(existing.is_some(), stored);
+    reply.headers = cx.op_headers(&op, true, false);
+    Ok(reply)
+}
+
+pub fn get(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
+    match cx.store.get(&addr.id()) {
+        Some(r) => Ok(Reply::ok(r.body.clone())),
+        None => Err(cx.missing(addr)),
+    }
+}
+
+pub fn delete(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
+    let (sub, ..) = parts(addr);
+    let Some(record) = cx.store.get(&addr.id()) else {
+        return match cx.missing(addr) {
+            e if e.code == "ResourceGroupNotFound" => Err(e),
+            _ => Ok(Reply::empty(204)),
+        };
+    };
+    let id = record.id.clone();
+    if let Some(op) = ops::in_progress(cx.store, &id) {
+        if op.kind == OpKind::AccountDelete {
+            let op = op.clone();
+            let mut reply = Reply::empty(202);
+            reply.headers = cx.op_headers(&op, true, true);
+            return Ok(reply);
+        }
+        return Err(conflict_in_progress(&id));
+    }
+    let busy_child = cx
+        .store
+        .below(&id)
+        .map(|r| r.id.clone())
+        .find(|c| ops::in_progress(cx.store, c).is_some());
+    if busy_child.is_some() {
+        return Err(super::deployments::another_operation(&id));
+    }
+    let op = cx.start_op(
+        OpKind::AccountDelete,
+        &id,
+        sub,
+        Namespace::CognitiveServices,
+    );
+    if let Some(r) = cx.store.get_mut(&id) {
+        r.set_provisioning_state("Deleting");
+    }
+    let mut reply = Reply::empty(202);
+    reply.headers = cx.op_headers(&op, true, true);
+    Ok(reply)
+}
+
+pub fn list_deleted(cx: &mut Cx, sub: &str) -> Result<Reply, ArmError> {
+    let prefix = format!("{}/", sub.to_ascii_lowercase());
+    let value: Vec<Value> = cx
+        .store
+        .deleted
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .map(|(_, d)| d.view())
+        .collect();
+    Ok(Reply::ok(json!({ "value": value })))
+}
+
+fn find_deleted<'a>(cx: &'a Cx, addr: &Address) -> Result<&'a DeletedAccount, ArmError> {
+    let Address::DeletedAccount {
+        sub,
+        location,
+        rg,
+        name,
+    } = addr
+    else {
+        unreachable!("a deleted-account address")
+    };
+    cx.store
+        .deleted
+        .get(&DeletedAccount::key(sub, name))
+        .filter(|d| region_key(&d.location) == region_key(location) && d.resource_group.eq_ignore_ascii_case(rg))
+        .ok_or_else(|| {
+            ArmError::new(
+                404,
+                "ResourceNotFound",
+                format!("The soft-deleted account '{name}' in location '{location}' and resource group '{rg}' was not found."),
+            )
+        })
+}
+
+pub fn get_deleted(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
+    Ok(Reply::ok(find_deleted(cx, addr)?.view()))
+}
+
+pub fn purge(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
+    let d = find_deleted(cx, addr)?;
+    let (id, sub) = (d.id(), d.sub.clone());
+    let op = match ops::in_progress(cx.store, &id) {
+        Some(op) => op.clone(),
+        None => cx.start_op(OpKind::Purge, &id, &sub, Namespace::CognitiveServices),
+    };
+    let mut reply = Reply::empty(202);
+    reply.headers = cx.op_headers(&op, false, true);
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            endpoint("OpenAI", Some("acc1"), "westus"),
+            "https://acc1.openai.azure.com/"
+        );
+        assert_eq!(
+            endpoint("Emotion", None, "West US"),
+            "https://westus.api.cognitive.microsoft.com/"
+        );
+    }
+}

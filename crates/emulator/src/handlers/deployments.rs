@@ -1,0 +1,211 @@
+//! Model deployments: asynchronous PUT and DELETE, one operation per account at a time
+//! (`409 AnotherOperationInProgress`, as Azure OpenAI does), capacity checked against the
+//! per-subscription, per-region, per-sku quota (`400 InsufficientQuota`).
+
+use serde_json::{Value, json};
+
+use super::{Cx, object, str_at};
+use crate::address::{Address, Namespace, region_key};
+use crate::ops::{self, OpKind};
+use crate::reply::{ArmError, Reply};
+use crate::store::{Kind, Record};
+
+const TYPE: &str = "Microsoft.CognitiveServices/accounts/deployments";
+
+/// The error of a second operation on one account.
+pub fn another_operation(account_id: &str) -> ArmError {
+    ArmError::conflict(
+        "AnotherOperationInProgress",
+        format!(
+            "Another operation is being performed on the parent resource '{account_id}'. Please try again later."
+        ),
+    )
+}
+
+/// The version Azure picks when a deployment names none.
+fn default_version(model: &str) -> &'static str {
+    match model.to_ascii_lowercase().as_str() {
+        "gpt-4o" => "2024-08-06",
+        "gpt-4o-mini" => "2024-07-18",
+        "gpt-4" => "turbo-2024-04-09",
+        "gpt-35-turbo" => "0125",
+        "text-embedding-ada-002" => "2",
+        "text-embedding-3-small" | "text-embedding-3-large" => "1",
+        _ => "1",
+    }
+}
+
+/// The account of a deployment address, which must exist and be Succeeded; and whether
+/// another deployment operation runs on it.
+fn ready_account(cx: &Cx, addr: &Address) -> Result<Record, ArmError> {
+    let parent = addr.parent().expect("a deployment has an account");
+    let Some(account) = cx.store.get(&parent.id()).cloned() else {
+        return Err(cx.missing(addr));
+    };
+    match account.provisioning_state() {
+        Some("Succeeded") => {}
+        Some("Creating" | "Updating" | "Deleting") => return Err(another_operation(&account.id)),
+        state => {
+            return Err(ArmError::conflict(
+                "AccountProvisioningStateInvalid",
+                format!(
+                    "Call to Microsoft.CognitiveServices/accounts failed. Account {} in state {}.",
+                    account.name(),
+                    state.unwrap_or("unknown")
+                ),
+            ));
+        }
+    }
+    let busy = cx
+        .store
+        .below(&account.id)
+        .any(|r| r.kind == Kind::Deployment && ops::in_progress(cx.store, &r.id).is_some());
+    if busy {
+        return Err(another_operation(&account.id));
+    }
+    Ok(account)
+}
+
+pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
+    let account = ready_account(cx, addr)?;
+    let id = addr.id();
+    let sub = account.id.split('/').nth(2).unwrap_or_default().to_string();
+    let Some(model_name) = str_at(body, "/properties/model/name") else {
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "The deployment needs properties.model.name.",
+        ));
+    };
+    let mut model = object(&body["properties"], "model");
+    model
+        .entry("format")
+        .or_insert_with(|| Value::from("OpenAI"));
+    model
+        .entry("version")
+        .or_insert_with(|| Value::from(default_version(model_name)));
+    let mut sku = object(body, "sku");
+    sku.entry("name").or_insert_with(|| Value::from("Standard"));
+    sku.entry("capacity").or_insert_with(|| Value::from(1));
+    let sku_name = sku["name"].as_str().unwrap_or("Standard").to_string();
+    let capacity = sku["capacity"].as_u64().unwrap_or(1);
+
+    // Quota: capacity summed per subscription, region and sku.
+    let region = region_key(account.body["location"].as_str().unwrap_or_default());
+    let limit = cx.config.quota(&sku_name);
+    let id_key = id.to_ascii_lowercase();
+    let used: u64 = cx
+        .store
+        .resources
+        .iter()
+        .filter(|(k, r)| r.kind == Kind::Deployment && **k != id_key)
+        .filter(|(_, r)| {
+            r.id.split('/')
+                .nth(2)
+                .is_some_and(|s| s.eq_ignore_ascii_case(&sub))
+                && str_at(&r.body, "/sku/name").is_some_and(|s| s.eq_ignore_ascii_case(&sku_name))
+        })
+        .filter(|(_, r)| {
+            let account_id =
+                r.id.rsplit_once("/deployments/")
+                    .map(|(a, _)| a)
+                    .unwrap_or_default();
+            cx.store.get(account_id).is_some_and(|a| {
+                region_key(a.body["location"].as_str().unwrap_or_default()) == region
+            })
+        })
+        .map(|(_, r)| r.body["sku"]["capacity"].as_u64().unwrap_or(0))
+        .sum();
+    if used + capacity > limit {
+        return Err(ArmError::bad_request(
+            "InsufficientQuota",
+            format!(
+                "This operation require {capacity} new capacity in quota Tokens Per Minute (thousands) - {model_name} - {sku_name}, which is bigger than the current available capacity {}. The current quota usage is {used} and the quota limit is {limit} for quota {sku_name} in {region}.",
+                limit.saturating_sub(used)
+            ),
+        ));
+    }
+
+    let existing = cx.store.get(&id).cloned();
+    let mut props = object(body, "properties");
+    props.insert("model".into(), Value::Object(model));
+    props
+        .entry("raiPolicyName")
+        .or_insert_with(|| Value::from("Microsoft.DefaultV2"));
+    props
+        .entry("versionUpgradeOption")
+        .or_insert_with(|| Value::from("OnceNewDefaultVersionAvailable"));
+    props.insert("currentCapacity".into(), Value::from(capacity));
+    props.insert(
+        "capabilities".into(),
+        json!({"chatCompletion": "true", "area": "US", "maxContextToken": "128000"}),
+    );
+    props.insert(
+        "rateLimits".into(),
+        json!([
+            {"key": "request", "renewalPeriod": 10, "count": capacity},
+            {"key": "token", "renewalPeriod": 60, "count": capacity * 1000}
+        ]),
+    );
+    let state = if existing.is_some() {
+        "Updating"
+    } else {
+        "Creating"
+    };
+    props.insert("provisioningState".into(), Value::from(state));
+    let mut view = json!({
+        "id": id,
+        "name": id.rsplit('/').next(),
+        "type": TYPE,
+        "etag": cx.etag(),
+        "sku": sku,
+        "systemData": cx.system_data(existing.as_ref().map(|r| &r.body)),
+        "properties": props,
+    });
+    if let Some(tags) = body.get("tags") {
+        view["tags"] = tags.clone();
+    }
+    cx.store
+        .put(Record::new(Kind::Deployment, id.clone(), view));
+    let stored = cx.store.get(&id).expect("just stored").clone();
+    let op = cx.start_op(
+        OpKind::DeploymentPut,
+        &stored.id,
+        &sub,
+        Namespace::CognitiveServices,
+    );
+    let mut reply = Reply::put(existing.is_some(), stored.body);
+    reply.headers = cx.op_headers(&op, true, false);
+    Ok(reply)
+}
+
+pub fn get(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
+    match cx.store.get(&addr.id()) {
+        Some(r) => Ok(Reply::ok(r.body.clone())),
+        None => Err(cx.missing(addr)),
+    }
+}
+
+pub fn delete(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
+    let Some(record) = cx.store.get(&addr.id()).cloned() else {
+        // Gone already: 204, unless the account (or its group) is missing too.
+        let account = addr.parent().expect("a deployment has an account");
+        return match cx.store.exists(&account.id()) {
+            true => Ok(Reply::empty(204)),
+            false => Err(cx.missing(&account)),
+        };
+    };
+    ready_account(cx, addr)?;
+    let sub = record.id.split('/').nth(2).unwrap_or_default().to_string();
+    let op = cx.start_op(
+        OpKind::DeploymentDelete,
+        &record.id,
+        &sub,
+        Namespace::CognitiveServices,
+    );
+    if let Some(r) = cx.store.get_mut(&record.id) {
+        r.set_provisioning_state("Deleting");
+    }
+    let mut reply = Reply::empty(202);
+    reply.headers = cx.op_headers(&op, true, true);
+    Ok(reply)
+}

@@ -1,0 +1,52 @@
+//! Poll URLs of long-running operations: `Azure-AsyncOperation` answers the status,
+//! `Location` answers 202 until the operation ends, then the resource (200), nothing
+//! (204) or the error. Each answer in progress carries `Retry-After`; a poll sooner than
+//! the last one allowed is marked `early` in the request log.
+
+use super::Cx;
+use crate::address::Poll;
+use crate::ops::OpStatus;
+use crate::reply::{ArmError, Reply};
+
+pub fn get(cx: &mut Cx, id: &str, poll: Poll) -> Result<Reply, ArmError> {
+    let now = cx.now;
+    let Some(op) = cx.store.operations.get_mut(id) else {
+        return Err(ArmError::new(
+            404,
+            "ResourceNotFound",
+            format!("The operation '{id}' was not found."),
+        ));
+    };
+    let early = op.next_poll_ms > 0 && now < op.next_poll_ms;
+    let running = op.status == OpStatus::InProgress;
+    op.next_poll_ms = if running { now + op.retry_ms } else { 0 };
+    let op = op.clone();
+    let mut reply = match (poll, op.status) {
+        (Poll::Status, _) => {
+            let mut r = Reply::ok(op.status_body());
+            if running {
+                r.headers = op.retry_headers();
+            }
+            r
+        }
+        (Poll::Result, OpStatus::InProgress) => {
+            let mut r = Reply::empty(202);
+            r.headers = cx.op_headers(&op, false, true);
+            r
+        }
+        (Poll::Result, OpStatus::Failed) => return failed(op.error(), early),
+        (Poll::Result, OpStatus::Succeeded) => match cx.store.get(&op.target) {
+            Some(r) if !op.kind.removes() => Reply::ok(r.body.clone()),
+            _ => Reply::empty(204),
+        },
+    };
+    reply.early = early;
+    Ok(reply)
+}
+
+/// A failed operation's `Location` answer. The log's `early` flag rides on errors too.
+fn failed(error: ArmError, early: bool) -> Result<Reply, ArmError> {
+    let mut reply = Reply::new(error.status, error.body());
+    reply.early = early;
+    Ok(reply)
+}

@@ -1,0 +1,266 @@
+//! Request-body validation against the official ARM JSON Schemas (`schemas/arm/`,
+//! embedded in the binary), the way ARM refuses a body it cannot deserialize.
+//!
+//! The schemas describe template resources (`name`, `type`, `apiVersion` plus the REST
+//! body), so a REST body is checked in that form. They leave `additionalProperties`
+//! open; ARM's resource providers do not (an unknown member is "InvalidRequestContent"),
+//! so every object schema that lists its properties is made strict here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use jsonschema::{Draft, Retrieve, Uri, Validator};
+use serde_json::{Value, json};
+
+const COMMON_URI: &str = "https://schema.management.azure.com/schemas/common/definitions.json";
+
+const COGNITIVE_SERVICES: &str =
+    include_str!("../../../schemas/arm/2024-10-01/Microsoft.CognitiveServices.json");
+const API_MANAGEMENT: &str =
+    include_str!("../../../schemas/arm/2024-05-01/Microsoft.ApiManagement.json");
+const AUTHORIZATION: &str =
+    include_str!("../../../schemas/arm/2022-04-01/Microsoft.Authorization.json");
+const COMMON: &str = include_str!("../../../schemas/arm/common/definitions.json");
+
+/// What a body is, for validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BodyKind {
+    Account,
+    Deployment,
+    /// The `identity` object of an APIM service PATCH.
+    ApimIdentity,
+    RoleAssignment,
+    Backend,
+    Api,
+    ApiPolicy,
+    Subscription,
+}
+
+impl BodyKind {
+    /// (schema file, JSON pointer inside it, ARM type; None = validate the body as is).
+    fn target(self) -> (&'static str, &'static str, Option<&'static str>) {
+        match self {
+            BodyKind::Account => (
+                "cog",
+                "resourceDefinitions/accounts",
+                Some("Microsoft.CognitiveServices/accounts"),
+            ),
+            BodyKind::Deployment => (
+                "cog",
+                "resourceDefinitions/accounts_deployments",
+                Some("Microsoft.CognitiveServices/accounts/deployments"),
+            ),
+            BodyKind::ApimIdentity => ("apim", "definitions/ApiManagementServiceIdentity", None),
+            BodyKind::RoleAssignment => (
+                "auth",
+                "resourceDefinitions/roleAssignments",
+                Some("Microsoft.Authorization/roleAssignments"),
+            ),
+            BodyKind::Backend => (
+                "apim",
+                "resourceDefinitions/service_backends",
+                Some("Microsoft.ApiManagement/service/backends"),
+            ),
+            BodyKind::Api => (
+                "apim",
+                "resourceDefinitions/service_apis",
+                Some("Microsoft.ApiManagement/service/apis"),
+            ),
+            BodyKind::ApiPolicy => (
+                "apim",
+                "resourceDefinitions/service_apis_policies",
+                Some("Microsoft.ApiManagement/service/apis/policies"),
+            ),
+            BodyKind::Subscription => (
+                "apim",
+                "resourceDefinitions/service_subscriptions",
+                Some("Microsoft.ApiManagement/service/subscriptions"),
+            ),
+        }
+    }
+
+    pub const ALL: [BodyKind; 8] = [
+        BodyKind::Account,
+        BodyKind::Deployment,
+        BodyKind::ApimIdentity,
+        BodyKind::RoleAssignment,
+        BodyKind::Backend,
+        BodyKind::Api,
+        BodyKind::ApiPolicy,
+        BodyKind::Subscription,
+    ];
+}
+
+struct LocalCommon(Value);
+
+impl Retrieve for LocalCommon {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        if uri.as_str().trim_end_matches('#') == COMMON_URI {
+            Ok(self.0.clone())
+        } else {
+            Err(format!("the emulator resolves no other schema: {uri}").into())
+        }
+    }
+}
+
+/// Adds `additionalProperties: false` to every object schema that lists its properties
+/// and says nothing about others. Walks schema positions only (a property may itself be
+/// called `properties`).
+fn strict(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    let lists_properties = map
+        .get("properties")
+        .is_some_and(|p| p.as_object().is_some_and(|o| !o.is_empty()));
+    if lists_properties && !map.contains_key("additionalProperties") {
+        map.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    for key in ["properties", "definitions", "patternProperties"] {
+        if let Some(Value::Object(children)) = map.get_mut(key) {
+            children.values_mut().for_each(strict);
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = map.get_mut(key) {
+            match child {
+                Value::Array(items) => items.iter_mut().for_each(strict),
+                other => strict(other),
+            }
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(items)) = map.get_mut(key) {
+            items.iter_mut().for_each(strict);
+        }
+    }
+}
+
+fn strict_file(text: &str) -> Value {
+    let mut file: Value = serde_json::from_str(text).expect("embedded ARM schema parses");
+    if let Value::Object(map) = &mut file {
+        for (key, value) in map.iter_mut() {
+            if (key == "definitions" || key.ends_with("esourceDefinitions"))
+                && let Value::Object(children) = value
+            {
+                children.values_mut().for_each(strict);
+            }
+        }
+    }
+    file
+}
+
+/// Compiled validators, built once per process (the APIM schema is large).
+pub struct ArmSchemas {
+    validators: HashMap<BodyKind, Validator>,
+}
+
+impl ArmSchemas {
+    /// The process-wide instance.
+    pub fn get() -> &'static ArmSchemas {
+        static SCHEMAS: OnceLock<ArmSchemas> = OnceLock::new();
+        SCHEMAS.get_or_init(ArmSchemas::build)
+    }
+
+    fn build() -> ArmSchemas {
+        let files: HashMap<&str, Arc<Value>> = [
+            ("cog", COGNITIVE_SERVICES),
+            ("apim", API_MANAGEMENT),
+            ("auth", AUTHORIZATION),
+        ]
+        .into_iter()
+        .map(|(k, text)| (k, Arc::new(strict_file(text))))
+        .collect();
+        let common: Value =
+            serde_json::from_str(COMMON).expect("embedded common definitions parse");
+        let mut validators = HashMap::new();
+        for kind in BodyKind::ALL {
+            let (file, pointer, _) = kind.target();
+            let mut doc = (*files[file]).clone();
+            doc.as_object_mut()
+                .expect("a schema file is an object")
+                .insert("$ref".into(), json!(format!("#/{pointer}")));
+            let validator = jsonschema::options()
+                .with_draft(Draft::Draft4)
+                .with_retriever(LocalCommon(common.clone()))
+                .build(&doc)
+                .unwrap_or_else(|e| panic!("ARM schema for {kind:?} does not build: {e}"));
+            validators.insert(kind, validator);
+        }
+        ArmSchemas { validators }
+    }
+
+    /// Validates a REST body. `resource_id` gives the template name (`apim/api/policy`).
+    /// Returns every violation, each as "message at /json/pointer".
+    pub fn validate(
+        &self,
+        kind: BodyKind,
+        resource_id: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<(), Vec<String>> {
+        let (_, _, type_) = kind.target();
+        let instance = match type_ {
+            Some(t) => {
+                let mut v = body.clone();
+                let Some(obj) = v.as_object_mut() else {
+                    return Err(vec!["the request body must be a JSON object".into()]);
+                };
+                obj.insert("name".into(), json!(template_name(resource_id)));
+                obj.insert("type".into(), json!(t));
+                obj.insert("apiVersion".into(), json!(api_version));
+                v
+            }
+            None => body.clone(),
+        };
+        let errors: Vec<String> = self.validators[&kind]
+            .iter_errors(&instance)
+            .map(|e| {
+                let path = e.instance_path().to_string();
+                format!("{e} at {}", if path.is_empty() { "/" } else { &path })
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A template resource's name: the names along the type path (`apim/api/policy`).
+pub fn template_name(id: &str) -> String {
+    let Some((_, rest)) = id.rsplit_once("/providers/") else {
+        return id.rsplit('/').next().unwrap_or(id).to_string();
+    };
+    let segments: Vec<&str> = rest.split('/').skip(1).collect(); // the namespace goes
+    segments
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_names_follow_the_type_path() {
+        assert_eq!(
+            template_name(
+                "/subscriptions/s/resourceGroups/r/providers/Microsoft.ApiManagement/service/a/apis/b/policies/policy"
+            ),
+            "a/b/policy"
+        );
+        assert_eq!(
+            template_name(
+                "/subscriptions/s/resourceGroups/r/providers/Microsoft.CognitiveServices/accounts/x"
+            ),
+            "x"
+        );
+    }
+}
