@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 
 /// The workspace root (the tests are compiled as part of crates/cli).
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// The `aoai-lb` binary, with the variables a developer's or CI's shell may set removed.

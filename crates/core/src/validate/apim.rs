@@ -1,0 +1,142 @@
+//! The API Management side: the service (only its identity is ours), the API and the
+//! OpenAPI spec it is imported from.
+
+use super::checker::Checker;
+use super::{
+    DEFAULT_SPEC_VERSION, DEFAULT_SUBSCRIPTION_KEY_HEADER, DEFAULT_SUBSCRIPTION_KEY_QUERY, Files,
+};
+use crate::located::Located;
+use crate::plan::{self, Plan};
+use crate::{model, names, spec};
+
+/// The service's resource group (the plan's when not given) and identity.
+pub(super) fn service(c: &mut Checker, plan: &Plan) -> (String, model::Identity) {
+    let apim = &plan.apim;
+    c.rule(
+        &apim.name,
+        "apim.name",
+        "API Management service name",
+        names::apim_service_name,
+    );
+    let apim_rg = match &apim.resource_group {
+        Some(r) => {
+            c.rule(
+                r,
+                "apim.resourceGroup",
+                "resource group name",
+                names::resource_group_name,
+            );
+            r.value.clone()
+        }
+        None => plan.resource_group.name.value.clone(),
+    };
+    let identity = match apim.identity.as_ref().map(|i| &i.value) {
+        None | Some(plan::Identity::SystemAssigned) => model::Identity::SystemAssigned,
+        Some(plan::Identity::UserAssigned(id)) => {
+            if crate::ids::parse_user_assigned_identity(id).is_none() {
+                c.error(
+                    id.pos,
+                    "apim.identity.userAssigned",
+                    format!("`{}` is not a user-assigned identity id: expected /subscriptions/{{guid}}/resourceGroups/{{group}}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{{name}}", id.value),
+                );
+            }
+            model::Identity::UserAssigned {
+                id: id.value.clone(),
+            }
+        }
+    };
+    (apim_rg, identity)
+}
+
+pub(super) fn api(c: &mut Checker, api: &plan::Api, files: &Files) -> model::Api {
+    c.rule(&api.name, "apim.api.name", "API name", |s| {
+        names::apim_entity_id(s, 256)
+    });
+    let display_name = match &api.display_name {
+        Some(d) => {
+            c.char_count(d, "apim.api.displayName", "displayName", 1, 300);
+            d.value.clone()
+        }
+        None => api.name.value.clone(),
+    };
+    c.rule(&api.path, "apim.api.path", "API path", names::api_path);
+    let spec = spec_source(c, api.spec.as_ref(), files);
+    let header = match &api.subscription_key_header {
+        Some(h) => {
+            c.rule(
+                h,
+                "apim.api.subscriptionKeyHeader",
+                "subscriptionKeyHeader",
+                names::header_name,
+            );
+            h.value.clone()
+        }
+        None => DEFAULT_SUBSCRIPTION_KEY_HEADER.to_string(),
+    };
+    let query = if header == DEFAULT_SUBSCRIPTION_KEY_HEADER {
+        DEFAULT_SUBSCRIPTION_KEY_QUERY.to_string()
+    } else {
+        header.clone()
+    };
+    model::Api {
+        name: api.name.value.clone(),
+        display_name,
+        path: api.path.value.clone(),
+        spec,
+        subscription_key_header: header,
+        subscription_key_query: query,
+    }
+}
+
+fn spec_source(c: &mut Checker, s: Option<&Located<String>>, files: &Files) -> model::SpecSource {
+    let s = match s {
+        None => {
+            return model::SpecSource::Bundled {
+                version: DEFAULT_SPEC_VERSION.into(),
+            };
+        }
+        Some(s) if spec::is_bundled(s) => {
+            return model::SpecSource::Bundled {
+                version: s.value.clone(),
+            };
+        }
+        Some(s) => s,
+    };
+    let content = match files.get(&s.value) {
+        Some(Ok(text)) => match spec::check_user_spec(&s.value, text) {
+            Ok(()) => text.clone(),
+            Err(reason) => {
+                c.error(
+                    s.pos,
+                    "apim.api.spec",
+                    format!("spec `{}`: {reason}", s.value),
+                );
+                String::new()
+            }
+        },
+        Some(Err(reason)) => {
+            c.error(
+                s.pos,
+                "apim.api.spec",
+                format!(
+                    "spec `{}` is neither a bundled version ({}) nor a readable file: {reason}",
+                    s.value,
+                    spec::BUNDLED_VERSIONS.join(", ")
+                ),
+            );
+            String::new()
+        }
+        None => {
+            c.error(
+                s.pos,
+                "apim.api.spec",
+                format!("spec `{}` was not read", s.value),
+            );
+            String::new()
+        }
+    };
+    model::SpecSource::File {
+        path: s.value.clone(),
+        content,
+    }
+}

@@ -1,0 +1,139 @@
+//! Plan validation: everything Azure would reject, found offline and all at once.
+//!
+//! `validate` walks a raw [`Plan`], fills in defaults and returns a [`Model`] only when
+//! no error was found. Files the plan refers to (a spec, a policy template) are read by
+//! the caller and handed in as [`Files`], so this module does no I/O.
+//!
+//! One submodule per area of the plan; each checks its part and builds its piece of
+//! the model, reporting into a shared [`checker::Checker`].
+
+mod accounts;
+mod apim;
+mod checker;
+mod policy;
+mod pool;
+mod top;
+
+use std::collections::HashMap;
+
+use checker::Checker;
+
+use crate::diag::{self, Diagnostic};
+use crate::model::{self, Model};
+use crate::names;
+use crate::plan::Plan;
+
+/// The tag aoai-lb puts on every taggable resource it creates; users may not set it.
+pub const OWNER_TAG: &str = "managed-by";
+pub const OWNER_TAG_VALUE: &str = "aoai-lb";
+
+pub const DEFAULT_SPEC_VERSION: &str = "2024-02-01";
+pub const DEFAULT_SUBSCRIPTION_KEY_HEADER: &str = "Ocp-Apim-Subscription-Key";
+pub const DEFAULT_SUBSCRIPTION_KEY_QUERY: &str = "subscription-key";
+pub const MAX_RETRY: i64 = 50;
+
+/// What the environment contributes to a plan.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// `AZURE_SUBSCRIPTION_ID`, used when the plan has no `subscriptionId`.
+    pub subscription_id: Option<String>,
+}
+
+/// Contents of the files a plan refers to, keyed by the path as written in the plan.
+/// `Err` holds why the file could not be read.
+pub type Files = HashMap<String, Result<String, String>>;
+
+/// The outcome: a model when there is no error, and every diagnostic found.
+#[derive(Debug)]
+pub struct Validation {
+    pub model: Option<Model>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Validation {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+}
+
+/// The files a plan refers to (spec and policy template paths), for the caller to read.
+pub fn referenced_files(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(s) = &plan.apim.api.spec
+        && !crate::spec::is_bundled(s)
+    {
+        out.push(s.value.clone());
+    }
+    if let Some(t) = plan.apim.policy.as_ref().and_then(|p| p.template.as_ref())
+        && !crate::policy::is_builtin(t)
+    {
+        out.push(t.value.clone());
+    }
+    out
+}
+
+/// Validates a parsed plan against everything ARM and APIM would refuse.
+pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
+    let mut c = Checker::new();
+    let subscription_id = top::subscription(&mut c, plan, ctx);
+    let rg = &plan.resource_group;
+    c.rule(
+        &rg.name,
+        "resourceGroup.name",
+        "resource group name",
+        names::resource_group_name,
+    );
+    let (rg_location, _) = c.region(&rg.location, "resourceGroup.location");
+    let tags = top::tags(&mut c, plan);
+    let accounts = accounts::accounts(&mut c, plan);
+    let apim = &plan.apim;
+    let (apim_rg, identity) = apim::service(&mut c, plan);
+    let api = apim::api(&mut c, &apim.api, files);
+    let pool = pool::pool(&mut c, &apim.pool);
+    let policy_plan = apim.policy.as_deref();
+    let policy = policy::policy(&mut c, policy_plan, accounts.len(), files);
+    let subscription = apim
+        .subscription
+        .as_deref()
+        .map(|s| policy::subscription(&mut c, s));
+
+    let model = Model {
+        subscription_id,
+        resource_group: model::ResourceGroup {
+            name: rg.name.value.clone(),
+            location: rg_location,
+        },
+        tags,
+        accounts,
+        apim: model::Apim {
+            name: apim.name.value.clone(),
+            resource_group: apim_rg,
+            identity,
+            api,
+            pool,
+            policy,
+            subscription,
+        },
+    };
+
+    // What is rendered from a valid model must itself be valid: a user template that
+    // does not parse, or names a backend that does not exist, is a plan error.
+    if !c.has_errors() {
+        let template_field = policy_plan.and_then(|p| p.template.as_ref());
+        let pos = template_field.map(|t| t.pos).unwrap_or(apim.pos);
+        if let Err(reason) = crate::policy::render(&model, &crate::desired::Facts::unknown()) {
+            c.error(
+                pos,
+                "apim.policy.template",
+                format!("the rendered policy is invalid: {reason}"),
+            );
+        }
+    }
+
+    diag::sort(&mut c.diags);
+    let ok = !c.has_errors();
+    Validation {
+        model: ok.then_some(model),
+        diagnostics: c.diags,
+    }
+}

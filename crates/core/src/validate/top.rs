@@ -1,0 +1,100 @@
+//! The plan's top level: the subscription, the resource group and the user's tags.
+
+use std::collections::BTreeMap;
+
+use super::checker::Checker;
+use super::{Context, OWNER_TAG};
+use crate::located::Pos;
+use crate::names;
+use crate::plan::Plan;
+
+/// The subscription from the plan, or else from the environment.
+pub(super) fn subscription(c: &mut Checker, plan: &Plan, ctx: &Context) -> String {
+    match (&plan.subscription_id, &ctx.subscription_id) {
+        (Some(s), _) => {
+            if !names::is_guid(s) {
+                c.error(
+                    s.pos,
+                    "subscriptionId",
+                    format!(
+                        "subscriptionId `{}` is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                        s.value
+                    ),
+                );
+            }
+            s.value.clone()
+        }
+        (None, Some(env)) => {
+            if !names::is_guid(env) {
+                c.error(
+                    Pos::START,
+                    "subscriptionId",
+                    format!("AZURE_SUBSCRIPTION_ID `{env}` is not a GUID; set subscriptionId in the plan or fix the variable"),
+                );
+            }
+            env.clone()
+        }
+        (None, None) => {
+            c.error(
+                Pos::START,
+                "subscriptionId",
+                "no subscription: set `subscriptionId` in the plan or the AZURE_SUBSCRIPTION_ID environment variable",
+            );
+            String::new()
+        }
+    }
+}
+
+/// Tag names and values as ARM limits them, without the reserved ownership tag.
+pub(super) fn tags(c: &mut Checker, plan: &Plan) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    let Some(t) = &plan.tags else {
+        return tags;
+    };
+    if t.len() > 49 {
+        c.error(
+            t.pos,
+            "tags",
+            format!(
+                "at most 49 tags (ARM allows 50, aoai-lb adds `{OWNER_TAG}`), not {}",
+                t.len()
+            ),
+        );
+    }
+    for (k, v) in t.iter() {
+        let field = format!("tags.{k}");
+        if let Some(reason) = tag_name_problem(k) {
+            c.error(t.pos, &field, reason);
+        }
+        if v.chars().count() > 256 {
+            c.error(
+                t.pos,
+                &field,
+                format!("the value of tag `{k}` must be at most 256 characters long"),
+            );
+        }
+        tags.insert(k.clone(), v.clone());
+    }
+    tags
+}
+
+fn tag_name_problem(k: &str) -> Option<String> {
+    if k.eq_ignore_ascii_case(OWNER_TAG) {
+        Some(format!(
+            "tag `{k}` is reserved: aoai-lb uses it to mark what it owns"
+        ))
+    } else if k.is_empty() || k.chars().count() > 512 {
+        Some(format!("tag name `{k}` must be 1 to 512 characters long"))
+    } else if let Some(ch) = k.chars().find(|ch| "<>%&\\?/".contains(*ch)) {
+        Some(format!("tag name `{k}` must not contain `{ch}`"))
+    } else if ["microsoft", "azure", "windows"]
+        .iter()
+        .any(|p| k.to_lowercase().starts_with(p))
+    {
+        Some(format!(
+            "tag name `{k}` uses a prefix Azure reserves (microsoft, azure, windows)"
+        ))
+    } else {
+        None
+    }
+}
