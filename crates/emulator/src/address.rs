@@ -101,15 +101,22 @@ impl Namespace {
         }
     }
 
-    /// The one api-version the emulator serves for the namespace.
+    /// The one api-version the emulator serves for the namespace: that of the ARM
+    /// schema it ships for the namespace (`schema`), or, for the two it ships none for,
+    /// a documented stable version.
     pub fn api_version(self) -> &'static str {
-        use crate::borrowed::api_version as v;
+        use crate::schema;
         match self {
-            Namespace::Resources => v::RESOURCES,
-            Namespace::CognitiveServices => v::COGNITIVE_SERVICES,
-            Namespace::ApiManagement => v::API_MANAGEMENT,
-            Namespace::Authorization => v::AUTHORIZATION,
-            Namespace::ManagedIdentity => v::MANAGED_IDENTITY,
+            // Stable Microsoft.Resources version of "Resource Groups - Create Or Update"
+            // and "Resources - List By Resource Group" (learn.microsoft.com/rest/api/resources,
+            // api-version 2021-04-01).
+            Namespace::Resources => "2021-04-01",
+            Namespace::CognitiveServices => schema::cognitive_services_version(),
+            Namespace::ApiManagement => schema::api_management_version(),
+            Namespace::Authorization => schema::authorization_version(),
+            // Stable Microsoft.ManagedIdentity version of "User Assigned Identities - Get"
+            // (learn.microsoft.com/rest/api/managedidentity, api-version 2023-01-31).
+            Namespace::ManagedIdentity => "2023-01-31",
         }
     }
 
@@ -208,9 +215,7 @@ impl Address {
                 "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{n}",
                 rg.id()
             ),
-            Address::RoleAssignment { scope, name } => {
-                crate::borrowed::role_assignment(scope, name)
-            }
+            Address::RoleAssignment { scope, name } => crate::ids::role_assignment(scope, name),
             Address::Operation {
                 sub,
                 namespace,

@@ -343,11 +343,11 @@ impl DataPlane {
     /// The settings of an account: each field from the most specific key that sets it
     /// (account name, then region name or display name, then `default`).
     pub fn settings_for(&self, account: &str, region: &str) -> AccountSettings {
-        let region = crate::borrowed::regions::lookup(region);
+        let region = crate::regions::lookup(region);
         let rank = |key: &str| -> Option<u8> {
             if key.eq_ignore_ascii_case(account) {
                 Some(0)
-            } else if region.is_some() && crate::borrowed::regions::lookup(key) == region {
+            } else if region.is_some() && crate::regions::lookup(key) == region {
                 Some(1)
             } else if key.eq_ignore_ascii_case("default") {
                 Some(2)
@@ -535,7 +535,7 @@ impl Config {
         }
         self.faults.check()?;
         self.data_plane.check()?;
-        let guid = crate::borrowed::is_guid;
+        let guid = crate::ids::is_guid;
         for id in &self.seed.user_assigned_identities {
             for v in [&id.principal_id, &id.client_id].into_iter().flatten() {
                 if !guid(v) {

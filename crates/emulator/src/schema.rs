@@ -22,6 +22,41 @@ const AUTHORIZATION: &str =
     include_str!("../../../schemas/arm/2022-04-01/Microsoft.Authorization.json");
 const COMMON: &str = include_str!("../../../schemas/arm/common/definitions.json");
 
+const SCHEMA_ID_PREFIX: &str = "https://schema.management.azure.com/schemas/";
+
+/// The api-version an embedded schema file describes: the folder of its `id`
+/// (`https://schema.management.azure.com/schemas/2024-05-01/Microsoft.ApiManagement.json#`).
+/// The emulator serves exactly the versions whose schemas it ships, so upgrading a schema
+/// file upgrades what it serves. Panics only if an embedded file lost its `id` (a test
+/// reads every one).
+fn schema_version(text: &'static str) -> &'static str {
+    let after_key = text
+        .find("\"id\"")
+        .map(|i| &text[i + 4..])
+        .expect("an embedded ARM schema has an id");
+    let id_start = after_key
+        .find(SCHEMA_ID_PREFIX)
+        .expect("an embedded ARM schema's id is on schema.management.azure.com")
+        + SCHEMA_ID_PREFIX.len();
+    let rest = &after_key[id_start..];
+    &rest[..rest.find('/').expect("the id names a folder")]
+}
+
+/// The Microsoft.CognitiveServices api-version: that of the embedded schema.
+pub fn cognitive_services_version() -> &'static str {
+    schema_version(COGNITIVE_SERVICES)
+}
+
+/// The Microsoft.ApiManagement api-version: that of the embedded schema.
+pub fn api_management_version() -> &'static str {
+    schema_version(API_MANAGEMENT)
+}
+
+/// The Microsoft.Authorization api-version: that of the embedded schema.
+pub fn authorization_version() -> &'static str {
+    schema_version(AUTHORIZATION)
+}
+
 /// What a body is, for validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BodyKind {
@@ -247,6 +282,33 @@ pub fn template_name(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn served_versions_are_those_of_the_embedded_schemas() {
+        assert_eq!(cognitive_services_version(), "2024-10-01");
+        assert_eq!(api_management_version(), "2024-05-01");
+        assert_eq!(authorization_version(), "2022-04-01");
+        // The id's folder agrees with the apiVersion every resource definition allows.
+        for (text, version) in [
+            (COGNITIVE_SERVICES, cognitive_services_version()),
+            (API_MANAGEMENT, api_management_version()),
+            (AUTHORIZATION, authorization_version()),
+        ] {
+            let file: Value = serde_json::from_str(text).unwrap();
+            let mut seen = 0;
+            for (key, defs) in file.as_object().unwrap() {
+                if !key.ends_with("esourceDefinitions") {
+                    continue;
+                }
+                for def in defs.as_object().unwrap().values() {
+                    let allowed = &def["properties"]["apiVersion"]["enum"];
+                    assert_eq!(allowed, &json!([version]), "{key}");
+                    seen += 1;
+                }
+            }
+            assert!(seen > 0);
+        }
+    }
 
     #[test]
     fn template_names_follow_the_type_path() {

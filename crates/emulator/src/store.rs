@@ -90,7 +90,7 @@ impl DeletedAccount {
     }
 
     pub fn id(&self) -> String {
-        crate::borrowed::deleted_account(
+        crate::ids::deleted_account(
             &self.sub,
             &super::address::region_key(&self.location),
             &self.resource_group,

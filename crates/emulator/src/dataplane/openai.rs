@@ -11,7 +11,6 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::address::region_key;
 use crate::config::{Config, DataPlane, Latency};
 use crate::ops::retry_headers;
 use crate::reply::uuid_like;
@@ -89,7 +88,7 @@ pub fn account_for_url<'s>(store: &'s Store, url: &str) -> Option<&'s Record> {
 /// The display name of an account's region (`West US`).
 pub fn region_display(account: &Record) -> String {
     let location = account.body["location"].as_str().unwrap_or_default();
-    crate::borrowed::regions::display_name(&region_key(location))
+    crate::regions::display_name(location)
         .map(str::to_string)
         .unwrap_or_else(|| location.to_string())
 }

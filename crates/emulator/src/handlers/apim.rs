@@ -126,7 +126,7 @@ pub fn patch(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmErro
     if user {
         let mut out = Map::new();
         for uai in entries.keys() {
-            if crate::borrowed::parse_user_assigned_identity(uai).is_none() {
+            if crate::ids::parse_user_assigned_identity(uai).is_none() {
                 return Err(ArmError::validation(format!(
                     "'{uai}' is not the id of a user-assigned managed identity."
                 )));

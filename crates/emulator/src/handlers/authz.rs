@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Cx, object, str_at};
 use crate::address::{self, Address};
-use crate::borrowed::is_guid;
+use crate::ids::is_guid;
 use crate::reply::{ArmError, Reply};
 use crate::store::{Kind, Record, key};
 

@@ -113,7 +113,7 @@ fn identity(
 
 pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
     let (sub, rg, name) = parts(addr);
-    let rg_id = crate::borrowed::resource_group(sub, rg);
+    let rg_id = crate::ids::resource_group(sub, rg);
     if !cx.store.exists(&rg_id) {
         return Err(ArmError::group_not_found(rg));
     }
