@@ -26,7 +26,8 @@ pub mod commands;
 pub mod emulated;
 pub mod env;
 pub mod exit;
-pub mod github;
 pub mod logging;
 pub mod printer;
 pub mod views;
+
+pub use views::github;

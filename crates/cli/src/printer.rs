@@ -28,6 +28,21 @@ impl Printer {
         }
     }
 
+    /// The command's result, on stdout, as is; the error if stdout is gone (a script
+    /// reading the first line needs to know it was written).
+    pub fn try_result(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+
+    /// A question on stderr, the answer to be typed on the same line.
+    pub fn prompt(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    }
+
     /// The command's result as pretty JSON, on stdout.
     pub fn json<T: Serialize>(&self, value: &T) {
         let text = serde_json::to_string_pretty(value).expect("output serializes");

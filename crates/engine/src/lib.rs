@@ -7,9 +7,11 @@
 //! - [`plan`]: reading Azure and computing the changes.
 //! - [`apply`]: executing them, recording state as it goes.
 //! - [`state`]: the state file and its lock.
+//! - [`traffic`]: verify's traffic through the APIM gateway, and finding its URL and key.
 
 pub mod apply;
 pub mod diff;
 pub mod graph;
 pub mod plan;
 pub mod state;
+pub mod traffic;

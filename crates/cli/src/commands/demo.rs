@@ -25,7 +25,8 @@ use aoai_lb_engine::{plan, state};
 use super::apply::{progress_mode, summary_text};
 use super::load;
 use super::session::Session;
-use super::verify::{self, Load, Measured};
+use crate::views::verify::{self as verify_view, VerifyView};
+use aoai_lb_engine::traffic::{self, Load, Measured};
 
 const TWO_REGIONS: &str = include_str!("../../../../examples/two-regions.yaml");
 const STEPS: usize = 5;
@@ -257,19 +258,15 @@ fn tour(
     if let Err(e) = set_data_plane(rt, &emulator, &data_plane(model, None)) {
         return fail(printer, &e);
     }
-    let (gateway, key) = match rt.block_on(verify::discover(Some(client), model, None, None)) {
+    let (gateway, key) = match rt.block_on(traffic::discover(Some(client), model, None, None)) {
         Ok(x) => x,
-        Err(e) => return fail(printer, &e),
+        Err(e) => return fail(printer, &e.to_string()),
     };
+    let view: Box<dyn VerifyView> = verify_view::view(printer);
     let measure = |chart: Option<&Path>| -> Result<Measured, ExitStatus> {
-        let m = verify::measure(printer, rt, model, &gateway, &key, &load, chart).map_err(
-            |(message, status)| {
-                printer.error(&format!("error: {message}"));
-                status
-            },
-        )?;
+        let m = super::verify::measure(&*view, rt, model, (&gateway, &key), &load, chart)?;
         if !printer.is_json() {
-            verify::print(printer, &loaded.file, &load, &m, chart);
+            verify_view::show_text(printer, &m);
         }
         Ok(m)
     };
@@ -280,7 +277,7 @@ fn tour(
     steps.push(json!({
         "step": "verify",
         "ok": first.analysis.ok,
-        "result": verify::json_report(&loaded.file, &first.endpoint, &load, &first.traffic, &first.analysis, args.chart.as_deref()),
+        "result": verify_view::json_report(&loaded.file, &first),
     }));
 
     // 4. throttle the primary and verify again
@@ -334,7 +331,7 @@ fn tour(
         "throttled": primary.name,
         "servedByThrottled": served_by_primary,
         "servedByOthers": served_elsewhere,
-        "result": verify::json_report(&loaded.file, &second.endpoint, &load, &second.traffic, a, failover_path.as_deref()),
+        "result": verify_view::json_report(&loaded.file, &second),
     }));
 
     // 5. destroy

@@ -1,13 +1,119 @@
-//! Views: how plans, progress and reports look, for people (text, colour on a
-//! terminal, progress bars) and for scripts (JSON, built by the commands). Nothing here
-//! decides anything; the engine reports, the views show.
+//! Views: how results look. Every command produces a result value and hands it to its
+//! view, a trait with two implementations: [`Human`] (text, colour on a terminal,
+//! progress bars) and [`Json`] (one JSON document on stdout, for scripts), the way
+//! Terraform's `internal/command/views` works. Commands hold no output-format branch;
+//! nothing here decides anything.
 
+pub mod github;
 pub mod plan;
 pub mod progress;
+pub mod verify;
+
+use std::io::{BufRead, IsTerminal};
+
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
 
 /// Whether stderr/stdout should get colour: a terminal, and NO_COLOR unset.
 pub fn colour_for(stream_is_terminal: bool) -> bool {
     stream_is_terminal && crate::env::var(crate::env::NO_COLOR).is_none()
+}
+
+/// The view for people: text.
+pub struct Human {
+    pub printer: Printer,
+}
+
+/// The view for scripts: one JSON document on stdout; errors stay text on stderr.
+pub struct Json {
+    pub printer: Printer,
+}
+
+/// The view `printer.format` asks for, as the command's view trait.
+macro_rules! for_format {
+    ($printer:expr) => {
+        match $printer.format {
+            $crate::cli::OutputFormat::Text => {
+                Box::new($crate::views::Human { printer: *$printer })
+            }
+            $crate::cli::OutputFormat::Json => Box::new($crate::views::Json { printer: *$printer }),
+        }
+    };
+}
+pub(crate) use for_format;
+
+/// What every view does the same way, whatever the format.
+pub trait View {
+    fn printer(&self) -> &Printer;
+
+    /// `error: ...` on stderr, and the one-line hint for the ARM error code in it, if any.
+    fn error(&self, message: &str) {
+        let printer = self.printer();
+        printer.error(&format!("error: {message}"));
+        if let Some(h) = aoai_lb_arm::hints::hint_in(message) {
+            printer.error(&format!("  hint: {h}"));
+        }
+    }
+
+    /// A note on stderr (silent with --quiet).
+    fn info(&self, text: &str) {
+        self.printer().info(text);
+    }
+
+    /// Asks on the terminal; `Err` is the status to exit with when we may not ask.
+    fn confirm(&self, yes: bool, question: &str) -> Result<bool, ExitStatus> {
+        if yes {
+            return Ok(true);
+        }
+        if !std::io::stdin().is_terminal() {
+            self.printer()
+                .error("error: no terminal to confirm on: pass --yes to apply without asking");
+            return Err(ExitStatus::Usage);
+        }
+        self.printer()
+            .prompt(&format!("{question}\n  Only 'yes' will be accepted: "));
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        Ok(answer.trim() == "yes")
+    }
+
+    /// Where apply's and destroy's progress goes.
+    fn progress(&self) -> progress::Progress;
+}
+
+impl View for Human {
+    fn printer(&self) -> &Printer {
+        &self.printer
+    }
+
+    fn progress(&self) -> progress::Progress {
+        use progress::Mode;
+        let mode = if self.printer.quiet {
+            Mode::Quiet
+        } else if crate::env::var("GITHUB_ACTIONS").as_deref() == Some("true") {
+            Mode::GitHub
+        } else if std::io::stderr().is_terminal() {
+            Mode::Terminal
+        } else {
+            Mode::Plain
+        };
+        progress::Progress::new(mode, stderr_colour())
+    }
+}
+
+impl View for Json {
+    fn printer(&self) -> &Printer {
+        &self.printer
+    }
+
+    fn progress(&self) -> progress::Progress {
+        progress::Progress::new(progress::Mode::Quiet, false)
+    }
+}
+
+/// Colour on stderr (where plans and progress go while a command runs).
+pub(crate) fn stderr_colour() -> bool {
+    colour_for(std::io::stderr().is_terminal())
 }
 
 pub(crate) struct Paint {
