@@ -13,6 +13,7 @@ mod golden;
 mod invalid_plans;
 mod parser_fuzz;
 mod plan_schema;
+mod policy_readers;
 mod scripted;
 mod util;
 mod verify;

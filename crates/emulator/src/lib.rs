@@ -18,8 +18,6 @@
 //! ```
 
 pub mod address;
-#[allow(dead_code)]
-mod borrowed;
 mod clock;
 mod config;
 pub mod dataplane;
@@ -30,7 +28,7 @@ mod ids;
 mod log;
 mod ops;
 mod pipeline;
-mod policy_format;
+pub mod policy;
 mod regions;
 mod reply;
 pub mod schema;

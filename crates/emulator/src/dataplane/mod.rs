@@ -31,7 +31,7 @@ use super::config::DataPlane;
 use super::ops;
 use super::pipeline::{Emulator, Inner, parse_query};
 use super::store::{Kind, Record, Store, key};
-use crate::borrowed::policy_xml::{self, Format};
+use crate::policy::{self as policy_doc, Format};
 
 /// One attempt of a gateway request on a backend.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -336,7 +336,7 @@ fn prepare(
                 _ => Format::Xml,
             };
             let value = p.private["value"].as_str().unwrap_or_default();
-            let root = policy_xml::parse(value, format)
+            let root = policy_doc::parse(value, format)
                 .map_err(|e| own(500, format!("The API's policy does not parse: {e}")))?;
             policy::route(&root)
         }

@@ -4,7 +4,7 @@
 //! authenticates to Azure OpenAI. The emulator runs no C#: it recognises the shapes our
 //! templates (and the seed labs) write, and says so when it meets one it cannot run.
 
-use crate::borrowed::policy_xml::Element;
+use crate::policy::Element;
 
 /// Where a request goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -331,7 +331,7 @@ pub fn route(root: &Element) -> Route {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::borrowed::policy_xml::{Format, parse};
+    use crate::policy::{Format, parse};
 
     const POOL: &str = r#"<policies>
     <inbound>

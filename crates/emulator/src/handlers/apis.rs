@@ -8,9 +8,8 @@ use serde_json::{Value, json};
 use super::apim::{parent_exists, service_of};
 use super::{Cx, object, str_at};
 use crate::address::{Address, Namespace};
-use crate::borrowed::policy_xml::{self, Format};
 use crate::ops::{self, OpKind};
-use crate::policy_format::{to_rawxml, to_xml};
+use crate::policy::{self, Format, to_rawxml, to_xml};
 use crate::reply::{ArmError, Reply};
 use crate::store::{Kind, Record, key};
 
@@ -198,7 +197,7 @@ fn policy_format(name: &str) -> Result<Format, ArmError> {
 }
 
 /// Checks what API Management checks in a policy: the root, backends, identities.
-fn check_policy(cx: &Cx, service_id: &str, root: &policy_xml::Element) -> Result<(), ArmError> {
+fn check_policy(cx: &Cx, service_id: &str, root: &policy::Element) -> Result<(), ArmError> {
     if root.name != "policies" {
         return Err(ArmError::validation(format!(
             "The policy document must have a <policies> root, not <{}>.",
@@ -262,7 +261,7 @@ pub fn put_policy(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, Ar
         return Err(cannot_fetch("policy", &value));
     }
     let format = policy_format(&format_name)?;
-    let root = policy_xml::parse(&value, format)
+    let root = policy::parse(&value, format)
         .map_err(|e| ArmError::validation(format!("The policy is not valid {format_name}: {e}")))?;
     check_policy(cx, &service_of(addr).id(), &root)?;
     let id = addr.id();
@@ -298,8 +297,8 @@ pub fn get_policy(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
     let raw = if sent_format == "rawxml" {
         sent.to_string()
     } else {
-        let root = policy_xml::parse(sent, Format::Xml)
-            .map_err(|e| ArmError::new(500, "InternalError", e))?;
+        let root = policy::parse(sent, Format::Xml)
+            .map_err(|e| ArmError::new(500, "InternalError", e.to_string()))?;
         to_rawxml(&root)
     };
     let mut view = record.body.clone();
