@@ -205,3 +205,79 @@ fn quiet_and_no_color_are_honoured() {
         .env("NO_COLOR", "1"));
     assert!(!out.stdout.contains('\x1b') && !out.stderr.contains('\x1b'));
 }
+
+/// SIGTERM (what a CI runner or `docker stop` sends) stops apply the way Ctrl-C does:
+/// nothing new starts, what is in flight finishes and is recorded, the summary is
+/// printed, and the exit status is 143 (128 + 15).
+#[test]
+fn sigterm_finishes_what_is_in_flight_saves_the_state_prints_the_summary_and_exits_143() {
+    use crate::emu::{Emu, orphans, seeded_for};
+    let example = repo().join("examples/two-regions.yaml");
+    let mut config = seeded_for(&crate::util::load_example(&example));
+    config.latency = aoai_lb::emulator::Latency::Azure;
+    config.time_scale = 0.02;
+    let emu = Emu::start(config);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = emu
+        .cli(dir.path())
+        .args(["apply", example.to_str().unwrap(), "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let puts = |path_part: &str| {
+        emu.requests()
+            .iter()
+            .filter(|r| r["method"] == "PUT" && r["path"].as_str().unwrap().contains(path_part))
+            .count()
+    };
+    // Terminate once the accounts are being created (they take a while under `azure`).
+    while puts("/accounts/") < 2 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply ended before it could be terminated"
+        );
+        std::thread::yield_now();
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(143), "{stdout}{stderr}");
+    assert!(stderr.contains("Terminated (SIGTERM)"), "{stderr}");
+    // The summary, as after any apply.
+    assert!(stdout.contains("ARM requests:"), "{stdout}");
+    // Nothing new started: the API policy, which waits for everything else, was never
+    // written.
+    assert_eq!(puts("/policies/policy"), 0, "{stderr}");
+    // What was in flight finished and was recorded: both accounts are in the state.
+    let listed = crate::emu::state_ids(&state);
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|id| id.contains("/accounts/") && !id.contains("/deployments/"))
+            .count(),
+        2,
+        "{listed:?}"
+    );
+    assert!(orphans(&emu, &state).is_empty());
+    // The next apply converges from there.
+    let again = run(emu
+        .cli(dir.path())
+        .args(["apply", example.to_str().unwrap(), "--yes"]));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        run(emu
+            .cli(dir.path())
+            .args(["plan", example.to_str().unwrap()]))
+        .code,
+        0
+    );
+}

@@ -13,6 +13,8 @@ pub enum ExitStatus {
     Changes,
     /// Stopped by Ctrl-C (what was in flight finished and was recorded).
     Interrupted,
+    /// Stopped by SIGTERM, the same way as by Ctrl-C (128 + 15, as a shell reports it).
+    Terminated,
 }
 
 impl ExitStatus {
@@ -23,6 +25,7 @@ impl ExitStatus {
             ExitStatus::Usage => 2,
             ExitStatus::Changes => 3,
             ExitStatus::Interrupted => 130,
+            ExitStatus::Terminated => 143,
         }
     }
 }

@@ -120,7 +120,7 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
     }
     let progress = std::sync::Arc::new(Progress::new(progress_mode(printer), colour));
     progress.group_start("aoai-lb apply");
-    let cancel = session.cancel_on_signal(printer);
+    let stop = session.stop_on_signal(printer);
     let options = ApplyOptions {
         purge: false,
         ..Default::default()
@@ -131,7 +131,7 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
         plan_file: &loaded.file,
         options,
         observer: progress.clone(),
-        cancel: cancel.clone(),
+        cancel: stop.cancel.clone(),
     };
     let (mut report, _state) = session.runtime.block_on(apply::apply(run, p, locked));
     progress.group_end();
@@ -228,8 +228,8 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
             printer.error("Run `aoai-lb apply` again to converge: nothing done so far is lost (see the state file).");
         }
     }
-    if cancel.is_cancelled() {
-        return ExitStatus::Interrupted;
+    if let Some(status) = stop.status() {
+        return status;
     }
     if report.ok() {
         ExitStatus::Success

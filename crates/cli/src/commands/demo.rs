@@ -171,7 +171,7 @@ fn tour(
         Err(e) => return fail(printer, &e.to_string()),
     };
     let progress = Arc::new(Progress::new(progress_mode(printer), colour));
-    let cancel = session.cancel_on_signal(printer);
+    let stop = session.stop_on_signal(printer);
     let (mut report, locked) = rt.block_on(apply::apply(
         apply::Run {
             client,
@@ -179,7 +179,7 @@ fn tour(
             plan_file: &loaded.file,
             options: ApplyOptions::default(),
             observer: progress.clone(),
-            cancel: cancel.clone(),
+            cancel: stop.cancel.clone(),
         },
         p,
         locked,
@@ -204,8 +204,8 @@ fn tour(
         }
         return ExitStatus::Failure;
     }
-    if cancel.is_cancelled() {
-        return ExitStatus::Interrupted;
+    if let Some(status) = stop.status() {
+        return status;
     }
 
     // 2. plan

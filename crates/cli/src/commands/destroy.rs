@@ -88,7 +88,7 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
     }
     let progress = std::sync::Arc::new(Progress::new(progress_mode(printer), colour));
     progress.group_start("aoai-lb destroy");
-    let cancel = session.cancel_on_signal(printer);
+    let stop = session.stop_on_signal(printer);
     let options = ApplyOptions {
         purge,
         ..Default::default()
@@ -99,13 +99,13 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
         plan_file: "",
         options,
         observer: progress.clone(),
-        cancel: cancel.clone(),
+        cancel: stop.cancel.clone(),
     };
     let (report, mut locked) = session.runtime.block_on(apply::apply(run, p, locked));
 
     let mut restore_error = None;
     if report.ok()
-        && !cancel.is_cancelled()
+        && stop.status().is_none()
         && let Some((before, service_id)) = restore
     {
         let body = ServiceIdentity::patch_restoring(&ServiceIdentity::from_service(
@@ -176,8 +176,8 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
             printer.error("Run `aoai-lb destroy` again: the state file still lists what is left.");
         }
     }
-    if cancel.is_cancelled() {
-        return ExitStatus::Interrupted;
+    if let Some(status) = stop.status() {
+        return status;
     }
     if ok {
         ExitStatus::Success

@@ -1,7 +1,8 @@
 //! What plan, apply and destroy share: the async runtime, the ARM client (real, or an
-//! in-process emulator with `--emulator`), the state path, Ctrl-C.
+//! in-process emulator with `--emulator`), the state path, Ctrl-C and SIGTERM.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use crate::cli::{EngineArgs, Settings};
 use crate::env;
@@ -94,20 +95,30 @@ impl Session {
         })
     }
 
-    /// A cancel flag set by Ctrl-C (and SIGTERM).
-    pub fn cancel_on_signal(&self, printer: &Printer) -> Cancel {
-        let cancel = Cancel::default();
-        let c = cancel.clone();
-        let quiet = printer.quiet;
+    /// A stop flag set by Ctrl-C or SIGTERM: the run starts nothing new, finishes
+    /// and records what is in flight, saves the state and prints its summary.
+    pub fn stop_on_signal(&self, printer: &Printer) -> Stop {
+        let stop = Stop::default();
+        // Registered now, before any work starts: a signal that arrives early is not
+        // lost to the default action (which ends the process at once).
+        let _entered = self.runtime.enter();
+        let signals = Signals::register();
+        let (s, printer) = (stop.clone(), *printer);
         self.runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c.cancel();
-                if !quiet {
-                    eprintln!("\nInterrupted: starting nothing new, waiting for what is in flight, then saving the state.");
-                }
-            }
+            let Some(status) = signals.next().await else {
+                return;
+            };
+            let _ = s.by.set(status);
+            s.cancel.cancel();
+            let what = match status {
+                ExitStatus::Terminated => "Terminated (SIGTERM)",
+                _ => "Interrupted",
+            };
+            printer.info(&format!(
+                "\n{what}: starting nothing new, waiting for what is in flight, then saving the state."
+            ));
         });
-        cancel
+        stop
     }
 
     pub fn close(self) {
@@ -119,6 +130,73 @@ impl Session {
         }
         if let Some(e) = self.emulator {
             self.runtime.block_on(e.shutdown());
+        }
+    }
+}
+
+/// Set when Ctrl-C or SIGTERM asks the run to stop.
+#[derive(Clone, Debug, Default)]
+pub struct Stop {
+    /// What the engine watches: set, it starts nothing new.
+    pub cancel: Cancel,
+    by: Arc<OnceLock<ExitStatus>>,
+}
+
+impl Stop {
+    /// The status to exit with when a signal stopped the run (130 or 143).
+    pub fn status(&self) -> Option<ExitStatus> {
+        self.by.get().copied()
+    }
+}
+
+/// The signals that stop a run: Ctrl-C (SIGINT) and, on Unix, SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers (inside a runtime).
+    fn register() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The status of the first signal that arrives; `None` if none can.
+    async fn next(mut self) -> Option<ExitStatus> {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+                match s {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            }
+            if self.interrupt.is_none() && self.terminate.is_none() {
+                return None;
+            }
+            tokio::select! {
+                Some(()) = recv(&mut self.interrupt) => Some(ExitStatus::Interrupted),
+                Some(()) = recv(&mut self.terminate) => Some(ExitStatus::Terminated),
+                else => None,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c()
+                .await
+                .ok()
+                .map(|()| ExitStatus::Interrupted)
         }
     }
 }
