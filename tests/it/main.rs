@@ -6,6 +6,7 @@ mod arm_client;
 mod arm_emulator;
 mod arm_schemas;
 mod cli;
+mod durations;
 mod emu;
 mod emulator;
 mod engine;

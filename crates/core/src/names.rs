@@ -166,63 +166,172 @@ pub fn header_name(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// An ISO-8601 duration as APIM reads it (`PT1M`, `PT30S`, `P1DT2H`, `PT0.5S`).
-/// Returns its length in seconds.
-pub fn iso8601_duration(s: &str) -> Result<f64, String> {
-    let bad = || "is not an ISO-8601 duration (for example PT1M, PT30S, P1DT2H)".to_string();
-    let rest = s.strip_prefix('P').ok_or_else(bad)?;
-    let (date, time) = match rest.split_once('T') {
-        Some((d, t)) => {
-            if t.is_empty() {
-                return Err(bad());
-            }
-            (d, Some(t))
-        }
-        None => (rest, None),
+/// Why a duration is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("is not an ISO-8601 duration (for example PT1M, PT30S, P1DT2H)")]
+    Format,
+    #[error(
+        "is longer than Azure accepts (a component over 2147483647, or more than 10675199 days in all)"
+    )]
+    TooLong,
+}
+
+/// 100-nanosecond ticks, .NET's `TimeSpan` unit.
+const TICKS_PER_SECOND: u64 = 10_000_000;
+
+/// An ISO-8601 duration (`PT1M`, `PT30S`, `P1DT2H`, `PT0.5S`) as APIM and ARM read the
+/// `duration` fields of a backend: .NET's `XmlConvert.ToTimeSpan`, i.e. `XsdDuration`
+/// (dotnet/runtime, src/libraries/System.Private.Xml/src/System/Xml/Schema/XsdDuration.cs).
+/// That means: surrounding white space ignored; an optional `-`; `P`, then `Y`, `M`, `D`
+/// in that order; `T`, then `H`, `M`, `S`; whole numbers up to 2147483647 each, a fraction
+/// only on seconds (beyond 9 digits ignored); upper case only, no weeks; at least one
+/// part. `TryToTimeSpan` counts a year as 365 days and a month as 30 (12 months make a
+/// year), and refuses a total over `TimeSpan.MaxValue` (2^63-1 ticks of 100 ns).
+/// Returns the signed length in seconds.
+pub fn iso8601_duration(s: &str) -> Result<f64, DurationError> {
+    let ticks = duration_ticks(s)?;
+    Ok(ticks as f64 / TICKS_PER_SECOND as f64)
+}
+
+/// The duration in signed 100-ns ticks; see [`iso8601_duration`].
+pub fn duration_ticks(s: &str) -> Result<i64, DurationError> {
+    let mut p = DurationReader {
+        b: s.trim().as_bytes(),
+        pos: 0,
     };
-    let mut seconds = 0.0;
-    let mut any = false;
-    let mut parse = |part: &str, units: &[(char, f64)]| -> Result<(), String> {
-        let mut number = String::new();
-        let mut next_unit = 0;
-        for c in part.chars() {
-            if c.is_ascii_digit() || c == '.' {
-                number.push(c);
-                continue;
+    let negative = p.eat(b'-');
+    if !p.eat(b'P') {
+        return Err(DurationError::Format);
+    }
+    let parts = p.parts()?;
+    let [y, mo, d, h, mi, sec] = parts.whole.map(u64::from);
+    let days = (|| (y.checked_add(mo / 12)?.checked_mul(365)?).checked_add((mo % 12) * 30 + d))();
+    let ticks = (|| {
+        let t = days?.checked_mul(24)?.checked_add(h)?;
+        let t = t.checked_mul(60)?.checked_add(mi)?;
+        let t = t.checked_mul(60)?.checked_add(sec)?;
+        t.checked_mul(TICKS_PER_SECOND)?
+            .checked_add(u64::from(parts.nanos / 100))
+    })()
+    .ok_or(DurationError::TooLong)?;
+    match (negative, i64::try_from(ticks)) {
+        (false, Ok(t)) => Ok(t),
+        (true, Ok(t)) => Ok(-t),
+        (true, Err(_)) if ticks == 1 << 63 => Ok(i64::MIN),
+        _ => Err(DurationError::TooLong),
+    }
+}
+
+/// The parts of a duration after `P`: years, months, days, hours, minutes, seconds,
+/// and the fraction of a second in nanoseconds.
+struct DurationParts {
+    whole: [u32; 6],
+    nanos: u32,
+}
+
+struct DurationReader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl DurationReader<'_> {
+    fn eat(&mut self, c: u8) -> bool {
+        let hit = self.b.get(self.pos) == Some(&c);
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    /// Leading digits as a number that fits an `i32`, and how many digits there were.
+    /// Digits past that are an error, or skipped when `fraction` (they are below 1 ns).
+    fn number(&mut self, fraction: bool) -> Result<(u32, usize), DurationError> {
+        let start = self.pos;
+        let mut value: u32 = 0;
+        while let Some(c) = self.b.get(self.pos).filter(|c| c.is_ascii_digit()) {
+            let digit = u32::from(c - b'0');
+            if value > (i32::MAX as u32 - digit) / 10 {
+                if !fraction {
+                    return Err(DurationError::TooLong);
+                }
+                let count = self.pos - start;
+                while self.b.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                    self.pos += 1;
+                }
+                return Ok((value, count));
             }
-            let idx = units[next_unit..]
-                .iter()
-                .position(|(u, _)| *u == c)
-                .map(|i| i + next_unit)
-                .ok_or_else(bad)?;
-            let value: f64 = number.parse().map_err(|_| bad())?;
-            seconds += value * units[idx].1;
-            any = true;
-            number.clear();
-            next_unit = idx + 1;
+            value = value * 10 + digit;
+            self.pos += 1;
         }
-        if number.is_empty() {
-            Ok(())
-        } else {
-            Err(bad())
+        Ok((value, self.pos - start))
+    }
+
+    fn parts(&mut self) -> Result<DurationParts, DurationError> {
+        let mut out = DurationParts {
+            whole: [0; 6],
+            nanos: 0,
+        };
+        let mut any = false;
+        let (mut value, mut digits) = self.number(false)?;
+        // Each designator needs digits before it; once one is read, the next number follows.
+        for (slot, designator) in [(0, b'Y'), (1, b'M'), (2, b'D')] {
+            if self.pos < self.b.len() && self.b[self.pos] == designator {
+                if digits == 0 {
+                    return Err(DurationError::Format);
+                }
+                out.whole[slot] = value;
+                any = true;
+                self.pos += 1;
+                (value, digits) = self.number(false)?;
+            }
         }
-    };
-    parse(
-        date,
-        &[
-            ('Y', 365.0 * 86400.0),
-            ('M', 30.0 * 86400.0),
-            ('W', 7.0 * 86400.0),
-            ('D', 86400.0),
-        ],
-    )?;
-    if let Some(t) = time {
-        parse(t, &[('H', 3600.0), ('M', 60.0), ('S', 1.0)])?;
+        if self.eat(b'T') {
+            if digits != 0 {
+                return Err(DurationError::Format);
+            }
+            (value, digits) = self.number(false)?;
+            if self.pos >= self.b.len() {
+                return Err(DurationError::Format);
+            }
+            for (slot, designator) in [(3, b'H'), (4, b'M')] {
+                if self.b.get(self.pos) == Some(&designator) {
+                    if digits == 0 {
+                        return Err(DurationError::Format);
+                    }
+                    out.whole[slot] = value;
+                    any = true;
+                    self.pos += 1;
+                    (value, digits) = self.number(false)?;
+                }
+            }
+            if self.eat(b'.') {
+                out.whole[5] = value;
+                any = true;
+                let (mut frac, n) = self.number(true)?;
+                frac = if n > 9 {
+                    frac / 10u32.pow((n - 9) as u32)
+                } else {
+                    frac * 10u32.pow((9 - n) as u32)
+                };
+                out.nanos = frac;
+                if !self.eat(b'S') {
+                    return Err(DurationError::Format);
+                }
+                digits = 0;
+            } else if self.b.get(self.pos) == Some(&b'S') {
+                if digits == 0 {
+                    return Err(DurationError::Format);
+                }
+                out.whole[5] = value;
+                any = true;
+                self.pos += 1;
+                digits = 0;
+            }
+        }
+        if digits != 0 || self.pos != self.b.len() || !any {
+            return Err(DurationError::Format);
+        }
+        Ok(out)
     }
-    if !any {
-        return Err(bad());
-    }
-    Ok(seconds)
 }
 
 #[cfg(test)]
@@ -260,10 +369,27 @@ mod tests {
         assert_eq!(iso8601_duration("PT30S"), Ok(30.0));
         assert_eq!(iso8601_duration("P1DT2H"), Ok(93600.0));
         assert_eq!(iso8601_duration("PT0.5S"), Ok(0.5));
+        assert_eq!(iso8601_duration("P1M"), Ok(30.0 * 86400.0));
+        assert_eq!(iso8601_duration("P12M"), Ok(365.0 * 86400.0));
+        assert_eq!(iso8601_duration("-PT1S"), Ok(-1.0));
         for bad in [
-            "1M", "P", "PT", "PT1", "PTM", "P1H", "PT1S1M", "pt1m", "PT-1M",
+            "1M", "P", "PT", "PT1", "PTM", "P1H", "PT1S1M", "pt1m", "PT-1M", "P1W", "P1DT",
+            "P1.5D", "P1Y1Y",
         ] {
-            assert!(iso8601_duration(bad).is_err(), "{bad}");
+            assert_eq!(iso8601_duration(bad), Err(DurationError::Format), "{bad}");
         }
+        assert_eq!(
+            iso8601_duration("P99999999999999999999Y"),
+            Err(DurationError::TooLong)
+        );
+        assert_eq!(
+            iso8601_duration("P2147483647D"),
+            Err(DurationError::TooLong)
+        );
+        assert_eq!(duration_ticks("P10675199DT2H48M5.4775807S"), Ok(i64::MAX));
+        assert_eq!(
+            duration_ticks("P10675199DT2H48M5.4775808S"),
+            Err(DurationError::TooLong)
+        );
     }
 }

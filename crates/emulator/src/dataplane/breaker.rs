@@ -10,38 +10,87 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
 
-/// An ISO 8601 duration (`PT1M`, `PT30S`, `P1DT2H`, `PT0.5S`) in seconds.
+/// An ISO 8601 duration in seconds, read the way API Management reads a backend's
+/// `interval` and `tripDuration`: with .NET's `XmlConvert.ToTimeSpan`, whose parser is
+/// `XsdDuration` (dotnet/runtime, src/libraries/System.Private.Xml/src/System/Xml/Schema/
+/// XsdDuration.cs: `TryParse` and `TryToTimeSpan`). Its rules: white space around is
+/// ignored; an optional leading `-`; `P`; date designators `Y`, `M`, `D`, then `T` and time
+/// designators `H`, `M`, `S`, each at most once and in that order, upper case, no `W`;
+/// each number is whole, at most 2147483647, except seconds, which may carry a fraction
+/// (read to the nanosecond); at least one designator. A year is 365 days, a month 30
+/// (twelve months are a year), and the total must fit a `TimeSpan` (2^63-1 ticks of
+/// 100 ns), else `XmlConvert` throws an `OverflowException`. `None` when it would throw.
 pub fn iso_duration_seconds(text: &str) -> Option<f64> {
-    let upper = text.trim().to_ascii_uppercase();
-    let rest = upper.strip_prefix('P')?;
-    let (date, time) = match rest.split_once('T') {
-        Some((d, t)) => (d, Some(t)),
-        None => (rest, None),
+    const TICK: i128 = 10_000_000; // 100-ns ticks per second
+    let text = text.trim();
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(rest) => (-1i128, rest),
+        None => (1i128, text),
     };
-    let mut total = 0.0;
-    let mut any = false;
-    let mut read = |part: &str, units: &[(char, f64)]| -> Option<()> {
+    let body = body.strip_prefix('P')?;
+    // `P1DT` and `PT` are refused: a `T` needs a time designator after it.
+    let parts: Vec<(&str, bool)> = match body.split_once('T') {
+        Some((_, "")) => return None,
+        Some((d, t)) => vec![(d, false), (t, true)],
+        None => vec![(body, false)],
+    };
+    // (designator, its length in 100-ns ticks; years and months are counted apart)
+    const DATE: [(char, i128); 3] = [('Y', 0), ('M', 0), ('D', 86_400 * TICK)];
+    const TIME: [(char, i128); 3] = [('H', 3_600 * TICK), ('M', 60 * TICK), ('S', TICK)];
+    let (mut years, mut months) = (0i128, 0i128);
+    let mut ticks: i128 = 0;
+    let mut seen = 0;
+    for (part, is_time) in parts {
+        let units = if is_time { &TIME } else { &DATE };
+        let mut next = 0; // designators are ordered: only those after the last one read
         let mut number = String::new();
         for c in part.chars() {
             if c.is_ascii_digit() || c == '.' {
                 number.push(c);
                 continue;
             }
-            let (_, factor) = units.iter().find(|(u, _)| *u == c)?;
-            total += number.parse::<f64>().ok()? * factor;
+            let k = next + units[next..].iter().position(|(u, _)| *u == c)?;
+            let is_seconds = is_time && c == 'S';
+            let (whole, fraction) = match number.split_once('.') {
+                Some((w, f)) if is_seconds && !f.contains('.') => (w, Some(f)),
+                Some(_) => return None,
+                None if number.is_empty() => return None,
+                None => (number.as_str(), None),
+            };
+            let whole: i128 = if whole.is_empty() {
+                0
+            } else {
+                whole.parse().ok()?
+            };
+            if whole > i32::MAX as i128 {
+                return None;
+            }
+            // Nanoseconds from the first nine digits of the fraction; 100-ns ticks from those.
+            let nanos: i128 = fraction
+                .map(|f| format!("{:0<9}", &f[..f.len().min(9)]).parse().unwrap_or(0))
+                .unwrap_or(0);
+            match (is_time, c) {
+                (false, 'Y') => years = whole,
+                (false, 'M') => months = whole,
+                _ => ticks += whole * units[k].1 + nanos / 100,
+            }
+            seen += 1;
+            next = k + 1;
             number.clear();
-            any = true;
         }
-        number.is_empty().then_some(())
-    };
-    read(date, &[('W', 604_800.0), ('D', 86_400.0)])?;
-    if let Some(t) = time {
-        if t.is_empty() {
+        if !number.is_empty() {
             return None;
         }
-        read(t, &[('H', 3600.0), ('M', 60.0), ('S', 1.0)])?;
     }
-    any.then_some(total)
+    if seen == 0 {
+        return None;
+    }
+    ticks += ((years + months / 12) * 365 + (months % 12) * 30) * 86_400 * TICK;
+    let limit = i64::MAX as i128 + i128::from(sign < 0);
+    if ticks > limit {
+        return None;
+    }
+    Some((sign * ticks) as f64 / TICK as f64)
 }
 
 /// A backend's circuit-breaker rule, durations in Azure seconds.
@@ -204,7 +253,9 @@ mod tests {
     fn durations() {
         assert_eq!(iso_duration_seconds("PT1M"), Some(60.0));
         assert_eq!(iso_duration_seconds("PT30S"), Some(30.0));
-        assert_eq!(iso_duration_seconds("pt0.5s"), Some(0.5));
+        assert_eq!(iso_duration_seconds("PT0.5S"), Some(0.5));
+        // XsdDuration compares designators case-sensitively: lower case is refused.
+        assert_eq!(iso_duration_seconds("pt0.5s"), None);
         assert_eq!(iso_duration_seconds("P1DT2H"), Some(93_600.0));
         assert_eq!(iso_duration_seconds("PT1H30M"), Some(5400.0));
         for bad in ["", "P", "PT", "1M", "PT1X", "PT1"] {
