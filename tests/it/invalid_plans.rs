@@ -70,14 +70,45 @@ fn json_output_lists_every_diagnostic_with_its_position() {
     assert_eq!(diags[0]["severity"], "error");
 }
 
+/// `validate` and `render` are offline: a plan without a subscription (none in the
+/// environment either) is valid, rendered with a placeholder that a warning names.
+/// `plan` (like apply and destroy) talks to Azure and still refuses it.
 #[test]
-fn a_missing_subscription_is_an_error_unless_the_environment_has_one() {
+fn a_missing_subscription_is_a_placeholder_offline_and_an_error_for_plan() {
     let dir = tempfile::tempdir().unwrap();
     let plan = std::fs::read_to_string(repo().join("examples/two-regions.yaml"))
         .unwrap()
         .replace("subscriptionId: 00000000-0000-0000-0000-000000000000\n", "");
+    assert!(!plan.contains("subscriptionId"));
     std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+    let warning = "plan.yaml:1:1: warning: no subscription: using the placeholder 00000000-0000-0000-0000-000000000000 in every id; set `subscriptionId` in the plan or AZURE_SUBSCRIPTION_ID before plan, apply or destroy\n";
+
     let out = run(aoai_lb(dir.path()).args(["validate", "plan.yaml"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, warning);
+    assert!(
+        out.stdout.starts_with("plan.yaml: valid."),
+        "{}",
+        out.stdout
+    );
+
+    let target = dir.path().join("rendered");
+    let out = run(aoai_lb(dir.path())
+        .args(["render", "plan.yaml", "--out"])
+        .arg(&target));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, warning);
+    let policy_url = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains("\"url\""))
+        .unwrap();
+    assert!(
+        policy_url.contains("/subscriptions/00000000-0000-0000-0000-000000000000/"),
+        "{policy_url}"
+    );
+
+    let out = run(aoai_lb(dir.path()).args(["plan", "plan.yaml"]));
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
@@ -85,11 +116,13 @@ fn a_missing_subscription_is_an_error_unless_the_environment_has_one() {
         "{}",
         out.stderr
     );
+
     let out = run(aoai_lb(dir.path()).args(["validate", "plan.yaml"]).env(
         "AZURE_SUBSCRIPTION_ID",
         "11111111-1111-1111-1111-111111111111",
     ));
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
 }
 
 #[test]

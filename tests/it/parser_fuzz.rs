@@ -13,6 +13,7 @@ fn exercise(text: &str) {
     let Ok(plan) = parse::parse(text) else { return };
     let ctx = Context {
         subscription_id: Some("00000000-0000-0000-0000-000000000000".into()),
+        ..Context::default()
     };
     let outcome = validate(&plan, &ctx, &Files::new());
     if let Some(model) = outcome.model {

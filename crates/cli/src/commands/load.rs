@@ -34,7 +34,18 @@ pub enum LoadError {
     },
 }
 
+/// Loads a plan for a command that talks to Azure: it needs a subscription.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    load_with(path, false)
+}
+
+/// Loads a plan for an offline command (`validate`, `render`): without a subscription
+/// it is still valid, with a placeholder subscription and a warning that says so.
+pub fn load_offline(path: &Path) -> Result<Loaded, LoadError> {
+    load_with(path, true)
+}
+
+fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
     let file = path.display().to_string();
     let text = std::fs::read(path)
         .map_err(|e| LoadError::Unreadable {
@@ -64,6 +75,7 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     }
     let ctx = Context {
         subscription_id: env::var(env::AZURE_SUBSCRIPTION_ID),
+        offline,
     };
     let outcome = validate::validate(&plan, &ctx, &files);
     match outcome.model {

@@ -16,7 +16,7 @@ use super::load;
 const MARKER: &str = ".aoai-lb-render";
 
 pub fn run(printer: &Printer, settings: &Settings, plan: &Path, out: Option<&Path>) -> ExitStatus {
-    let loaded = match load::load(plan) {
+    let loaded = match load::load_offline(plan) {
         Ok(l) => l,
         Err(e) => return load::report(printer, &e),
     };

@@ -11,7 +11,7 @@ use aoai_lb_core::desired::{self, Facts};
 use super::load;
 
 pub fn run(printer: &Printer, plan: &Path) -> ExitStatus {
-    let loaded = match load::load(plan) {
+    let loaded = match load::load_offline(plan) {
         Ok(l) => l,
         Err(e) => return load::report(printer, &e),
     };

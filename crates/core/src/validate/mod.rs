@@ -32,11 +32,19 @@ pub const DEFAULT_SUBSCRIPTION_KEY_HEADER: &str = "Ocp-Apim-Subscription-Key";
 pub const DEFAULT_SUBSCRIPTION_KEY_QUERY: &str = "subscription-key";
 pub const MAX_RETRY: i64 = 50;
 
+/// The subscription `validate` and `render` use when neither the plan nor the
+/// environment names one: a valid GUID (ARM's schemas accept it) that no real
+/// subscription has, so rendered ids stay well-formed and the stand-in is obvious.
+pub const PLACEHOLDER_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
+
 /// What the environment contributes to a plan.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
     /// `AZURE_SUBSCRIPTION_ID`, used when the plan has no `subscriptionId`.
     pub subscription_id: Option<String>,
+    /// Offline use (`validate`, `render`): with no subscription anywhere, use
+    /// [`PLACEHOLDER_SUBSCRIPTION`] and warn, instead of refusing the plan.
+    pub offline: bool,
 }
 
 /// Contents of the files a plan refers to, keyed by the path as written in the plan.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::checker::Checker;
-use super::{Context, OWNER_TAG};
+use super::{Context, OWNER_TAG, PLACEHOLDER_SUBSCRIPTION};
 use crate::located::Pos;
 use crate::names;
 use crate::plan::Plan;
@@ -33,6 +33,14 @@ pub(super) fn subscription(c: &mut Checker, plan: &Plan, ctx: &Context) -> Strin
                 );
             }
             env.clone()
+        }
+        (None, None) if ctx.offline => {
+            c.warn(
+                Pos::START,
+                "subscriptionId",
+                format!("no subscription: using the placeholder {PLACEHOLDER_SUBSCRIPTION} in every id; set `subscriptionId` in the plan or AZURE_SUBSCRIPTION_ID before plan, apply or destroy"),
+            );
+            PLACEHOLDER_SUBSCRIPTION.to_string()
         }
         (None, None) => {
             c.error(
