@@ -13,6 +13,7 @@ mod engine;
 mod golden;
 mod invalid_plans;
 mod parser_fuzz;
+mod plan_data;
 mod plan_schema;
 mod policy_readers;
 mod scripted;

@@ -1,14 +1,15 @@
 //! A dependency-graph walker that knows nothing about Azure: nodes with dependencies,
 //! each started as soon as everything it depends on is done, at most `parallelism` at
 //! once (one semaphore, here), and everything downstream of a failure skipped.
-//! Cancellation stops new starts and lets the running ones finish.
+//! Cancellation stops new starts and lets the running ones finish. A node whose task
+//! panics fails like any other (under its own key), so its dependants are skipped.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::task::JoinSet;
+use tokio::task::{Id, JoinSet};
 
 #[derive(Clone, Debug)]
 pub struct Node<T> {
@@ -19,122 +20,188 @@ pub struct Node<T> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Outcome<E = String> {
     Done,
-    Failed(String),
+    Failed(E),
     /// A dependency failed or was skipped.
     Skipped,
     /// Not started: the walk was cancelled.
     Cancelled,
 }
 
-/// A flag the caller sets (on Ctrl-C) to stop new work.
+/// A node's task panicked: what it said. The walker turns it into the node's error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Panicked(pub String);
+
+impl From<Panicked> for String {
+    fn from(p: Panicked) -> String {
+        format!("panicked: {}", p.0)
+    }
+}
+
+/// A flag the caller sets (on Ctrl-C) to stop new work. A child flag also reads as
+/// set when its parent is, and can be set alone (the engine stops its own walk
+/// without saying the user cancelled).
 #[derive(Clone, Debug, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel {
+    flag: Arc<AtomicBool>,
+    parent: Option<Arc<AtomicBool>>,
+}
 
 impl Cancel {
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.flag.load(Ordering::SeqCst)
+            || self
+                .parent
+                .as_ref()
+                .is_some_and(|p| p.load(Ordering::SeqCst))
+    }
+
+    /// A flag set when this one is, or on its own.
+    pub fn child(&self) -> Cancel {
+        Cancel {
+            flag: Arc::new(AtomicBool::new(false)),
+            parent: Some(self.flag.clone()),
+        }
+    }
+}
+
+/// The walk's bookkeeping: what waits on what, and what has been decided.
+struct Walk<T, E> {
+    waiting: HashMap<String, (HashSet<String>, T)>,
+    children: HashMap<String, Vec<String>>,
+    order: Vec<String>,
+    outcomes: BTreeMap<String, Outcome<E>>,
+}
+
+impl<T, E> Walk<T, E> {
+    fn new(nodes: Vec<Node<T>>) -> Self {
+        let keys: HashSet<String> = nodes.iter().map(|n| n.key.clone()).collect();
+        let mut walk = Walk {
+            waiting: HashMap::new(),
+            children: HashMap::new(),
+            order: Vec::new(),
+            outcomes: BTreeMap::new(),
+        };
+        for n in nodes {
+            let deps: HashSet<String> = n
+                .deps
+                .into_iter()
+                .filter(|d| keys.contains(d) && *d != n.key)
+                .collect();
+            for d in &deps {
+                walk.children
+                    .entry(d.clone())
+                    .or_default()
+                    .push(n.key.clone());
+            }
+            walk.order.push(n.key.clone());
+            walk.waiting.insert(n.key, (deps, n.item));
+        }
+        walk
+    }
+
+    /// Nodes whose dependencies are all done, in the order given.
+    fn ready(&self) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|k| {
+                self.waiting
+                    .get(*k)
+                    .is_some_and(|(deps, _)| deps.is_empty())
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn finished(&mut self, key: String, result: Result<(), E>) {
+        match result {
+            Ok(()) => {
+                for child in self.children.get(&key).cloned().unwrap_or_default() {
+                    if let Some((deps, _)) = self.waiting.get_mut(&child) {
+                        deps.remove(&key);
+                    }
+                }
+                self.outcomes.insert(key, Outcome::Done);
+            }
+            Err(e) => {
+                // Skip everything downstream.
+                let mut stack = self.children.get(&key).cloned().unwrap_or_default();
+                while let Some(c) = stack.pop() {
+                    if self.waiting.remove(&c).is_some() {
+                        stack.extend(self.children.get(&c).cloned().unwrap_or_default());
+                        self.outcomes.insert(c, Outcome::Skipped);
+                    }
+                }
+                self.outcomes.insert(key, Outcome::Failed(e));
+            }
+        }
+    }
+
+    /// What never started: cancelled, or skipped.
+    fn close(mut self, cancelled: bool) -> BTreeMap<String, Outcome<E>> {
+        for key in self.waiting.into_keys() {
+            let outcome = if cancelled {
+                Outcome::Cancelled
+            } else {
+                Outcome::Skipped
+            };
+            self.outcomes.insert(key, outcome);
+        }
+        self.outcomes
     }
 }
 
 /// Runs every node; returns each node's outcome, by key.
-pub async fn walk<T, F, Fut>(
+pub async fn walk<T, E, F, Fut>(
     nodes: Vec<Node<T>>,
     parallelism: usize,
     cancel: Cancel,
     run: F,
-) -> BTreeMap<String, Outcome>
+) -> BTreeMap<String, Outcome<E>>
 where
     T: Send + 'static,
+    E: From<Panicked> + Send + 'static,
     F: Fn(String, T) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
 {
-    let keys: HashSet<String> = nodes.iter().map(|n| n.key.clone()).collect();
-    let mut waiting: HashMap<String, (HashSet<String>, T)> = HashMap::new();
-    let mut children: HashMap<String, Vec<String>> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for n in nodes {
-        let deps: HashSet<String> = n
-            .deps
-            .into_iter()
-            .filter(|d| keys.contains(d) && *d != n.key)
-            .collect();
-        for d in &deps {
-            children.entry(d.clone()).or_default().push(n.key.clone());
-        }
-        order.push(n.key.clone());
-        waiting.insert(n.key, (deps, n.item));
-    }
+    let mut walk = Walk::new(nodes);
     let run = Arc::new(run);
     let parallelism = parallelism.max(1);
-    let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
-    let mut running: JoinSet<(String, Result<(), String>)> = JoinSet::new();
+    let mut running: JoinSet<Result<(), E>> = JoinSet::new();
+    // Which node each task runs, so a panic is filed under its node.
+    let mut task_keys: HashMap<Id, String> = HashMap::new();
 
     loop {
         // Start what is ready, in the order given, up to the limit.
         if !cancel.is_cancelled() {
-            let ready: Vec<String> = order
-                .iter()
-                .filter(|k| waiting.get(*k).is_some_and(|(deps, _)| deps.is_empty()))
-                .cloned()
-                .collect();
-            for key in ready {
+            for key in walk.ready() {
                 if running.len() >= parallelism {
                     break;
                 }
-                let (_, item) = waiting.remove(&key).expect("ready node is waiting");
+                let (_, item) = walk.waiting.remove(&key).expect("ready node is waiting");
                 let run = run.clone();
-                running.spawn(async move {
-                    let result = run(key.clone(), item).await;
-                    (key, result)
-                });
+                let k = key.clone();
+                let handle = running.spawn(async move { run(k, item).await });
+                task_keys.insert(handle.id(), key);
             }
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             break;
         };
-        let (key, result) = match joined {
-            Ok(r) => r,
-            Err(e) => (String::from("?"), Err(format!("a task panicked: {e}"))),
+        let (id, result) = match joined {
+            Ok((id, r)) => (id, r),
+            // Its Display says "task N panicked with message ...".
+            Err(e) => (e.id(), Err(E::from(Panicked(e.to_string())))),
         };
-        match result {
-            Ok(()) => {
-                outcomes.insert(key.clone(), Outcome::Done);
-                for child in children.get(&key).cloned().unwrap_or_default() {
-                    if let Some((deps, _)) = waiting.get_mut(&child) {
-                        deps.remove(&key);
-                    }
-                }
-            }
-            Err(e) => {
-                outcomes.insert(key.clone(), Outcome::Failed(e));
-                // Skip everything downstream.
-                let mut stack = children.get(&key).cloned().unwrap_or_default();
-                while let Some(c) = stack.pop() {
-                    if waiting.remove(&c).is_some() {
-                        outcomes.insert(c.clone(), Outcome::Skipped);
-                        stack.extend(children.get(&c).cloned().unwrap_or_default());
-                    }
-                }
-            }
-        }
+        let key = task_keys.remove(&id).expect("every task has a node");
+        walk.finished(key, result);
     }
-    for key in waiting.into_keys() {
-        outcomes.insert(
-            key,
-            if cancel.is_cancelled() {
-                Outcome::Cancelled
-            } else {
-                Outcome::Skipped
-            },
-        );
-    }
-    outcomes
+    walk.close(cancel.is_cancelled())
 }
 
 #[cfg(test)]
@@ -166,7 +233,11 @@ mod tests {
             let l = l.clone();
             async move {
                 l.lock().unwrap().push(k.clone());
-                if k == "x" { Err("boom".into()) } else { Ok(()) }
+                if k == "x" {
+                    Err(String::from("boom"))
+                } else {
+                    Ok(())
+                }
             }
         })
         .await;
@@ -178,6 +249,26 @@ mod tests {
         assert_eq!(out["z"], Outcome::Skipped);
         assert_eq!(out["c"], Outcome::Done);
         assert!(!log.contains(&"y".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_node_fails_under_its_own_key_and_its_dependants_are_skipped() {
+        let nodes = vec![node("a", &[]), node("b", &["a"]), node("c", &[])];
+        let out: BTreeMap<String, Outcome> =
+            walk(nodes, 4, Cancel::default(), move |k, _| async move {
+                if k == "a" {
+                    panic!("boom in a");
+                }
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(&out["a"], Outcome::Failed(e) if e.contains("boom in a")),
+            "{out:?}"
+        );
+        assert_eq!(out["b"], Outcome::Skipped);
+        assert_eq!(out["c"], Outcome::Done);
+        assert_eq!(out.len(), 3, "no outcome under another key: {out:?}");
     }
 
     #[tokio::test]
@@ -193,7 +284,7 @@ mod tests {
                 m.fetch_max(c, Ordering::SeqCst);
                 tokio::task::yield_now().await;
                 n.fetch_sub(1, Ordering::SeqCst);
-                Ok(())
+                Ok::<(), String>(())
             }
         })
         .await;
@@ -209,7 +300,7 @@ mod tests {
             let c = c2.clone();
             async move {
                 c.cancel();
-                Ok(())
+                Ok::<(), String>(())
             }
         })
         .await;

@@ -1,17 +1,23 @@
 //! The engine: diff, dependency-graph scheduler and state. It turns a validated model
-//! and what ARM says into a [`plan::Plan`] (plain data), executes it with
-//! [`apply::apply`], and removes what it created with a plan of deletes.
+//! and what ARM says into a [`plan::Plan`] (plain data: each change carries its
+//! request), executes it with [`apply::apply`], and removes what it created with a
+//! plan of deletes that ends by putting the APIM identity back.
 //!
 //! - [`graph`]: the DAG walker (knows nothing of Azure).
 //! - [`diff`]: desired vs live, field by field, the way ARM means its values.
 //! - [`plan`]: reading Azure and computing the changes.
-//! - [`apply`]: executing them, recording state as it goes.
+//! - [`request`]: the request each change sends, and the placeholders apply fills.
+//! - [`apply`]: executing a plan; [`execute`]: one change of it.
 //! - [`state`]: the state file and its lock.
 //! - [`traffic`]: verify's traffic through the APIM gateway, and finding its URL and key.
+//! - [`error`]: why a change failed.
 
 pub mod apply;
 pub mod diff;
+pub mod error;
+pub mod execute;
 pub mod graph;
 pub mod plan;
+pub mod request;
 pub mod state;
 pub mod traffic;

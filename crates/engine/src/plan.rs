@@ -1,6 +1,7 @@
 //! Computing a plan: read the live state of every desired resource (in parallel), diff
 //! it against the desired state, and list what `apply` will create, update, leave or
-//! delete. A plan is plain data: `apply` executes it and does not decide again.
+//! delete. A plan is plain data: each change carries the request apply sends (see
+//! [`request`]); `apply` executes it and does not decide again.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::diff::{FieldChange, diff};
+use super::request::{self, IdentityRef, Method, Record, Request};
 use super::state::State;
 use aoai_lb_arm::resources::{ServiceIdentity, WantedIdentity, user_assigned_identity};
 use aoai_lb_arm::{ArmClient, ArmError};
@@ -46,6 +48,11 @@ pub struct Change {
     pub owned: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The request apply sends for it, computed now (a no-op's is not sent).
+    pub request: Request,
+    /// What apply records in the state around the request, besides the entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
 }
 
 impl Change {
@@ -61,6 +68,14 @@ impl Change {
             depends_on: vec![],
             owned: true,
             note: None,
+            request: Request {
+                method: Method::Delete,
+                id: e.id.clone(),
+                api_version: e.api_version.clone(),
+                body: None,
+                fills: vec![],
+            },
+            record: None,
         }
     }
 
@@ -78,14 +93,6 @@ impl Change {
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub changes: Vec<Change>,
-    /// What was known of Azure's own values when the plan was made.
-    #[serde(skip)]
-    pub facts: Facts,
-    /// The APIM service identity as found (put back by destroy).
-    #[serde(skip)]
-    pub apim_identity_found: Value,
-    #[serde(skip)]
-    pub apim_identity: ServiceIdentity,
     /// SHA-256 of the spec the API will import.
     #[serde(skip)]
     pub spec_sha256: String,
@@ -119,35 +126,20 @@ impl Plan {
 }
 
 /// Things that stop a plan before any diff: the plan's APIM service or identity is missing.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    Arm(ArmError),
+    #[error(transparent)]
+    Arm(#[from] ArmError),
+    #[error("{0}")]
     Missing(String),
     /// Resources that exist, were not created by aoai-lb, and which it will not take over.
+    #[error(
+        "these resources already exist and were not created by aoai-lb, which will not take them over:\n{}\nRemove them from the plan, delete them, or tag them `{OWNER_TAG}: {OWNER_TAG_VALUE}` to let aoai-lb own them.",
+        .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
+    )]
     Conflicts(Vec<String>),
-}
-
-impl std::fmt::Display for PlanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PlanError::Arm(e) => e.fmt(f),
-            PlanError::Missing(m) => f.write_str(m),
-            PlanError::Conflicts(list) => write!(
-                f,
-                "these resources already exist and were not created by aoai-lb, which will not take them over:\n{}\nRemove them from the plan, delete them, or tag them `{OWNER_TAG}: {OWNER_TAG_VALUE}` to let aoai-lb own them.",
-                list.iter()
-                    .map(|l| format!("  - {l}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-        }
-    }
-}
-
-impl From<ArmError> for PlanError {
-    fn from(e: ArmError) -> Self {
-        PlanError::Arm(e)
-    }
+    #[error("a read task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 pub fn sha256(text: &str) -> String {
@@ -237,25 +229,39 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
     }
     let mut live: BTreeMap<usize, Option<Value>> = BTreeMap::new();
     while let Some(joined) = reads.join_next().await {
-        let (i, result) =
-            joined.map_err(|e| PlanError::Missing(format!("a read task failed: {e}")))?;
+        let (i, result) = joined?;
         live.insert(i, result?);
     }
 
+    let apim = ApimIdentity {
+        now: &identity,
+        found: &found,
+        wanted: &model.apim.identity,
+    };
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
     for (i, r) in desired.iter().enumerate() {
         let live = live.get(&i).cloned().flatten();
-        match change_for(r, live, state, &identity, model, &spec_sha256) {
+        match change_for(r, live, state, &apim, &spec_sha256) {
             Ok(c) => changes.push(c),
-            Err(conflict) => conflicts.push(conflict),
+            Err(Conflict(conflict)) => conflicts.push(conflict),
         }
     }
     if !conflicts.is_empty() {
         return Err(PlanError::Conflicts(conflicts));
     }
-    // The policy and the subscription live on the API (they carry no mark of their own):
-    // when the API is aoai-lb's, so are they.
+    adopt_api_children(&mut changes, state);
+    request::add_fills(&mut changes, &IdentityRef::of(&model.apim.identity));
+    changes.extend(deletes(state, &desired));
+    Ok(Plan {
+        changes,
+        spec_sha256,
+    })
+}
+
+/// The policy and the subscription live on the API (they carry no mark of their own):
+/// when the API is aoai-lb's, so are they.
+fn adopt_api_children(changes: &mut [Change], state: &State) {
     if changes.iter().any(|c| c.kind == Kind::Api && c.owned) {
         for c in changes
             .iter_mut()
@@ -267,9 +273,11 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
             }
         }
     }
+}
 
-    // Owned resources in the state that the plan no longer has, or whose id changed
-    // (a role assignment for a new principal), are deleted, children first.
+/// Owned resources in the state that the plan no longer has, or whose id changed
+/// (a role assignment for a new principal), are deleted, children first.
+fn deletes(state: &State, desired: &[DesiredResource]) -> Vec<Change> {
     let mut deletes: Vec<&super::state::Entry> = state
         .resources
         .iter()
@@ -282,28 +290,28 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         .filter(|e| e.kind != Kind::ApimIdentity)
         .collect();
     deletes.sort_by_key(|e| std::cmp::Reverse(e.kind));
-    for e in deletes {
-        changes.push(Change::delete(e));
-    }
-    Ok(Plan {
-        changes,
-        facts,
-        apim_identity_found: found,
-        apim_identity: identity,
-        spec_sha256,
-    })
+    deletes.into_iter().map(Change::delete).collect()
 }
 
-fn change_for(
-    r: &DesiredResource,
-    live: Option<Value>,
-    state: &State,
-    identity: &ServiceIdentity,
-    model: &Model,
-    spec_sha: &str,
-) -> Result<Change, String> {
-    let entry = state.get(&r.address);
-    let mut c = Change {
+/// The APIM service's identity: as it is now, as found (the raw `identity`), and as
+/// the plan wants it.
+struct ApimIdentity<'a> {
+    now: &'a ServiceIdentity,
+    found: &'a Value,
+    wanted: &'a Identity,
+}
+
+/// A resource that exists, is not aoai-lb's, and will not be taken over.
+struct Conflict(String);
+
+/// The first digits of a SHA-256, as the plan shows it (whole if shorter).
+fn short_sha(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+/// The change of one desired resource, before any diff: its request as desired.
+fn planned(r: &DesiredResource) -> Change {
+    Change {
         address: r.address.clone(),
         kind: r.kind,
         id: r.id.clone(),
@@ -313,72 +321,114 @@ fn change_for(
         depends_on: r.depends_on.clone(),
         owned: r.owned,
         note: None,
-    };
+        request: Request {
+            method: r.method.into(),
+            id: r.id.clone(),
+            api_version: r.api_version.to_string(),
+            body: Some(r.body.clone()),
+            fills: vec![],
+        },
+        record: None,
+    }
+}
+
+/// Turning on the identity the plan wants, keeping the ones there; the identity as
+/// found is recorded first, for destroy to put back.
+fn identity_change(mut c: Change, apim: &ApimIdentity<'_>) -> Change {
+    c.owned = false;
+    let want = apim.now.patch_adding(wanted(apim.wanted));
+    if !apim.now.satisfies(wanted(apim.wanted)) {
+        c.action = Action::Update;
+        c.fields.push(FieldChange {
+            path: "identity.type".into(),
+            old: Value::String(apim.now.kind.clone()),
+            new: want["identity"]["type"].clone(),
+        });
+        c.record = Some(Record::IdentityFound(apim.found.clone()));
+    }
+    c.request.body = Some(want);
+    c
+}
+
+fn change_for(
+    r: &DesiredResource,
+    live: Option<Value>,
+    state: &State,
+    apim: &ApimIdentity<'_>,
+    spec_sha: &str,
+) -> Result<Change, Conflict> {
+    let entry = state.get(&r.address);
+    let mut c = planned(r);
     if r.kind == Kind::ApimIdentity {
-        c.owned = false;
-        if !identity.satisfies(wanted(&model.apim.identity)) {
-            c.action = Action::Update;
-            let want = identity.patch_adding(wanted(&model.apim.identity));
-            c.fields.push(FieldChange {
-                path: "identity.type".into(),
-                old: Value::String(identity.kind.clone()),
-                new: want["identity"]["type"].clone(),
-            });
-        }
-        return Ok(c);
+        return Ok(identity_change(c, apim));
     }
     if r.id.contains(desired::UNKNOWN) {
         c.action = Action::Create;
         c.note = Some("name and principal known after the identity is on".into());
         return Ok(c);
     }
-    match live {
-        None => c.action = Action::Create,
-        Some(live) => {
-            c.owned = match entry {
-                Some(e) => e.owned,
-                None => r.owned && marked_ours(&live),
-            };
-            if entry.is_none() && !c.owned {
-                match r.kind {
-                    // An existing group is used as it is: never changed, never deleted.
-                    Kind::ResourceGroup => {
-                        c.note = Some("exists: used as it is; aoai-lb never changes or deletes it".into());
-                        return Ok(c);
-                    }
-                    // A PUT would replace its settings and tags: refuse to take it over.
-                    Kind::Account | Kind::Deployment => return Err(format!("{} ({})", r.address, r.id)),
-                    _ => {
-                        c.note = Some("exists and was not created by aoai-lb: apply updates it, destroy leaves it".into())
-                    }
-                }
+    let Some(live) = live else {
+        c.action = Action::Create;
+        return Ok(c);
+    };
+    c.owned = match entry {
+        Some(e) => e.owned,
+        None => r.owned && marked_ours(&live),
+    };
+    if entry.is_none() && !c.owned {
+        match r.kind {
+            // An existing group is used as it is: never changed, never deleted.
+            Kind::ResourceGroup => {
+                c.note = Some("exists: used as it is; aoai-lb never changes or deletes it".into());
+                return Ok(c);
             }
-            c.fields = diff(r.kind, &r.body, &live);
-            if r.kind == Kind::Api {
-                // ARM never returns the imported spec: the state remembers its hash. Without
-                // a record, the service URL the spec sets is what can be compared.
-                let imported = entry.and_then(|e| e.spec_sha256.as_deref());
-                let same_without_record = imported.is_none()
-                    && live
-                        .pointer("/properties/serviceUrl")
-                        .and_then(Value::as_str)
-                        == spec_server_url(&r.body).as_deref();
-                if imported != Some(spec_sha) && !same_without_record {
-                    c.fields.push(FieldChange {
-                        path: "properties.value (spec)".into(),
-                        old: imported
-                            .map(|s| Value::String(format!("sha256:{}", &s[..12])))
-                            .unwrap_or(Value::String("(not imported by aoai-lb)".into())),
-                        new: Value::String(format!("sha256:{}", &spec_sha[..12])),
-                    });
-                }
+            // A PUT would replace its settings and tags: refuse to take it over.
+            Kind::Account | Kind::Deployment => {
+                return Err(Conflict(format!("{} ({})", r.address, r.id)));
             }
-            if !c.fields.is_empty() {
-                c.action = Action::Update;
+            _ => {
+                c.note = Some(
+                    "exists and was not created by aoai-lb: apply updates it, destroy leaves it"
+                        .into(),
+                )
             }
         }
     }
+    c.fields = diff(r.kind, &r.body, &live);
+    if r.kind == Kind::Api {
+        c.fields.extend(spec_change(
+            r,
+            &live,
+            entry.and_then(|e| e.spec_sha256.as_deref()),
+            spec_sha,
+        ));
+    }
+    if !c.fields.is_empty() {
+        c.action = Action::Update;
+    }
     Ok(c)
+}
+
+/// ARM never returns the imported spec: the state remembers its hash. Without a
+/// record, the service URL the spec sets is what can be compared.
+fn spec_change(
+    r: &DesiredResource,
+    live: &Value,
+    imported: Option<&str>,
+    spec_sha: &str,
+) -> Option<FieldChange> {
+    let same_without_record = imported.is_none()
+        && live
+            .pointer("/properties/serviceUrl")
+            .and_then(Value::as_str)
+            == spec_server_url(&r.body).as_deref();
+    (imported != Some(spec_sha) && !same_without_record).then(|| FieldChange {
+        path: "properties.value (spec)".into(),
+        old: imported
+            .map(|s| Value::String(format!("sha256:{}", short_sha(s))))
+            .unwrap_or(Value::String("(not imported by aoai-lb)".into())),
+        new: Value::String(format!("sha256:{}", short_sha(spec_sha))),
+    })
 }
 
 /// `servers[0].url` of the spec an API body imports.
@@ -389,7 +439,8 @@ fn spec_server_url(api_body: &Value) -> Option<String> {
 }
 
 /// The plan of `destroy`: delete every resource the state says aoai-lb owns, children
-/// first. No reads: a resource already gone is a successful delete.
+/// first, then put the APIM identity back as aoai-lb found it. No reads: a resource
+/// already gone is a successful delete.
 pub fn destroy_plan(state: &State) -> Plan {
     let mut entries: Vec<&super::state::Entry> = state
         .resources
@@ -397,12 +448,14 @@ pub fn destroy_plan(state: &State) -> Plan {
         .filter(|e| e.owned || e.pending)
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.kind));
-    let changes = entries.into_iter().map(Change::delete).collect();
+    let mut changes: Vec<Change> = entries.into_iter().map(Change::delete).collect();
+    if let (Some(before), Some(service_id)) = (&state.apim_identity_before, &state.apim_service_id)
+    {
+        let after: Vec<String> = changes.iter().map(Change::key).collect();
+        changes.push(request::identity_restore(service_id, before, after));
+    }
     Plan {
         changes,
-        facts: Facts::default(),
-        apim_identity_found: Value::Null,
-        apim_identity: ServiceIdentity::default(),
         spec_sha256: String::new(),
     }
 }

@@ -86,27 +86,41 @@ impl State {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    #[error(
+        "the state {} is locked: another aoai-lb apply or destroy is running on it. Wait for it to finish (the lock is released when it exits).",
+        .0.display()
+    )]
     Locked(PathBuf),
-    Io(PathBuf, std::io::Error),
-    Corrupt(PathBuf, String),
+    #[error("state {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "state {} is not a valid aoai-lb state file: {why}. Restore it from a backup, or move it aside if nothing was created with it.",
+        .path.display()
+    )]
+    Corrupt { path: PathBuf, why: String },
+    /// One entry is malformed: named by its place in the file and its address.
+    #[error(
+        "state {}: entry {entry} is not valid: {why}. Fix or remove that entry (restore the file from a backup if unsure).",
+        .path.display()
+    )]
+    Entry {
+        path: PathBuf,
+        entry: String,
+        why: String,
+    },
 }
 
-impl std::fmt::Display for StateError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StateError::Locked(p) => write!(
-                f,
-                "the state {} is locked: another aoai-lb apply or destroy is running on it. Wait for it to finish (the lock is released when it exits).",
-                p.display()
-            ),
-            StateError::Io(p, e) => write!(f, "state {}: {e}", p.display()),
-            StateError::Corrupt(p, why) => write!(
-                f,
-                "state {} is not a valid aoai-lb state file: {why}. Restore it from a backup, or move it aside if nothing was created with it.",
-                p.display()
-            ),
+impl StateError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+        move |source| StateError::Io {
+            path: path.to_path_buf(),
+            source,
         }
     }
 }
@@ -124,16 +138,15 @@ impl LockedState {
     pub fn open(path: &Path) -> Result<LockedState, StateError> {
         let lock_path = lock_path(path);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StateError::Io(dir.to_path_buf(), e))?;
+            std::fs::create_dir_all(dir).map_err(StateError::io(dir))?;
         }
-        let lock =
-            open_private(&lock_path, false).map_err(|e| StateError::Io(lock_path.clone(), e))?;
+        let lock = open_private(&lock_path, false).map_err(StateError::io(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(StateError::Locked(path.to_path_buf()));
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(StateError::Io(lock_path, e)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(StateError::io(&lock_path)(e)),
         }
         let state = read(path)?;
         Ok(LockedState {
@@ -173,25 +186,87 @@ fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
     options.open(path)
 }
 
-/// Reads a state file without locking it (for `plan`, which writes nothing).
+/// Reads a state file without locking it (for `plan`, which writes nothing). Each
+/// entry is checked, so a malformed one is an error naming it, never a panic later.
 pub fn read(path: &Path) -> Result<State, StateError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
-        Err(e) => return Err(StateError::Io(path.to_path_buf(), e)),
+        Err(e) => return Err(StateError::io(path)(e)),
     };
-    let state: State = serde_json::from_str(&text)
-        .map_err(|e| StateError::Corrupt(path.to_path_buf(), e.to_string()))?;
+    let corrupt = |why: String| StateError::Corrupt {
+        path: path.to_path_buf(),
+        why,
+    };
+    let mut raw: Value = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+    // Entries one by one, so an error names the entry, not a column of the file.
+    let entries = match raw.as_object_mut().and_then(|m| m.remove("resources")) {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(corrupt("`resources` is not a list".into())),
+    };
+    let mut state: State = serde_json::from_value(raw).map_err(|e| corrupt(e.to_string()))?;
     if state.version != FORMAT_VERSION {
-        return Err(StateError::Corrupt(
-            path.to_path_buf(),
-            format!(
-                "format version {} (this aoai-lb reads {FORMAT_VERSION})",
-                state.version
-            ),
-        ));
+        return Err(corrupt(format!(
+            "format version {} (this aoai-lb reads {FORMAT_VERSION})",
+            state.version
+        )));
+    }
+    for (i, item) in entries.into_iter().enumerate() {
+        let name = item
+            .get("address")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("#{}", i + 1), |a| format!("#{} ({a})", i + 1));
+        let bad = |why: String| StateError::Entry {
+            path: path.to_path_buf(),
+            entry: name.clone(),
+            why,
+        };
+        let entry: Entry = serde_json::from_value(item).map_err(|e| bad(e.to_string()))?;
+        if let Some(why) = entry_fault(&entry) {
+            return Err(bad(why));
+        }
+        state.resources.push(entry);
     }
     Ok(state)
+}
+
+/// What the engine relies on in an entry: an ARM id of its kind, an api-version, a
+/// whole SHA-256. Returns what is wrong, if anything.
+fn entry_fault(e: &Entry) -> Option<String> {
+    use aoai_lb_core::desired::Kind;
+    let id = e.id.to_ascii_lowercase();
+    if !id.starts_with("/subscriptions/") {
+        return Some(format!("id `{}` is not an ARM resource id", e.id));
+    }
+    let marker = match e.kind {
+        Kind::ResourceGroup => "/resourcegroups/",
+        Kind::Account => "/providers/microsoft.cognitiveservices/accounts/",
+        Kind::Deployment => "/deployments/",
+        Kind::ApimIdentity => "/providers/microsoft.apimanagement/service/",
+        Kind::RoleAssignment => "/providers/microsoft.authorization/roleassignments/",
+        Kind::Backend | Kind::Pool => "/backends/",
+        Kind::Api | Kind::ApiPolicy => "/apis/",
+        Kind::Subscription => "/providers/microsoft.apimanagement/service/",
+    };
+    if !id.contains(marker) || id.ends_with('/') {
+        return Some(format!(
+            "id `{}` is not an id of kind {}",
+            e.id,
+            e.kind.as_str()
+        ));
+    }
+    if e.api_version.trim().is_empty() {
+        return Some("apiVersion is empty".into());
+    }
+    if let Some(sha) = &e.spec_sha256
+        && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Some(format!(
+            "specSha256 `{sha}` is not a SHA-256 (64 hexadecimal digits)"
+        ));
+    }
+    None
 }
 
 fn write_atomic(path: &Path, state: &State) -> Result<(), StateError> {
@@ -199,7 +274,7 @@ fn write_atomic(path: &Path, state: &State) -> Result<(), StateError> {
         return match std::fs::remove_file(path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StateError::Io(path.to_path_buf(), e)),
+            Err(e) => Err(StateError::io(path)(e)),
         };
     }
     let mut text = serde_json::to_string_pretty(state).expect("state serializes");
@@ -210,7 +285,7 @@ fn write_atomic(path: &Path, state: &State) -> Result<(), StateError> {
         .unwrap_or_default();
     tmp_name.push(format!(".tmp-{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
-    let io = |e| StateError::Io(path.to_path_buf(), e);
+    let io = |e| StateError::io(path)(e);
     let mut file = open_private(&tmp, true).map_err(io)?;
     file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)?;
@@ -228,7 +303,9 @@ mod tests {
         Entry {
             address: address.into(),
             kind: Kind::Account,
-            id: format!("/x/{address}"),
+            id: format!(
+                "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/{address}"
+            ),
             api_version: "v".into(),
             owned: true,
             pending: false,
@@ -271,6 +348,51 @@ mod tests {
         ));
         drop(first);
         assert!(LockedState::open(&path).is_ok());
+    }
+
+    fn write_with(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
+        let path = dir.join("s.json");
+        let mut api = entry("api.x");
+        api.kind = Kind::Api;
+        api.id =
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/service/a/apis/x"
+                .into();
+        api.spec_sha256 = Some("ab".repeat(32));
+        let mut state = State::new();
+        state.resources.push(api);
+        let mut v = serde_json::to_value(&state).unwrap();
+        edit(&mut v);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_malformed_entry_is_an_error_naming_the_file_and_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = write_with(dir.path(), |_| {});
+        assert_eq!(read(&good).unwrap().resources.len(), 1);
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit); 4] = [
+            ("specSha256", |v| {
+                v["resources"][0]["specSha256"] = "abc".into()
+            }),
+            ("unknown variant", |v| {
+                v["resources"][0]["kind"] = "gateway".into()
+            }),
+            ("not an ARM resource id", |v| {
+                v["resources"][0]["id"] = "apis/x".into()
+            }),
+            ("not an id of kind api", |v| {
+                v["resources"][0]["id"] = "/subscriptions/s/resourceGroups/g".into()
+            }),
+        ];
+        for (why, edit) in cases {
+            let path = write_with(dir.path(), edit);
+            let err = read(&path).unwrap_err().to_string();
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains("entry #1 (api.x)"), "{err}");
+            assert!(err.contains(why), "{why}: {err}");
+        }
     }
 
     #[test]

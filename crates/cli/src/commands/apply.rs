@@ -207,6 +207,9 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
                 printer.error(&format!("  hint: {h}"));
             }
         }
+        if let Some(e) = &report.state_error {
+            printer.error(&format!("error: the run stopped: {e}"));
+        }
         if !report.skipped.is_empty() {
             printer.error(&format!(
                 "Skipped because something they depend on failed: {}",

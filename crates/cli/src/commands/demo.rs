@@ -16,8 +16,6 @@ use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::views;
 use crate::views::progress::Progress;
-use aoai_lb_arm::resources::ServiceIdentity;
-use aoai_lb_core::ids::api_version;
 use aoai_lb_core::model::{Account, Model};
 use aoai_lb_engine::apply::{self, ApplyOptions};
 use aoai_lb_engine::{plan, state};
@@ -380,17 +378,13 @@ fn tour(
     }
 }
 
-/// Deletes what the state lists, children first, and puts the APIM identity back.
+/// Deletes what the state lists, children first, and puts the APIM identity back:
+/// destroy's plan, as `destroy` runs it.
 fn destroy(printer: &Printer, session: &Session, colour: bool) -> Result<String, String> {
     let locked = state::LockedState::open(&session.state_path).map_err(|e| e.to_string())?;
-    let restore = locked
-        .state
-        .apim_identity_before
-        .clone()
-        .zip(locked.state.apim_service_id.clone());
     let p = plan::destroy_plan(&locked.state);
     let progress = Arc::new(Progress::new(progress_mode(printer), colour));
-    let (report, mut locked) = session.runtime.block_on(apply::apply(
+    let (report, _locked) = session.runtime.block_on(apply::apply(
         apply::Run {
             client: &session.client,
             model: None,
@@ -403,28 +397,13 @@ fn destroy(printer: &Printer, session: &Session, colour: bool) -> Result<String,
         locked,
     ));
     if !report.ok() {
-        let failed: Vec<String> = report
+        let mut failed: Vec<String> = report
             .failed
             .iter()
             .map(|(a, e)| format!("{a}: {e}"))
             .collect();
+        failed.extend(report.state_error.clone());
         return Err(format!("destroy failed: {}", failed.join("; ")));
-    }
-    if let Some((before, service_id)) = restore {
-        let body = ServiceIdentity::patch_restoring(&ServiceIdentity::from_service(
-            &json!({ "identity": before }),
-        ));
-        session
-            .runtime
-            .block_on(
-                session
-                    .client
-                    .patch(&service_id, api_version::API_MANAGEMENT, &body),
-            )
-            .map_err(|e| format!("putting the APIM identity back: {e}"))?;
-        locked.state.apim_identity_before = None;
-        locked.state.apim_service_id = None;
-        locked.save().map_err(|e| e.to_string())?;
     }
     Ok(summary_text(&report, "Destroy complete"))
 }

@@ -10,8 +10,6 @@ use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::views;
 use crate::views::progress::Progress;
-use aoai_lb_arm::resources::ServiceIdentity;
-use aoai_lb_core::ids::api_version;
 use aoai_lb_engine::apply::{self, ApplyOptions};
 use aoai_lb_engine::plan;
 use aoai_lb_engine::state;
@@ -50,13 +48,9 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
             return ExitStatus::Failure;
         }
     };
-    let restore = locked
-        .state
-        .apim_identity_before
-        .clone()
-        .zip(locked.state.apim_service_id.clone());
+    // Deletes, then the APIM identity put back as found: all planned changes.
     let p = plan::destroy_plan(&locked.state);
-    if p.changes.is_empty() && restore.is_none() {
+    if p.changes.is_empty() {
         if printer.is_json() {
             printer.json(&json!({ "ok": true, "deleted": 0 }));
         } else {
@@ -70,9 +64,6 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
     let colour = views::colour_for(std::io::stderr().is_terminal());
     if !printer.is_json() && !printer.quiet {
         eprint!("{}", views::plan::render(&p, colour));
-        if restore.is_some() {
-            eprintln!("The APIM service's identity will be put back as aoai-lb found it.");
-        }
     }
     match confirm(
         printer,
@@ -101,39 +92,9 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
         observer: progress.clone(),
         cancel: stop.cancel.clone(),
     };
-    let (report, mut locked) = session.runtime.block_on(apply::apply(run, p, locked));
-
-    let mut restore_error = None;
-    if report.ok()
-        && stop.status().is_none()
-        && let Some((before, service_id)) = restore
-    {
-        let body = ServiceIdentity::patch_restoring(&ServiceIdentity::from_service(
-            &json!({ "identity": before }),
-        ));
-        match session.runtime.block_on(session.client.patch(
-            &service_id,
-            api_version::API_MANAGEMENT,
-            &body,
-        )) {
-            Ok(_) => {
-                locked.state.apim_identity_before = None;
-                locked.state.apim_service_id = None;
-                if let Err(e) = locked.save() {
-                    restore_error = Some(e.to_string());
-                }
-                progress.line("apim identity: put back as it was found");
-            }
-            Err(e) if e.status() == Some(404) => {
-                locked.state.apim_identity_before = None;
-                locked.state.apim_service_id = None;
-                let _ = locked.save();
-            }
-            Err(e) => restore_error = Some(e.to_string()),
-        }
-    }
+    let (report, _locked) = session.runtime.block_on(apply::apply(run, p, locked));
     progress.group_end();
-    let ok = report.ok() && restore_error.is_none();
+    let ok = report.ok();
     if let Some(gh) = crate::github::GitHub::detect() {
         let mut md = format!(
             "### aoai-lb destroy\n\n{}\n",
@@ -153,7 +114,7 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
         gh.output("changes", if report.deleted > 0 { "true" } else { "false" });
     }
     if printer.is_json() {
-        printer.json(&json!({ "ok": ok, "report": report, "identityRestoreError": restore_error }));
+        printer.json(&json!({ "ok": ok, "report": report }));
     } else {
         printer.result(&summary_text(
             &report,
@@ -169,8 +130,8 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
                 printer.error(&format!("  hint: {h}"));
             }
         }
-        if let Some(e) = &restore_error {
-            printer.error(&format!("error: putting the APIM identity back: {e}"));
+        if let Some(e) = &report.state_error {
+            printer.error(&format!("error: {e}"));
         }
         if !ok {
             printer.error("Run `aoai-lb destroy` again: the state file still lists what is left.");

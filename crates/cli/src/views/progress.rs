@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Paint;
 use aoai_lb_engine::apply::Observer;
+use aoai_lb_engine::error::ChangeError;
 use aoai_lb_engine::plan::{Action, Change};
 
 fn verb(action: Action) -> (&'static str, &'static str) {
@@ -96,7 +97,7 @@ impl Observer for Progress {
         }
     }
 
-    fn finished(&self, change: &Change, elapsed: Duration, result: &Result<(), String>) {
+    fn finished(&self, change: &Change, elapsed: Duration, result: &Result<(), ChangeError>) {
         let (_, done) = verb(change.action);
         let secs = elapsed.as_secs_f64();
         let text = match result {
@@ -130,7 +131,7 @@ impl Observer for Progress {
                     eprintln!(
                         "::error title=aoai-lb::{}: {}",
                         change.address,
-                        e.replace('\n', " ")
+                        e.to_string().replace('\n', " ")
                     );
                 }
             }
