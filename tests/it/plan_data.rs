@@ -240,3 +240,34 @@ fn a_malformed_state_entry_is_an_error_naming_the_file_and_the_entry() {
         assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn an_arm_refusal_keeps_its_status_and_code_in_the_report() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let mut config = seeded_for(&model);
+    config.quota.insert("default".into(), 1);
+    let emu = Emu::start(config);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(emu
+        .cli(dir.path())
+        .arg("apply")
+        .arg(&example)
+        .args(["--yes", "--output", "json"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let failures = v["report"]["failures"].as_array().unwrap();
+    assert!(!failures.is_empty(), "{v}");
+    for f in failures {
+        assert!(
+            f["address"].as_str().unwrap().starts_with("deployment."),
+            "{f}"
+        );
+        assert_eq!(f["status"], 400, "{f}");
+        assert_eq!(f["code"], "InsufficientQuota", "{f}");
+    }
+    assert_eq!(
+        failures.len(),
+        v["report"]["failed"].as_array().unwrap().len()
+    );
+}

@@ -396,6 +396,30 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_write_names_the_state_and_chains_the_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut locked = LockedState::open(&path).unwrap();
+        locked.state.upsert(entry("account.a"));
+        // The temporary file it writes through cannot be created (even as root).
+        std::fs::create_dir(
+            dir.path()
+                .join(format!("s.json.tmp-{}", std::process::id())),
+        )
+        .unwrap();
+        let err = locked.save().unwrap_err();
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        let source = std::error::Error::source(&err).expect("the io error is chained");
+        assert!(
+            source.downcast_ref::<std::io::Error>().is_some(),
+            "{source}"
+        );
+    }
+
+    #[test]
     fn a_corrupt_file_is_an_error_that_says_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
