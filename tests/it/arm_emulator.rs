@@ -43,6 +43,7 @@ fn client(emu: &Emu) -> ArmClient {
             timeout: Duration::from_secs(20),
         },
         max_in_flight: 8,
+        ..Default::default()
     };
     ArmClient::new(
         &emu.url(),

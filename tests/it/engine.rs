@@ -12,10 +12,15 @@ use crate::util::{examples, load_example, repo, run};
 fn apply(emu: &Emu, dir: &Path, plan: &Path) -> crate::util::Run {
     run(emu
         .cli(dir)
+        .env("AOAI_LB_DELAY_SCALE", DELAY_SCALE)
         .arg("apply")
         .arg(plan)
         .args(["--yes", "--output", "json"]))
 }
+
+/// aoai-lb's own backoff and poll waits, scaled down so the tests do not sleep for real
+/// (the emulator's Retry-After is still honoured as sent).
+const DELAY_SCALE: &str = "0.01";
 
 #[test]
 fn every_example_converges_reruns_as_a_no_op_and_destroys_cleanly() {
@@ -299,16 +304,18 @@ fn killed_at_ten_points_the_next_apply_converges_and_destroy_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut child = emu
             .cli(dir.path())
+            .env("AOAI_LB_DELAY_SCALE", DELAY_SCALE)
             .arg("apply")
             .arg(&example)
             .args(["--yes", "-q"])
             .spawn()
             .unwrap();
-        // Kill -9 once the emulator has seen this many writes (or the apply ended).
-        let target = point * 2 - 1;
-        let exited_early = loop {
-            if let Some(_status) = child.try_wait().unwrap() {
-                break true;
+        // Kill -9 once the emulator has seen this many writes: spread over the 14 writes
+        // of a full apply (1, 2, 3, 5, ... 13), so every point is inside the run.
+        let target = point * 13 / 10;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("point {point}: the apply ended ({status}) before its {target}th write");
             }
             let writes = emu
                 .requests()
@@ -317,19 +324,23 @@ fn killed_at_ten_points_the_next_apply_converges_and_destroy_leaves_nothing() {
                 .count();
             if writes >= target {
                 child.kill().unwrap();
-                child.wait().unwrap();
-                break false;
+                break child.wait().unwrap();
             }
-            std::thread::yield_now();
+            // Not a wait for work: a pause between two reads of the request log, so the
+            // watcher does not take the CPU the apply and the emulator need.
+            std::thread::sleep(std::time::Duration::from_millis(2));
         };
+        // The process was killed, not finished: it ended by SIGKILL.
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "point {point}: the apply was not killed: {status}"
+        );
         let state = dir.path().join("state.json");
         let _ = crate::emu::state_ids(&state); // parses, whatever the moment of death
         let out = apply(&emu, dir.path(), &example);
-        assert_eq!(
-            out.code, 0,
-            "point {point} (exited early: {exited_early}): {}",
-            out.stderr
-        );
+        assert_eq!(out.code, 0, "point {point}: {}", out.stderr);
         assert_eq!(
             run(emu.cli(dir.path()).arg("plan").arg(&example)).code,
             0,

@@ -125,6 +125,7 @@ pub fn fast_options() -> ArmClientOptions {
             timeout: Duration::from_secs(5),
         },
         max_in_flight: 4,
+        ..Default::default()
     }
 }
 

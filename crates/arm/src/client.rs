@@ -54,6 +54,26 @@ pub struct ArmClientOptions {
     /// Most requests in flight at once (a long-running operation waiting between polls
     /// holds none, so it never starves quick work).
     pub max_in_flight: usize,
+    /// Multiplies aoai-lb's own waits (backoff steps, the poll interval used when ARM
+    /// sends no Retry-After), never a Retry-After ARM sends: 1.0 in use, small in tests
+    /// so they do not sleep for real.
+    pub delay_scale: f64,
+}
+
+impl ArmClientOptions {
+    /// These options with aoai-lb's own waits multiplied by `delay_scale`.
+    fn scaled(mut self) -> ArmClientOptions {
+        let f = if self.delay_scale.is_finite() && self.delay_scale >= 0.0 {
+            self.delay_scale
+        } else {
+            1.0
+        };
+        self.retry.base_delay = self.retry.base_delay.mul_f64(f);
+        self.retry.max_delay = self.retry.max_delay.mul_f64(f);
+        self.lro.default_poll = self.lro.default_poll.mul_f64(f);
+        self.delay_scale = 1.0;
+        self
+    }
 }
 
 impl Default for ArmClientOptions {
@@ -62,6 +82,7 @@ impl Default for ArmClientOptions {
             retry: RetryOptions::default(),
             lro: LroOptions::default(),
             max_in_flight: 10,
+            delay_scale: 1.0,
         }
     }
 }
@@ -110,6 +131,7 @@ impl ArmClient {
         credential: Arc<dyn TokenCredential>,
         options: ArmClientOptions,
     ) -> Result<ArmClient, String> {
+        let options = options.scaled();
         let endpoint: Url = endpoint
             .parse()
             .map_err(|e| format!("ARM endpoint `{endpoint}`: {e}"))?;

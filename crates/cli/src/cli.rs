@@ -285,6 +285,8 @@ pub struct Settings {
     pub state: Option<PathBuf>,
     pub verbose: u8,
     pub quiet: bool,
+    /// `AOAI_LB_DELAY_SCALE`: multiplies aoai-lb's own backoff and poll waits (tests).
+    pub delay_scale: f64,
 }
 
 impl Settings {
@@ -295,7 +297,29 @@ impl Settings {
             state: args.state.clone(),
             verbose: args.verbose,
             quiet: args.quiet,
+            delay_scale: delay_scale(env::var(env::DELAY_SCALE).as_deref())?,
         })
+    }
+
+    /// The ARM client's options for these settings.
+    pub fn arm_options(&self, max_in_flight: usize) -> aoai_lb_arm::ArmClientOptions {
+        aoai_lb_arm::ArmClientOptions {
+            max_in_flight,
+            delay_scale: self.delay_scale,
+            ..Default::default()
+        }
+    }
+}
+
+/// `AOAI_LB_DELAY_SCALE`: a finite number from 0 to 1 (unset: 1).
+fn delay_scale(value: Option<&str>) -> Result<f64, String> {
+    let Some(v) = value else { return Ok(1.0) };
+    match v.trim().parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "{} `{v}` must be a number from 0 to 1",
+            env::DELAY_SCALE
+        )),
     }
 }
 

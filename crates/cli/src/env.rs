@@ -14,6 +14,9 @@ pub use aoai_lb_arm::env::{
     AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, IDENTITY_ENDPOINT,
     MSI_ENDPOINT, var,
 };
+/// Multiplies aoai-lb's own retry backoff and poll waits (never a Retry-After ARM
+/// sends); default 1. For tests, which must not sleep for real.
+pub const DELAY_SCALE: &str = "AOAI_LB_DELAY_SCALE";
 /// Disables colour when set to anything (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
 

@@ -75,10 +75,7 @@ pub(crate) fn arm_client(
     max_in_flight: usize,
 ) -> Result<aoai_lb_arm::ArmClient, String> {
     let chain = aoai_lb_arm::auth::CredentialChain::from_env();
-    let options = aoai_lb_arm::ArmClientOptions {
-        max_in_flight,
-        ..Default::default()
-    };
+    let options = settings.arm_options(max_in_flight);
     aoai_lb_arm::ArmClient::new(&settings.arm_endpoint, chain, options)
 }
 

@@ -8,8 +8,8 @@ use crate::cli::{EngineArgs, Settings};
 use crate::env;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
+use aoai_lb_arm::ArmClient;
 use aoai_lb_arm::auth::{CredentialChain, StaticToken};
-use aoai_lb_arm::{ArmClient, ArmClientOptions};
 use aoai_lb_core::model::Model;
 use aoai_lb_engine::graph::Cancel;
 
@@ -55,10 +55,7 @@ impl Session {
             let client = ArmClient::new(
                 &running.url(),
                 CredentialChain::single("emulator token", StaticToken::new("emulator".into())),
-                ArmClientOptions {
-                    max_in_flight: engine.parallelism as usize,
-                    ..Default::default()
-                },
+                settings.arm_options(engine.parallelism as usize),
             )
             .map_err(|e| {
                 printer.error(&format!("error: {e}"));
