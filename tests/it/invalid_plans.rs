@@ -137,3 +137,122 @@ fn an_unreadable_plan_is_a_usage_error() {
         out.stderr
     );
 }
+
+/// A plan (the policy-not-xml fixture's) whose template or spec is `name`, written
+/// with `content` into a fresh directory; `validate` runs there.
+fn validate_with(
+    field: &str,
+    name: &str,
+    write: impl FnOnce(&std::path::Path),
+) -> crate::util::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let plan =
+        std::fs::read_to_string(repo().join("tests/fixtures/invalid/policy-not-xml.yaml")).unwrap();
+    let plan = match field {
+        "template" => plan.replace("template: not-xml.xml.hbs", &format!("template: {name}")),
+        _ => plan
+            .replace("  policy:\n    template: not-xml.xml.hbs\n", "")
+            .replace(
+                "    path: openai\n",
+                &format!("    path: openai\n    spec: {name}\n"),
+            ),
+    };
+    std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+    write(&dir.path().join(name));
+    run(aoai_lb(dir.path()).args(["validate", "plan.yaml"]))
+}
+
+fn assert_refused(out: &crate::util::Run, first_line: &str) {
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(
+        out.stderr,
+        format!("{first_line}\nerror: plan.yaml is invalid (1 error); nothing was done\n")
+    );
+}
+
+/// Inputs that used to overflow the stack, hang or fill memory (issue 9): each is a
+/// clear error at the plan's field, naming the limit.
+#[test]
+fn templates_that_would_overflow_the_stack_or_fill_memory_are_refused() {
+    let nested_if = format!(
+        "<policies>{}x{}</policies>",
+        "{{#if pool}}".repeat(5_000),
+        "{{/if}}".repeat(5_000)
+    );
+    let out = validate_with("template", "deep-if.xml.hbs", |p| {
+        std::fs::write(p, &nested_if).unwrap()
+    });
+    assert_refused(
+        &out,
+        "plan.yaml:25:15: the rendered policy is invalid: template `deep-if.xml.hbs` nests blocks deeper than 32 levels (line 1)",
+    );
+
+    for depth in [20_000, 100_000] {
+        let xml = format!(
+            "<policies>{}{}</policies>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        );
+        let out = validate_with("template", "deep.xml.hbs", |p| {
+            std::fs::write(p, &xml).unwrap()
+        });
+        let why = if depth == 20_000 {
+            "elements nest deeper than 64 levels near line 1"
+        } else {
+            "template `deep.xml.hbs` renders more than 262144 bytes, APIM's limit for a policy document (256 KB)"
+        };
+        assert_refused(
+            &out,
+            &format!("plan.yaml:25:15: the rendered policy is invalid: {why}"),
+        );
+    }
+
+    let big = format!(
+        "<policies>{{{{#each backends}}}}{}{{{{/each}}}}</policies>",
+        "<!-- 0123456789abcdef -->".repeat(8_000)
+    );
+    let out = validate_with("template", "big.xml.hbs", |p| {
+        std::fs::write(p, &big).unwrap()
+    });
+    assert_refused(
+        &out,
+        "plan.yaml:25:15: the rendered policy is invalid: template `big.xml.hbs` renders more than 262144 bytes, APIM's limit for a policy document (256 KB)",
+    );
+}
+
+#[test]
+fn referenced_files_must_be_regular_files_within_their_size_limit() {
+    let out = validate_with("template", "huge.xml.hbs", |p| {
+        std::fs::write(p, "x".repeat(1024 * 1024 + 1)).unwrap()
+    });
+    assert_refused(
+        &out,
+        "plan.yaml:25:15: template `huge.xml.hbs` is larger than 1 MiB, the limit for a policy template",
+    );
+
+    // A sparse 17 MiB file: refused by its size, without being read.
+    let out = validate_with("spec", "huge.json", |p| {
+        std::fs::File::create(p)
+            .unwrap()
+            .set_len(17 * 1024 * 1024)
+            .unwrap()
+    });
+    assert_refused(
+        &out,
+        "plan.yaml:22:11: spec `huge.json` is larger than 16 MiB, the limit for a spec",
+    );
+
+    // A FIFO nobody writes to: opening it would block forever; it is never opened.
+    let out = validate_with("spec", "fifo.json", |p| {
+        let made = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    });
+    assert_refused(
+        &out,
+        "plan.yaml:22:11: spec `fifo.json` is a FIFO (named pipe), not a regular file",
+    );
+}

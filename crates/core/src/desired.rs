@@ -141,9 +141,25 @@ fn tags(model: &Model) -> Value {
     json!(t)
 }
 
+/// Why the desired resources cannot be built: the spec or the policy of the model.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Spec(#[from] spec::PatchError),
+    #[error(transparent)]
+    Policy(#[from] policy::PolicyError),
+}
+
+/// For callers that still carry errors as text.
+impl From<BuildError> for String {
+    fn from(e: BuildError) -> String {
+        e.to_string()
+    }
+}
+
 /// Builds the desired resources in the contract's order: group, accounts, deployments,
 /// identity, role assignments, backends, pool, API, policy, subscription.
-pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, String> {
+pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, BuildError> {
     let sub = &model.subscription_id;
     let rg = &model.resource_group;
     let mut out = Vec::new();

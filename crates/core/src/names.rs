@@ -143,9 +143,22 @@ pub fn api_path(s: &str) -> Result<(), String> {
         return Err("must not start or end with `/`".into());
     }
     if let Some(c) = s.chars().find(|c| {
-        matches!(c, '*' | '#' | '&' | '+' | ':' | '<' | '>' | '?' | '\\') || c.is_whitespace()
+        matches!(
+            c,
+            '*' | '#' | '&' | '+' | ':' | '<' | '>' | '?' | '\\' | '%'
+        ) || c.is_whitespace()
+            || c.is_control()
     }) {
         return Err(format!("must not contain `{c}`"));
+    }
+    // A relative segment would make the gateway URL point somewhere else than the API
+    // (`../../admin`), and an empty one is not a path APIM can route.
+    for segment in s.split('/') {
+        match segment {
+            "" => return Err("must not contain an empty segment (`//`)".into()),
+            "." | ".." => return Err(format!("must not contain a `{segment}` segment")),
+            _ => {}
+        }
     }
     Ok(())
 }

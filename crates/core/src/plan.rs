@@ -84,6 +84,7 @@ pub struct Deployment {
     pub sku: Option<Located<String>>,
     /// Capacity in thousands of tokens per minute (provisioned SKUs: PTUs). Default 10.
     #[schemars(range(min = 1, max = 100000))]
+    #[serde(default, deserialize_with = "whole::optional")]
     pub capacity: Option<Located<i64>>,
 }
 
@@ -95,9 +96,11 @@ pub struct Backend {
     pub name: Option<Located<String>>,
     /// Priority group, 0-100; lower is tried first. Default 1.
     #[schemars(range(min = 0, max = 100))]
+    #[serde(default, deserialize_with = "whole::optional")]
     pub priority: Option<Located<i64>>,
     /// Weight inside the priority group, 0-100. Default 1.
     #[schemars(range(min = 0, max = 100))]
+    #[serde(default, deserialize_with = "whole::optional")]
     pub weight: Option<Located<i64>>,
 }
 
@@ -166,6 +169,7 @@ pub struct Pool {
 pub struct CircuitBreaker {
     /// Failures within `interval` that trip the breaker (at least 1).
     #[schemars(range(min = 1, max = 10000))]
+    #[serde(deserialize_with = "whole::required")]
     pub failures: Located<i64>,
     /// ISO-8601 duration in which failures are counted, for example `PT1M`.
     pub interval: Located<String>,
@@ -229,7 +233,8 @@ impl<'de> Deserialize<'de> for Retry {
                     return Ok(Retry::Auto);
                 }
                 match v.parse::<i64>() {
-                    Ok(n) => Ok(Retry::Count(n)),
+                    // A quoted number is a string: a type error, as for every number.
+                    Ok(_) => Err(E::custom(whole::quoted(v))),
                     Err(_) => Err(E::custom(format!(
                         "retry must be `auto` or a whole number, not `{v}`"
                     ))),
@@ -248,4 +253,65 @@ pub struct Subscription {
     pub name: Located<String>,
     /// Display name (1-100 characters). Default: the subscription id.
     pub display_name: Option<Located<String>>,
+}
+
+/// Whole numbers written as YAML numbers. serde-saphyr reads a quoted `"10"` into an
+/// integer field as 10; a plan that quotes a number most likely means something else
+/// (a string where a number belongs), so it is a type error at that position.
+mod whole {
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+    use crate::located::Located;
+
+    struct Whole(i64);
+
+    pub(super) fn quoted(v: &str) -> String {
+        format!("expected a whole number, not the string \"{v}\" (write it without quotes)")
+    }
+
+    impl<'de> Deserialize<'de> for Whole {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct WholeVisitor;
+            impl Visitor<'_> for WholeVisitor {
+                type Value = Whole;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a whole number")
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Whole, E> {
+                    Ok(Whole(v))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Whole, E> {
+                    i64::try_from(v)
+                        .map(Whole)
+                        .map_err(|_| E::custom("expected a whole number"))
+                }
+                fn visit_f64<E: de::Error>(self, _: f64) -> Result<Whole, E> {
+                    Err(E::custom("expected a whole number"))
+                }
+                fn visit_bool<E: de::Error>(self, _: bool) -> Result<Whole, E> {
+                    Err(E::custom("expected a whole number"))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Whole, E> {
+                    if v.trim().parse::<i64>().is_ok() {
+                        Err(E::custom(quoted(v)))
+                    } else {
+                        Err(E::custom("expected a whole number"))
+                    }
+                }
+            }
+            deserializer.deserialize_any(WholeVisitor)
+        }
+    }
+
+    pub(super) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<Located<i64>, D::Error> {
+        let n = Located::<Whole>::deserialize(d)?;
+        Ok(Located::new(n.value.0, n.pos))
+    }
+
+    pub(super) fn optional<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Located<i64>>, D::Error> {
+        let n = Option::<Located<Whole>>::deserialize(d)?;
+        Ok(n.map(|n| Located::new(n.value.0, n.pos)))
+    }
 }

@@ -8,7 +8,55 @@
 //! on what a policy means.
 
 use quick_xml::events::Event;
+use quick_xml::events::attributes::AttrError;
 use quick_xml::{Reader, XmlVersion};
+
+/// How deep elements may nest. Real policies nest a handful of levels; the bound keeps
+/// every walk of the tree (and its drop) far from the stack's end, whatever the input.
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a policy document cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum XmlError {
+    #[error("an XML comment is not closed")]
+    UnclosedComment,
+    #[error("a CDATA section is not closed")]
+    UnclosedCdata,
+    #[error("the policy expression starting on line {line} is not closed")]
+    UnclosedExpression { line: usize },
+    #[error("not well-formed XML near line {line}: {source}")]
+    NotWellFormed {
+        line: usize,
+        source: quick_xml::Error,
+    },
+    #[error("bad attribute in <{element}> near line {line}: {source}")]
+    BadAttribute {
+        element: String,
+        line: usize,
+        source: AttrError,
+    },
+    #[error("bad attribute value in <{element}>: {source}")]
+    BadAttributeValue {
+        element: String,
+        source: quick_xml::Error,
+    },
+    #[error("an end tag has no start tag")]
+    UnmatchedEnd,
+    #[error("bad character reference `&{0};`")]
+    BadCharRef(String),
+    #[error("unknown entity `&{0};`")]
+    UnknownEntity(String),
+    #[error("<{0}> is not closed")]
+    Unclosed(String),
+    #[error("the policy is empty")]
+    Empty,
+    #[error("text outside the root element")]
+    TextOutsideRoot,
+    #[error("a second root element <{0}>")]
+    SecondRoot(String),
+    #[error("elements nest deeper than {MAX_DEPTH} levels near line {line}")]
+    TooDeep { line: usize },
+}
 
 /// The encoding of a policy value, as in `properties.format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,20 +107,20 @@ impl Element {
 
 /// Rewrites a rawxml policy as well-formed XML by entity-encoding the inside of every
 /// policy expression.
-pub fn encode_expressions(raw: &str) -> Result<String, String> {
+pub fn encode_expressions(raw: &str) -> Result<String, XmlError> {
     let bytes: Vec<char> = raw.chars().collect();
     let mut out = String::with_capacity(raw.len() + 64);
     let mut i = 0;
     while i < bytes.len() {
         // Comments and CDATA pass through untouched.
         if starts_with(&bytes, i, "<!--") {
-            let end = find(&bytes, i + 4, "-->").ok_or("an XML comment is not closed")?;
+            let end = find(&bytes, i + 4, "-->").ok_or(XmlError::UnclosedComment)?;
             out.extend(&bytes[i..end + 3]);
             i = end + 3;
             continue;
         }
         if starts_with(&bytes, i, "<![CDATA[") {
-            let end = find(&bytes, i + 9, "]]>").ok_or("a CDATA section is not closed")?;
+            let end = find(&bytes, i + 9, "]]>").ok_or(XmlError::UnclosedCdata)?;
             out.extend(&bytes[i..end + 3]);
             i = end + 3;
             continue;
@@ -80,7 +128,7 @@ pub fn encode_expressions(raw: &str) -> Result<String, String> {
         if bytes[i] == '@' && matches!(bytes.get(i + 1), Some('(') | Some('{')) {
             let end = expression_end(&bytes, i + 1).ok_or_else(|| {
                 let line = bytes[..i].iter().filter(|c| **c == '\n').count() + 1;
-                format!("the policy expression starting on line {line} is not closed")
+                XmlError::UnclosedExpression { line }
             })?;
             out.push('@');
             let expression: String = bytes[i + 1..=end].iter().collect();
@@ -165,7 +213,7 @@ fn expression_end(s: &[char], open: usize) -> Option<usize> {
 }
 
 /// Parses a policy document in the given encoding into an element tree.
-pub fn parse(value: &str, format: Format) -> Result<Element, String> {
+pub fn parse(value: &str, format: Format) -> Result<Element, XmlError> {
     let xml = match format {
         Format::RawXml => encode_expressions(value)?,
         Format::Xml => value.to_string(),
@@ -181,23 +229,28 @@ pub fn parse(value: &str, format: Format) -> Result<Element, String> {
     loop {
         let event = reader
             .read_event()
-            .map_err(|e| format!("not well-formed XML near line {}: {e}", position(&reader)))?;
+            .map_err(|source| XmlError::NotWellFormed {
+                line: position(&reader),
+                source,
+            })?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
                 let name = e.name().as_ref().to_string();
                 let mut attributes = Vec::new();
                 for a in e.attributes() {
-                    let a = a.map_err(|err| {
-                        format!(
-                            "bad attribute in <{name}> near line {}: {err}",
-                            position(&reader)
-                        )
+                    let a = a.map_err(|source| XmlError::BadAttribute {
+                        element: name.clone(),
+                        line: position(&reader),
+                        source,
                     })?;
                     let key = a.key.as_ref().to_string();
                     let value = a
                         .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|err| format!("bad attribute value in <{name}>: {err}"))?
+                        .map_err(|source| XmlError::BadAttributeValue {
+                            element: name.clone(),
+                            source,
+                        })?
                         .into_owned();
                     attributes.push((key, value));
                 }
@@ -208,12 +261,16 @@ pub fn parse(value: &str, format: Format) -> Result<Element, String> {
                 };
                 if is_empty {
                     attach(&mut stack, &mut root, el)?;
+                } else if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep {
+                        line: position(&reader),
+                    });
                 } else {
                     stack.push(el);
                 }
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or("an end tag has no start tag")?;
+                let el = stack.pop().ok_or(XmlError::UnmatchedEnd)?;
                 attach(&mut stack, &mut root, el)?;
             }
             Event::Text(t) => {
@@ -235,10 +292,10 @@ pub fn parse(value: &str, format: Format) -> Result<Element, String> {
                             n[1..].parse().ok()
                         };
                         code.and_then(char::from_u32)
-                            .ok_or_else(|| format!("bad character reference `&{n};`"))?
+                            .ok_or_else(|| XmlError::BadCharRef(n.to_string()))?
                             .to_string()
                     }
-                    n => return Err(format!("unknown entity `&{n};`")),
+                    n => return Err(XmlError::UnknownEntity(n.to_string())),
                 };
                 push_text(&mut stack, &text)?;
             }
@@ -251,17 +308,17 @@ pub fn parse(value: &str, format: Format) -> Result<Element, String> {
         }
     }
     if let Some(open) = stack.last() {
-        return Err(format!("<{}> is not closed", open.name));
+        return Err(XmlError::Unclosed(open.name.clone()));
     }
-    root.ok_or_else(|| "the policy is empty".to_string())
+    root.ok_or(XmlError::Empty)
 }
 
-fn push_text(stack: &mut [Element], text: &str) -> Result<(), String> {
+fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
     if text.trim().is_empty() {
         return Ok(());
     }
     let Some(parent) = stack.last_mut() else {
-        return Err("text outside the root element".into());
+        return Err(XmlError::TextOutsideRoot);
     };
     // Adjacent text pieces (split by entity references) join into one node.
     if let Some(Node::Text(prev)) = parent.children.last_mut() {
@@ -272,7 +329,7 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) -> Result<(), String> {
+fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) -> Result<(), XmlError> {
     match stack.last_mut() {
         Some(parent) => {
             parent.children.push(Node::Element(el));
@@ -282,7 +339,7 @@ fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) -> Res
             *root = Some(el);
             Ok(())
         }
-        None => Err(format!("a second root element <{}>", el.name)),
+        None => Err(XmlError::SecondRoot(el.name.clone())),
     }
 }
 
@@ -369,6 +426,21 @@ mod tests {
             &xml.replace("count=\"2\"", "count=\"3\""),
             Format::Xml
         ));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for depth in [MAX_DEPTH + 1, 20_000, 100_000] {
+            let doc = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+            let err = parse(&doc, Format::Xml).unwrap_err();
+            assert!(matches!(err, XmlError::TooDeep { line: 1 }), "{err}");
+            assert_eq!(
+                err.to_string(),
+                "elements nest deeper than 64 levels near line 1"
+            );
+        }
+        let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert!(parse(&ok, Format::Xml).is_ok());
     }
 
     #[test]

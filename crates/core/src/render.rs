@@ -46,7 +46,11 @@ fn file_name(index: usize, kind: &str, name: &str) -> String {
     format!("{:02}-{kind}-{clean}.json", index + 1)
 }
 
-pub fn bundle(model: &Model, facts: &Facts, arm_endpoint: &str) -> Result<Bundle, String> {
+pub fn bundle(
+    model: &Model,
+    facts: &Facts,
+    arm_endpoint: &str,
+) -> Result<Bundle, desired::BuildError> {
     let endpoint = arm_endpoint.trim_end_matches('/');
     let resources = desired::build(model, facts)?;
     let requests = resources

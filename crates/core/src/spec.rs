@@ -25,34 +25,70 @@ fn bundled(version: &str) -> Option<&'static str> {
     }
 }
 
+/// Why a user's spec cannot be imported; each completes "spec `PATH` …".
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("is not valid YAML: {0}")]
+    Yaml(String),
+    #[error("is not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("is OpenAPI {0}; APIM imports OpenAPI 3 here (format openapi+json)")]
+    NotOpenApi3(String),
+    #[error("has no `openapi` field: it is not an OpenAPI 3 document")]
+    NoOpenApiField,
+    #[error("has no `servers` entry with a `url`: APIM needs one to set the API's service URL")]
+    NoServers,
+    #[error(
+        "has servers[{index}].url `{url}`, which is not an https:// URL: APIM would call the backend there"
+    )]
+    NotHttps { index: usize, url: String },
+}
+
+/// Why the spec to import could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum PatchError {
+    #[error("no bundled spec {0}")]
+    NoBundled(String),
+    #[error("bundled spec {version}: {source}")]
+    Bundled {
+        version: String,
+        source: serde_json::Error,
+    },
+    #[error("spec `{path}` {source}")]
+    File { path: String, source: SpecError },
+    #[error("the plan has no account")]
+    NoAccount,
+    #[error("the spec has no `servers[0]` object")]
+    NoServer,
+    #[error("{0}")]
+    Serialize(#[source] serde_json::Error),
+}
+
 /// Parses a spec file: JSON, or YAML for `.yaml`/`.yml` paths.
-fn parse(path: &str, text: &str) -> Result<Value, String> {
+fn parse(path: &str, text: &str) -> Result<Value, SpecError> {
     let lower = path.to_lowercase();
     if lower.ends_with(".yaml") || lower.ends_with(".yml") {
         serde_saphyr::from_str::<Value>(text)
-            .map_err(|e| format!("is not valid YAML: {}", crate::parse::message_of(&e)))
+            .map_err(|e| SpecError::Yaml(crate::parse::message_of(&e)))
     } else {
-        serde_json::from_str::<Value>(text).map_err(|e| format!("is not valid JSON: {e}"))
+        serde_json::from_str::<Value>(text).map_err(SpecError::Json)
     }
 }
 
-/// What APIM needs of a user's spec: OpenAPI 3 with at least one server URL.
-pub fn check_user_spec(path: &str, text: &str) -> Result<(), String> {
+/// What APIM needs of a user's spec: OpenAPI 3 with at least one server URL, and
+/// every server an https URL (once its variables take their defaults).
+pub fn check_user_spec(path: &str, text: &str) -> Result<(), SpecError> {
     let doc = parse(path, text)?;
     check_doc(&doc)
 }
 
-fn check_doc(doc: &Value) -> Result<(), String> {
+fn check_doc(doc: &Value) -> Result<(), SpecError> {
     match doc.get("openapi").and_then(Value::as_str) {
         Some(v) if v.starts_with("3.") => {}
-        Some(v) => {
-            return Err(format!(
-                "is OpenAPI {v}; APIM imports OpenAPI 3 here (format openapi+json)"
-            ));
-        }
-        None => return Err("has no `openapi` field: it is not an OpenAPI 3 document".into()),
+        Some(v) => return Err(SpecError::NotOpenApi3(v.to_string())),
+        None => return Err(SpecError::NoOpenApiField),
     }
-    match doc.get("servers").and_then(Value::as_array) {
+    let servers = match doc.get("servers").and_then(Value::as_array) {
         Some(servers)
             if servers
                 .first()
@@ -60,13 +96,40 @@ fn check_doc(doc: &Value) -> Result<(), String> {
                 .and_then(Value::as_str)
                 .is_some() =>
         {
-            Ok(())
+            servers
         }
-        _ => Err(
-            "has no `servers` entry with a `url`: APIM needs one to set the API's service URL"
-                .into(),
-        ),
+        _ => return Err(SpecError::NoServers),
+    };
+    for (index, server) in servers.iter().enumerate() {
+        let url = server.get("url").and_then(Value::as_str).unwrap_or("");
+        if !is_https(&expand(url, server.get("variables"))) {
+            return Err(SpecError::NotHttps {
+                index,
+                url: url.to_string(),
+            });
+        }
     }
+    Ok(())
+}
+
+/// A server URL with each `{name}` replaced by its variable's default.
+fn expand(url: &str, variables: Option<&Value>) -> String {
+    let mut out = url.to_string();
+    if let Some(vars) = variables.and_then(Value::as_object) {
+        for (name, var) in vars {
+            if let Some(default) = var.get("default").and_then(Value::as_str) {
+                out = out.replace(&format!("{{{name}}}"), default);
+            }
+        }
+    }
+    out
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        && url.len() > 8
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// The account whose endpoint the spec points at: lowest priority number, first in the plan on ties.
@@ -75,27 +138,33 @@ pub fn primary_account(model: &Model) -> Option<&crate::model::Account> {
 }
 
 /// The spec to import, patched, as pretty JSON text.
-pub fn patched(model: &Model) -> Result<String, String> {
+pub fn patched(model: &Model) -> Result<String, PatchError> {
     let mut doc = match &model.apim.api.spec {
         SpecSource::Bundled { version } => {
-            let text = bundled(version).ok_or_else(|| format!("no bundled spec {version}"))?;
-            serde_json::from_str::<Value>(text)
-                .map_err(|e| format!("bundled spec {version}: {e}"))?
+            let text = bundled(version).ok_or_else(|| PatchError::NoBundled(version.clone()))?;
+            serde_json::from_str::<Value>(text).map_err(|source| PatchError::Bundled {
+                version: version.clone(),
+                source,
+            })?
         }
         SpecSource::File { path, content } => {
-            let doc = parse(path, content).map_err(|r| format!("spec `{path}` {r}"))?;
-            check_doc(&doc).map_err(|r| format!("spec `{path}` {r}"))?;
+            let file = |source| PatchError::File {
+                path: path.clone(),
+                source,
+            };
+            let doc = parse(path, content).map_err(file)?;
+            check_doc(&doc).map_err(file)?;
             doc
         }
     };
-    let account = primary_account(model).ok_or("the plan has no account")?;
+    let account = primary_account(model).ok_or(PatchError::NoAccount)?;
     let endpoint = account.endpoint();
     let server = doc
         .get_mut("servers")
         .and_then(Value::as_array_mut)
         .and_then(|s| s.first_mut())
         .and_then(Value::as_object_mut)
-        .ok_or("the spec has no `servers[0]` object")?;
+        .ok_or(PatchError::NoServer)?;
     server.insert("url".into(), Value::String(account.backend_url()));
     let variables = server
         .entry("variables")
@@ -108,7 +177,7 @@ pub fn patched(model: &Model) -> Result<String, String> {
             ep.insert("default".into(), Value::String(endpoint));
         }
     }
-    let mut text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    let mut text = serde_json::to_string_pretty(&doc).map_err(PatchError::Serialize)?;
     text.push('\n');
     Ok(text)
 }

@@ -208,7 +208,7 @@ fn marked_ours(live: &Value) -> bool {
 /// Computes the plan.
 pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Plan, PlanError> {
     let (facts, identity, found) = discover(client, model).await?;
-    let desired = desired::build(model, &facts).map_err(PlanError::Missing)?;
+    let desired = desired::build(model, &facts).map_err(|e| PlanError::Missing(e.to_string()))?;
     let spec_text = desired
         .iter()
         .find(|r| r.kind == Kind::Api)

@@ -1,6 +1,8 @@
 //! Reading a plan from disk: the file, the files it refers to, the environment; then
-//! the core's parse and validation.
+//! the core's parse and validation. Every read is bounded: only regular files are
+//! opened for what the plan refers to, and no file is read past its size limit.
 
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::json;
@@ -11,7 +13,7 @@ use crate::printer::Printer;
 use aoai_lb_core::diag::Diagnostic;
 use aoai_lb_core::model::Model;
 use aoai_lb_core::parse;
-use aoai_lb_core::validate::{self, Context, Files};
+use aoai_lb_core::validate::{self, Context, FileError, FileKind, Files};
 
 /// A valid plan.
 #[derive(Debug)]
@@ -47,17 +49,10 @@ pub fn load_offline(path: &Path) -> Result<Loaded, LoadError> {
 
 fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
     let file = path.display().to_string();
-    let text = std::fs::read(path)
-        .map_err(|e| LoadError::Unreadable {
-            file: file.clone(),
-            reason: e.to_string(),
-        })
-        .and_then(|bytes| {
-            String::from_utf8(bytes).map_err(|_| LoadError::Unreadable {
-                file: file.clone(),
-                reason: "it is not UTF-8 text".into(),
-            })
-        })?;
+    let text = read_plan(path).map_err(|reason| LoadError::Unreadable {
+        file: file.clone(),
+        reason,
+    })?;
     let plan = parse::parse(&text).map_err(|d| LoadError::Invalid {
         file: file.clone(),
         diagnostics: vec![d],
@@ -66,12 +61,8 @@ fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut files = Files::new();
     for reference in validate::referenced_files(&plan) {
-        let full = base.join(&reference);
-        let content = std::fs::read_to_string(&full).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!("no such file {}", full.display()),
-            _ => format!("{}: {e}", full.display()),
-        });
-        files.insert(reference, content);
+        let content = read_referenced(&base.join(&reference.path), reference.kind);
+        files.insert(reference.path, content);
     }
     let ctx = Context {
         subscription_id: env::var(env::AZURE_SUBSCRIPTION_ID),
@@ -88,6 +79,76 @@ fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
             file,
             diagnostics: outcome.diagnostics,
         }),
+    }
+}
+
+/// The plan is read up to this size: a plan is a few KB, and `/dev/zero` never ends.
+const MAX_PLAN_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The plan's text. It may be a pipe (`<(generate-plan)`), so only its size is bounded.
+fn read_plan(path: &Path) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PLAN_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err("it is larger than 16 MiB, the limit for a plan".into());
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".into())
+}
+
+/// A file the plan refers to. Its type is looked at before it is opened: opening a
+/// FIFO would block until someone writes, and a device such as `/dev/zero` never
+/// ends; only a regular file within its kind's size limit is read (and no further
+/// than the limit, should it grow meanwhile).
+fn read_referenced(full: &Path, kind: FileKind) -> Result<String, FileError> {
+    let unreadable = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            FileError::Unreadable(format!("no such file {}", full.display()))
+        }
+        _ => FileError::Unreadable(format!("{}: {e}", full.display())),
+    };
+    let meta = std::fs::metadata(full).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(FileError::NotRegular(file_type_name(&meta.file_type())));
+    }
+    if meta.len() > kind.max_bytes() {
+        return Err(FileError::TooLarge(kind));
+    }
+    let file = std::fs::File::open(full).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    file.take(kind.max_bytes() + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > kind.max_bytes() {
+        return Err(FileError::TooLarge(kind));
+    }
+    String::from_utf8(bytes).map_err(|_| FileError::NotUtf8)
+}
+
+/// What a file that is not a regular file is, in words.
+fn file_type_name(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
     }
 }
 

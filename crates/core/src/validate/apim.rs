@@ -3,7 +3,8 @@
 
 use super::checker::Checker;
 use super::{
-    DEFAULT_SPEC_VERSION, DEFAULT_SUBSCRIPTION_KEY_HEADER, DEFAULT_SUBSCRIPTION_KEY_QUERY, Files,
+    DEFAULT_SPEC_VERSION, DEFAULT_SUBSCRIPTION_KEY_HEADER, DEFAULT_SUBSCRIPTION_KEY_QUERY,
+    FileError, Files,
 };
 use crate::located::Located;
 use crate::plan::{self, Plan};
@@ -114,7 +115,7 @@ fn spec_source(c: &mut Checker, s: Option<&Located<String>>, files: &Files) -> m
                 String::new()
             }
         },
-        Some(Err(reason)) => {
+        Some(Err(FileError::Unreadable(reason))) => {
             c.error(
                 s.pos,
                 "apim.api.spec",
@@ -123,6 +124,14 @@ fn spec_source(c: &mut Checker, s: Option<&Located<String>>, files: &Files) -> m
                     s.value,
                     spec::BUNDLED_VERSIONS.join(", ")
                 ),
+            );
+            String::new()
+        }
+        Some(Err(problem)) => {
+            c.error(
+                s.pos,
+                "apim.api.spec",
+                format!("spec `{}` {problem}", s.value),
             );
             String::new()
         }

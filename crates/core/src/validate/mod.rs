@@ -49,7 +49,59 @@ pub struct Context {
 
 /// Contents of the files a plan refers to, keyed by the path as written in the plan.
 /// `Err` holds why the file could not be read.
-pub type Files = HashMap<String, Result<String, String>>;
+pub type Files = HashMap<String, Result<String, FileError>>;
+
+/// A spec file is read only up to this size (the bundled specs are about 100 KB).
+pub const MAX_SPEC_BYTES: u64 = 16 * 1024 * 1024;
+/// A policy template is read only up to this size (APIM keeps policies under 256 KB).
+pub const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
+
+/// What a file a plan refers to is for, which bounds its size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Spec,
+    Template,
+}
+
+impl FileKind {
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            FileKind::Spec => MAX_SPEC_BYTES,
+            FileKind::Template => MAX_TEMPLATE_BYTES,
+        }
+    }
+
+    /// The limit as a reader would write it.
+    pub fn limit(self) -> &'static str {
+        match self {
+            FileKind::Spec => "16 MiB, the limit for a spec",
+            FileKind::Template => "1 MiB, the limit for a policy template",
+        }
+    }
+}
+
+/// A file the plan refers to, as written in the plan (relative to it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub path: String,
+    pub kind: FileKind,
+}
+
+/// Why a file the plan refers to was not read; the caller (which does the I/O) says.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    /// It could not be opened or read: the reason, as the system gave it.
+    #[error("{0}")]
+    Unreadable(String),
+    /// A directory, a FIFO, a device...: never opened (a FIFO would block, a device
+    /// like `/dev/zero` never ends).
+    #[error("is {0}, not a regular file")]
+    NotRegular(&'static str),
+    #[error("is larger than {}", .0.limit())]
+    TooLarge(FileKind),
+    #[error("is not UTF-8 text")]
+    NotUtf8,
+}
 
 /// The outcome: a model when there is no error, and every diagnostic found.
 #[derive(Debug)]
@@ -65,17 +117,23 @@ impl Validation {
 }
 
 /// The files a plan refers to (spec and policy template paths), for the caller to read.
-pub fn referenced_files(plan: &Plan) -> Vec<String> {
+pub fn referenced_files(plan: &Plan) -> Vec<Reference> {
     let mut out = Vec::new();
     if let Some(s) = &plan.apim.api.spec
         && !crate::spec::is_bundled(s)
     {
-        out.push(s.value.clone());
+        out.push(Reference {
+            path: s.value.clone(),
+            kind: FileKind::Spec,
+        });
     }
     if let Some(t) = plan.apim.policy.as_ref().and_then(|p| p.template.as_ref())
         && !crate::policy::is_builtin(t)
     {
-        out.push(t.value.clone());
+        out.push(Reference {
+            path: t.value.clone(),
+            kind: FileKind::Template,
+        });
     }
     out
 }

@@ -1,7 +1,7 @@
 //! The policy (template and retry count) and the APIM subscription.
 
 use super::checker::Checker;
-use super::{Files, MAX_RETRY};
+use super::{FileError, Files, MAX_RETRY};
 use crate::located::Located;
 use crate::plan::{self, Retry};
 use crate::{model, names, policy};
@@ -43,8 +43,16 @@ pub(super) fn policy(
 fn template_file(c: &mut Checker, t: &Located<String>, files: &Files) -> model::PolicyTemplate {
     let content = match files.get(&t.value) {
         Some(Ok(text)) => text.clone(),
-        Some(Err(reason)) => {
+        Some(Err(FileError::Unreadable(reason))) => {
             c.error(t.pos, "apim.policy.template", format!("template `{}` is neither a built-in template ({}) nor a readable file: {reason}", t.value, policy::BUILTIN.join(", ")));
+            String::new()
+        }
+        Some(Err(problem)) => {
+            c.error(
+                t.pos,
+                "apim.policy.template",
+                format!("template `{}` {problem}", t.value),
+            );
             String::new()
         }
         None => {

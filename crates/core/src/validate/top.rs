@@ -69,10 +69,20 @@ pub(super) fn tags(c: &mut Checker, plan: &Plan) -> BTreeMap<String, String> {
             ),
         );
     }
+    // ARM tag names are case-insensitive: `Env` and `env` are one tag, and which value
+    // wins is not ours to guess.
+    let mut lower: BTreeMap<String, &str> = BTreeMap::new();
     for (k, v) in t.iter() {
         let field = format!("tags.{k}");
         if let Some(reason) = tag_name_problem(k) {
             c.error(t.pos, &field, reason);
+        }
+        if let Some(first) = lower.insert(k.to_lowercase(), k) {
+            c.error(
+                t.pos,
+                &field,
+                format!("tags `{first}` and `{k}` are one tag: ARM tag names are case-insensitive"),
+            );
         }
         if v.chars().count() > 256 {
             c.error(

@@ -13,10 +13,12 @@ use super::ids;
 use super::model::{Identity, Model, PolicyTemplate};
 use super::policy_xml::{self, Format};
 
+mod template_limits;
+
 pub const BUILTIN: &[&str] = &["pool", "random"];
 
-const POOL: &str = include_str!("../../../templates/pool.xml.hbs");
-const RANDOM: &str = include_str!("../../../templates/random.xml.hbs");
+const POOL: &str = include_str!("../../../../templates/pool.xml.hbs");
+const RANDOM: &str = include_str!("../../../../templates/random.xml.hbs");
 
 /// The encoding rendered policies are sent in: templates are written the way the seed
 /// labs write policies, with raw characters inside expressions.
@@ -83,37 +85,114 @@ pub fn context(model: &Model, facts: &Facts) -> Value {
     })
 }
 
+/// Rendered policies are at most this long: APIM's limit for a policy document is
+/// 256 KB (azure-docs, includes/api-management-service-limits.md, "Maximum policy
+/// document size"). Rendering stops there, so no template can fill memory.
+pub const MAX_POLICY_BYTES: usize = 256 * 1024;
+
+/// Why a policy cannot be rendered or would be refused by APIM; each a sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("no built-in template `{0}`")]
+    NoBuiltin(String),
+    #[error("template `{name}` {problem}")]
+    Unsafe {
+        name: String,
+        problem: template_limits::LimitError,
+    },
+    #[error("template `{name}` does not parse: {source}")]
+    Parse {
+        name: String,
+        source: Box<handlebars::TemplateError>,
+    },
+    #[error("template `{name}` does not render: {source}")]
+    Render {
+        name: String,
+        source: Box<handlebars::RenderError>,
+    },
+    #[error(
+        "template `{name}` renders more than {MAX_POLICY_BYTES} bytes, APIM's limit for a policy document (256 KB)"
+    )]
+    TooLarge { name: String },
+    #[error(transparent)]
+    Xml(#[from] policy_xml::XmlError),
+    #[error("the root element is <{0}>, not <policies>")]
+    WrongRoot(String),
+    #[error(
+        "set-backend-service names backend `{id}`, which this plan does not create (it creates {known})"
+    )]
+    UnknownBackend { id: String, known: String },
+}
+
+/// Collects rendered output and refuses to grow past [`MAX_POLICY_BYTES`].
+#[derive(Default)]
+struct Bounded {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_POLICY_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("the policy is too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Renders the plan's policy and checks it. `Err` says what is wrong, in a sentence.
-pub fn render(model: &Model, facts: &Facts) -> Result<String, String> {
+pub fn render(model: &Model, facts: &Facts) -> Result<String, PolicyError> {
     let (name, source) = match &model.apim.policy.template {
         PolicyTemplate::Builtin { name } => (
             name.as_str(),
-            builtin_source(name).ok_or_else(|| format!("no built-in template `{name}`"))?,
+            builtin_source(name).ok_or_else(|| PolicyError::NoBuiltin(name.clone()))?,
         ),
         PolicyTemplate::File { path, content } => (path.as_str(), content.as_str()),
     };
+    // Handlebars parses and renders recursively: a template nested deep enough, or a
+    // partial that includes itself, would overflow the stack. Refuse those first.
+    template_limits::check(source).map_err(|problem| PolicyError::Unsafe {
+        name: name.to_string(),
+        problem,
+    })?;
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     // XML escaping: enough for attribute values and text, and nothing that changes a
     // URL or a GUID (Handlebars' HTML escaping would turn `=` into `&#x3D;`).
     hb.register_escape_fn(policy_xml::escape);
     hb.register_template_string(name, source)
-        .map_err(|e| format!("template `{name}` does not parse: {e}"))?;
-    let text = hb
-        .render(name, &context(model, facts))
-        .map_err(|e| format!("template `{name}` does not render: {e}"))?;
+        .map_err(|e| PolicyError::Parse {
+            name: name.to_string(),
+            source: Box::new(e),
+        })?;
+    let mut out = Bounded::default();
+    let rendered = hb.render_to_write(name, &context(model, facts), &mut out);
+    if out.overflowed {
+        return Err(PolicyError::TooLarge {
+            name: name.to_string(),
+        });
+    }
+    rendered.map_err(|e| PolicyError::Render {
+        name: name.to_string(),
+        source: Box::new(e),
+    })?;
+    // Handlebars writes whole `str` pieces, so the bytes are UTF-8.
+    let text = String::from_utf8_lossy(&out.bytes).into_owned();
     check(model, &text)?;
     Ok(text)
 }
 
 /// The checks APIM makes when a policy is saved.
-pub fn check(model: &Model, policy: &str) -> Result<(), String> {
+pub fn check(model: &Model, policy: &str) -> Result<(), PolicyError> {
     let root = policy_xml::parse(policy, FORMAT)?;
     if root.name != "policies" {
-        return Err(format!(
-            "the root element is <{}>, not <policies>",
-            root.name
-        ));
+        return Err(PolicyError::WrongRoot(root.name.clone()));
     }
     let known: Vec<&str> = std::iter::once(model.apim.pool.name.as_str())
         .chain(model.accounts.iter().map(|a| a.backend.name.as_str()))
@@ -126,14 +205,14 @@ pub fn check(model: &Model, policy: &str) -> Result<(), String> {
             && !id.starts_with('@')
             && !known.iter().any(|k| k.eq_ignore_ascii_case(id))
         {
-            return Err(format!(
-                "set-backend-service names backend `{id}`, which this plan does not create (it creates {})",
-                known
+            return Err(PolicyError::UnknownBackend {
+                id: id.to_string(),
+                known: known
                     .iter()
                     .map(|k| format!("`{k}`"))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+                    .join(", "),
+            });
         }
     }
     Ok(())
