@@ -45,13 +45,19 @@ impl Emu {
         self.running.as_ref().unwrap().url()
     }
 
+    /// The token the test hooks require (`x-aoai-lb-emulator-token`).
+    pub fn hook_token(&self) -> String {
+        self.running.as_ref().unwrap().hook_token().to_string()
+    }
+
     fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}{path}", self.url());
         self.rt.block_on(async {
             let mut req = self
                 .http
                 .request(method, url)
-                .header("authorization", "Bearer test");
+                .header("authorization", "Bearer test")
+                .header(aoai_lb::emulator::HOOK_TOKEN_HEADER, self.hook_token());
             if let Some(b) = body {
                 req = req.json(&b);
             }

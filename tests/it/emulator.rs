@@ -5,6 +5,7 @@
 
 mod examples;
 mod faults;
+mod limits;
 mod protocol;
 mod resources;
 mod roles_and_apim;
@@ -148,6 +149,11 @@ impl Arm {
         if let Some(b) = body {
             req = req.json(b);
         }
+        Self::answer(req).await
+    }
+
+    /// Sends a prepared request and reads the answer.
+    pub async fn answer(req: reqwest::RequestBuilder) -> reqwest::Result<Resp> {
         let r = req.send().await?;
         let status = r.status().as_u16();
         let headers = r.headers().clone();
@@ -244,10 +250,30 @@ impl Arm {
         r
     }
 
+    /// A test hook, with this run's hook token.
     pub async fn hook(&self, method: Method, hook: &str, body: Option<&Value>) -> Resp {
-        self.try_send(method, &format!("/_emulator/{hook}"), body, false)
-            .await
-            .expect("the hook answers")
+        let token = self.running.hook_token();
+        self.hook_with(method, hook, body, Some(token)).await
+    }
+
+    /// A test hook with the given token header (or none).
+    pub async fn hook_with(
+        &self,
+        method: Method,
+        hook: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Resp {
+        let mut req = self
+            .http
+            .request(method, format!("{}/_emulator/{hook}", self.url));
+        if let Some(t) = token {
+            req = req.header(emulator::HOOK_TOKEN_HEADER, t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Self::answer(req).await.expect("the hook answers")
     }
 
     pub async fn log(&self) -> Vec<Value> {

@@ -58,12 +58,16 @@ impl Http {
 
     fn dataplane(&self, emu: &Emu) -> Value {
         let url = format!("{}/_emulator/dataplane", emu.url());
-        self.send(reqwest::Method::GET, &url, &[], None).2
+        let token = emu.hook_token();
+        let auth = [(aoai_lb::emulator::HOOK_TOKEN_HEADER, token.as_str())];
+        self.send(reqwest::Method::GET, &url, &auth, None).2
     }
 
     fn set_dataplane(&self, emu: &Emu, body: Value) {
         let url = format!("{}/_emulator/dataplane", emu.url());
-        let (status, _, v) = self.send(reqwest::Method::PUT, &url, &[], Some(body));
+        let token = emu.hook_token();
+        let auth = [(aoai_lb::emulator::HOOK_TOKEN_HEADER, token.as_str())];
+        let (status, _, v) = self.send(reqwest::Method::PUT, &url, &auth, Some(body));
         assert_eq!(status, 200, "{v}");
     }
 

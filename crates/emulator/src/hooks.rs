@@ -1,14 +1,18 @@
-//! Test hooks under `/_emulator/` (no auth, no faults, not logged): the request log, the
-//! whole state as ARM would return it, reset to the seeds, replacing the fault
-//! configuration, and the data plane's configuration and log. The product never calls
-//! them (`aoai-lb demo`, which runs its own emulator, uses the data plane's).
+//! Test hooks under `/_emulator/` (no bearer token, no faults, not logged): the request
+//! log, the whole state as ARM would return it, reset to the seeds, replacing the fault
+//! configuration, and the data plane's configuration and log. They are reachable only
+//! with the token of this run (`guard`): the process that started the emulator has it
+//! (`Running::hook_token`; `aoai-lb emulator` prints it), anything else on the machine
+//! that finds the port does not. The product never calls them (`aoai-lb demo`, which
+//! runs its own emulator, uses the data plane's with the token of its own emulator).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -18,6 +22,43 @@ use super::faults::FaultState;
 use super::ops;
 use super::pipeline::Emulator;
 use super::store::key;
+
+/// The header that carries the hook token.
+pub const HOOK_TOKEN_HEADER: &str = "x-aoai-lb-emulator-token";
+
+fn refused(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": "HookTokenRequired", "message": message, "details": []}})),
+    )
+        .into_response()
+}
+
+/// Lets a hook request through only with this run's token in `HOOK_TOKEN_HEADER`:
+/// `401` without it, `403` with another.
+pub async fn guard(State(em): State<Arc<Emulator>>, request: Request, next: Next) -> Response {
+    let sent = request
+        .headers()
+        .get(HOOK_TOKEN_HEADER)
+        .map(|v| v.as_bytes().to_vec());
+    match sent {
+        None => refused(
+            StatusCode::UNAUTHORIZED,
+            "Test hooks need the header x-aoai-lb-emulator-token with this emulator's hook token (Running::hook_token; `aoai-lb emulator` prints it).",
+        ),
+        Some(t) if !same(&t, em.hook_token.as_bytes()) => refused(
+            StatusCode::FORBIDDEN,
+            "The x-aoai-lb-emulator-token header does not carry this emulator's hook token.",
+        ),
+        Some(_) => next.run(request).await,
+    }
+}
+
+/// Compares without stopping at the first difference (the time does not tell how much
+/// of a guess was right).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 pub async fn requests(State(em): State<Arc<Emulator>>) -> Response {
     Json(em.lock().log.entries()).into_response()

@@ -25,6 +25,7 @@ mod faults;
 mod handlers;
 mod hooks;
 mod ids;
+mod limits;
 mod log;
 mod ops;
 mod pipeline;
@@ -40,4 +41,5 @@ pub use config::{
     AccountSettings, Config, DEFAULT_SUBSCRIPTION, DataPlane, FailLro, Faults, Flags, Latency,
     LroKind, Seed, SeedApim, SeedApimIdentity, SeedIdentity, SeedPrincipal,
 };
+pub use hooks::HOOK_TOKEN_HEADER;
 pub use server::{Running, start};

@@ -17,6 +17,7 @@ use super::config::Config;
 use super::dataplane::{DataPlaneState, point_gateways};
 use super::faults::{Fault, FaultState};
 use super::handlers::{self, Cx};
+use super::limits::read_body;
 use super::log::{Entry, RequestLog};
 use super::ops;
 use super::reply::{ArmError, Reply, into_response};
@@ -33,6 +34,8 @@ pub struct Emulator {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     pub clock: Clock,
+    /// The token the test hooks require (`hooks::guard`), new for every start.
+    pub hook_token: String,
     inner: Mutex<Inner>,
 }
 
@@ -68,6 +71,7 @@ impl Emulator {
             config,
             base,
             clock: Clock::new(),
+            hook_token: format!("{:032x}", rand::random::<u128>()),
         };
         if let Some(path) = &emulator.config.state_file {
             emulator.lock().store.persist(path)?;
@@ -336,9 +340,10 @@ pub async fn arm(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response<Body> {
     let start_ms = em.clock.now_ms();
+    let body = read_body(body).await;
     let path = uri.path().to_string();
     let raw_query = uri.query().unwrap_or_default().to_string();
     let authorized = authorized(&headers);
@@ -347,7 +352,7 @@ pub async fn arm(
         let seq = inner.log.begin();
         (
             seq,
-            if authorized {
+            if authorized && body.is_ok() {
                 inner.faults.draw()
             } else {
                 None
@@ -355,7 +360,9 @@ pub async fn arm(
         )
     };
     let query = parse_query(&raw_query);
-    let result = if !authorized {
+    let result = if let Err(e) = &body {
+        Err(e.arm_error())
+    } else if !authorized {
         Err(ArmError::new(
             401,
             "AuthenticationFailed",
@@ -364,7 +371,8 @@ pub async fn arm(
     } else if let Some(f) = fault {
         Ok(fault_reply(f, &em.config))
     } else {
-        match prepare(&method, &path, &query, &body) {
+        let body = body.as_ref().expect("checked above");
+        match prepare(&method, &path, &query, body) {
             Ok((addr, parsed)) => {
                 let mut inner = em.lock();
                 run(&em, &mut inner, &method, &addr, &query, parsed.as_ref())

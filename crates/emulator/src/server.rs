@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
+use axum::middleware;
 use axum::routing::{any, get, post, put};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -22,6 +23,7 @@ use super::pipeline::{DropConnection, Emulator, arm};
 /// A running emulator.
 pub struct Running {
     pub addr: SocketAddr,
+    hook_token: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -30,6 +32,12 @@ impl Running {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The token the test hooks (`/_emulator/...`) require in the
+    /// `x-aoai-lb-emulator-token` header: random, new for every start.
+    pub fn hook_token(&self) -> &str {
+        &self.hook_token
     }
 
     /// Stops accepting, closes open connections and returns when the server is gone.
@@ -59,7 +67,9 @@ pub async fn start(config: Config, port: u16) -> std::io::Result<Running> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let emulator = Arc::new(Emulator::new(config, format!("http://{addr}"))?);
-    let router = Router::new()
+    let hook_token = emulator.hook_token.clone();
+    let guard = middleware::from_fn_with_state(emulator.clone(), hooks::guard);
+    let hook_routes = Router::new()
         .route("/_emulator/requests", get(hooks::requests))
         .route("/_emulator/state", get(hooks::state))
         .route("/_emulator/reset", post(hooks::reset))
@@ -68,14 +78,18 @@ pub async fn start(config: Config, port: u16) -> std::io::Result<Running> {
             "/_emulator/dataplane",
             get(hooks::dataplane).put(hooks::set_dataplane),
         )
-        .route("/gateway/{*rest}", any(super::dataplane::gateway))
         .route("/_emulator/{*rest}", any(hooks::unknown))
+        .route_layer(guard);
+    let router = Router::new()
+        .merge(hook_routes)
+        .route("/gateway/{*rest}", any(super::dataplane::gateway))
         .fallback(arm)
         .with_state(emulator);
     let (stop, stopped) = oneshot::channel();
     let task = tokio::spawn(serve(listener, router, stopped));
     Ok(Running {
         addr,
+        hook_token,
         stop: Some(stop),
         task: Some(task),
     })

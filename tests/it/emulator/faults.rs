@@ -240,9 +240,15 @@ fn the_command_prints_its_url_and_answers() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    let mut token_line = String::new();
+    stdout.read_line(&mut token_line).unwrap();
+    let token = token_line
+        .trim()
+        .strip_prefix("aoai-lb emulator test hooks need the header x-aoai-lb-emulator-token: ")
+        .unwrap_or_else(|| panic!("second line: {token_line:?}"))
+        .to_string();
     let url = line
         .trim()
         .strip_prefix("aoai-lb emulator listening on ")
@@ -253,8 +259,9 @@ fn the_command_prints_its_url_and_answers() {
         .enable_all()
         .build()
         .unwrap();
-    let status = runtime.block_on(async {
-        reqwest::Client::new()
+    let (status, hooks) = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let status = http
             .get(format!(
                 "{url}{}?api-version=2024-05-01",
                 service_path("rg1", "apim1")
@@ -262,11 +269,26 @@ fn the_command_prints_its_url_and_answers() {
             .bearer_auth("t")
             .send()
             .await
-            .map(|r| r.status().as_u16())
+            .map(|r| r.status().as_u16());
+        let state = format!("{url}/_emulator/state");
+        let mut hooks = Vec::new();
+        for token in [None, Some(token.as_str())] {
+            let mut req = http.get(&state);
+            if let Some(t) = token {
+                req = req.header("x-aoai-lb-emulator-token", t);
+            }
+            hooks.push(req.send().await.map(|r| r.status().as_u16()).ok());
+        }
+        (status, hooks)
     });
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(status.unwrap(), 200);
+    assert_eq!(
+        hooks,
+        [Some(401), Some(200)],
+        "hooks without and with the token"
+    );
 }
 
 #[test]

@@ -60,12 +60,13 @@ fn data_plane(model: &Model, throttled: Option<&str>) -> Value {
 
 fn set_data_plane(
     runtime: &tokio::runtime::Runtime,
-    emulator: &str,
+    emulator: &aoai_lb_emulator::Running,
     body: &Value,
 ) -> Result<(), String> {
     runtime.block_on(async {
         let r = reqwest::Client::new()
-            .put(format!("{emulator}/_emulator/dataplane"))
+            .put(format!("{}/_emulator/dataplane", emulator.url()))
+            .header(aoai_lb_emulator::HOOK_TOKEN_HEADER, emulator.hook_token())
             .json(body)
             .timeout(Duration::from_secs(10))
             .send()
@@ -145,7 +146,6 @@ fn tour(
     let emulator = session
         .emulator
         .as_ref()
-        .map(|e| e.url())
         .expect("the demo runs an emulator");
     let colour = views::colour_for(std::io::stderr().is_terminal());
     let mut steps: Vec<Value> = Vec::new();
@@ -253,7 +253,7 @@ fn tour(
             args.requests
         ),
     );
-    if let Err(e) = set_data_plane(rt, &emulator, &data_plane(model, None)) {
+    if let Err(e) = set_data_plane(rt, emulator, &data_plane(model, None)) {
         return fail(printer, &e);
     }
     let (gateway, key) = match rt.block_on(traffic::discover(Some(client), model, None, None)) {
@@ -288,7 +288,7 @@ fn tour(
             primary.name, primary.region_display_name, primary.backend.name
         ),
     );
-    if let Err(e) = set_data_plane(rt, &emulator, &data_plane(model, Some(&primary.name))) {
+    if let Err(e) = set_data_plane(rt, emulator, &data_plane(model, Some(&primary.name))) {
         return fail(printer, &e);
     }
     let failover_path = args.chart.as_deref().map(failover_chart);

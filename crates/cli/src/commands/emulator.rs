@@ -35,7 +35,18 @@ pub fn run(printer: &Printer, args: &EmulatorArgs) -> ExitStatus {
             }
         };
         let mut out = std::io::stdout().lock();
+        // Line 1: the URL. Line 2: the token its test hooks require (a local, per-run
+        // test credential that opens nothing in Azure; printed so the scripts and tests
+        // that started it can reach the hooks).
         let printed = writeln!(out, "aoai-lb emulator listening on {}", running.url())
+            .and_then(|()| {
+                writeln!(
+                    out,
+                    "aoai-lb emulator test hooks need the header {}: {}",
+                    emulator::HOOK_TOKEN_HEADER,
+                    running.hook_token()
+                )
+            })
             .and_then(|()| out.flush());
         drop(out);
         if printed.is_err() {
