@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::ids::{self, api_version};
-use super::model::{Identity, Model};
+use super::model::{Account, Identity, Model, Subscription};
 use super::validate::{OWNER_TAG, OWNER_TAG_VALUE};
 use super::{policy, spec};
 
@@ -160,124 +160,186 @@ impl From<BuildError> for String {
 /// Builds the desired resources in the contract's order: group, accounts, deployments,
 /// identity, role assignments, backends, pool, API, policy, subscription.
 pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, BuildError> {
-    let sub = &model.subscription_id;
-    let rg = &model.resource_group;
-    let mut out = Vec::new();
-
-    let rg_address = address(Kind::ResourceGroup, &rg.name);
+    let mut out = vec![resource_group(model)];
+    out.extend(model.accounts.iter().map(|a| account(model, a)));
+    for a in &model.accounts {
+        deployments(model, a, &mut out);
+    }
+    let identity = apim_identity(model);
+    let identity_address = identity.address.clone();
+    out.push(identity);
+    out.extend(
+        model
+            .accounts
+            .iter()
+            .map(|a| role_assignment(model, facts, a, &identity_address)),
+    );
+    let backends: Vec<DesiredResource> = model.accounts.iter().map(|a| backend(model, a)).collect();
+    let backend_addresses = backends.iter().map(|b| b.address.clone()).collect();
+    out.extend(backends);
+    let pool = pool(model, backend_addresses);
+    let pool_address = pool.address.clone();
+    out.push(pool);
+    let api = api(model)?;
+    let api_address = api.address.clone();
+    let api_id = api.id.clone();
+    out.push(api);
     out.push(DesiredResource {
-        address: rg_address.clone(),
+        address: address(Kind::ApiPolicy, &model.apim.api.name),
+        kind: Kind::ApiPolicy,
+        id: ids::apim_api_policy(&api_id),
+        api_version: api_version::API_MANAGEMENT,
+        method: Method::Put,
+        body: json!({
+            "properties": {
+                "format": policy::FORMAT_NAME,
+                "value": policy::render(model, facts)?,
+            }
+        }),
+        // backend-id must exist, and authentication-managed-identity needs the identity on.
+        depends_on: vec![api_address.clone(), pool_address, identity_address],
+        owned: true,
+    });
+    if let Some(s) = &model.apim.subscription {
+        out.push(subscription(model, s, api_address));
+    }
+    Ok(out)
+}
+
+fn service_id(model: &Model) -> String {
+    let apim = &model.apim;
+    ids::apim_service(&model.subscription_id, &apim.resource_group, &apim.name)
+}
+
+fn account_id(model: &Model, a: &Account) -> String {
+    ids::account(&model.subscription_id, &model.resource_group.name, &a.name)
+}
+
+fn resource_group(model: &Model) -> DesiredResource {
+    let rg = &model.resource_group;
+    DesiredResource {
+        address: address(Kind::ResourceGroup, &rg.name),
         kind: Kind::ResourceGroup,
-        id: ids::resource_group(sub, &rg.name),
+        id: ids::resource_group(&model.subscription_id, &rg.name),
         api_version: api_version::RESOURCES,
         method: Method::Put,
         body: json!({ "location": rg.location, "tags": tags(model) }),
         depends_on: vec![],
         owned: true,
-    });
+    }
+}
 
-    for a in &model.accounts {
-        let mut properties = Map::new();
-        properties.insert("customSubDomainName".into(), json!(a.custom_sub_domain));
-        properties.insert("publicNetworkAccess".into(), json!("Enabled"));
-        if a.restore {
-            properties.insert("restore".into(), json!(true));
+fn account(model: &Model, a: &Account) -> DesiredResource {
+    let mut properties = Map::new();
+    properties.insert("customSubDomainName".into(), json!(a.custom_sub_domain));
+    properties.insert("publicNetworkAccess".into(), json!("Enabled"));
+    if a.restore {
+        properties.insert("restore".into(), json!(true));
+    }
+    DesiredResource {
+        address: address(Kind::Account, &a.name),
+        kind: Kind::Account,
+        id: account_id(model, a),
+        api_version: api_version::COGNITIVE_SERVICES,
+        method: Method::Put,
+        body: json!({
+            "kind": "OpenAI",
+            "sku": { "name": a.sku },
+            "location": a.location,
+            "properties": properties,
+            "tags": tags(model),
+        }),
+        depends_on: vec![address(Kind::ResourceGroup, &model.resource_group.name)],
+        owned: true,
+    }
+}
+
+fn deployments(model: &Model, a: &Account, out: &mut Vec<DesiredResource>) {
+    let account_id = account_id(model, a);
+    // One deployment operation per account at a time: each waits for the previous.
+    let mut previous = address(Kind::Account, &a.name);
+    for d in &a.deployments {
+        let mut model_obj = Map::new();
+        model_obj.insert("format".into(), json!("OpenAI"));
+        model_obj.insert("name".into(), json!(d.model));
+        if let Some(v) = &d.version {
+            model_obj.insert("version".into(), json!(v));
         }
+        let addr = address(Kind::Deployment, &format!("{}/{}", a.name, d.name));
         out.push(DesiredResource {
-            address: address(Kind::Account, &a.name),
-            kind: Kind::Account,
-            id: ids::account(sub, &rg.name, &a.name),
+            address: addr.clone(),
+            kind: Kind::Deployment,
+            id: ids::deployment(&account_id, &d.name),
             api_version: api_version::COGNITIVE_SERVICES,
             method: Method::Put,
             body: json!({
-                "kind": "OpenAI",
-                "sku": { "name": a.sku },
-                "location": a.location,
-                "properties": properties,
+                "sku": { "name": d.sku, "capacity": d.capacity },
+                "properties": { "model": model_obj },
                 "tags": tags(model),
             }),
-            depends_on: vec![rg_address.clone()],
+            depends_on: vec![previous],
             owned: true,
         });
+        previous = addr;
     }
+}
 
-    for a in &model.accounts {
-        let account_id = ids::account(sub, &rg.name, &a.name);
-        // One deployment operation per account at a time: each waits for the previous.
-        let mut previous = address(Kind::Account, &a.name);
-        for d in &a.deployments {
-            let mut model_obj = Map::new();
-            model_obj.insert("format".into(), json!("OpenAI"));
-            model_obj.insert("name".into(), json!(d.model));
-            if let Some(v) = &d.version {
-                model_obj.insert("version".into(), json!(v));
-            }
-            let addr = address(Kind::Deployment, &format!("{}/{}", a.name, d.name));
-            out.push(DesiredResource {
-                address: addr.clone(),
-                kind: Kind::Deployment,
-                id: ids::deployment(&account_id, &d.name),
-                api_version: api_version::COGNITIVE_SERVICES,
-                method: Method::Put,
-                body: json!({
-                    "sku": { "name": d.sku, "capacity": d.capacity },
-                    "properties": { "model": model_obj },
-                    "tags": tags(model),
-                }),
-                depends_on: vec![previous],
-                owned: true,
-            });
-            previous = addr;
-        }
-    }
-
+fn apim_identity(model: &Model) -> DesiredResource {
     let apim = &model.apim;
-    let service_id = ids::apim_service(sub, &apim.resource_group, &apim.name);
-    let identity_address = address(Kind::ApimIdentity, &apim.name);
-    let identity_body = match &apim.identity {
+    let body = match &apim.identity {
         Identity::SystemAssigned => json!({ "identity": { "type": "SystemAssigned" } }),
         Identity::UserAssigned { id } => {
             json!({ "identity": { "type": "UserAssigned", "userAssignedIdentities": { id.as_str(): {} } } })
         }
     };
-    out.push(DesiredResource {
-        address: identity_address.clone(),
+    DesiredResource {
+        address: address(Kind::ApimIdentity, &apim.name),
         kind: Kind::ApimIdentity,
-        id: service_id.clone(),
+        id: service_id(model),
         api_version: api_version::API_MANAGEMENT,
         method: Method::Patch,
-        body: identity_body,
+        body,
         depends_on: vec![],
         owned: false,
-    });
-
-    let role_definition_id = ids::role_definition(sub, ids::ROLE_OPENAI_USER);
-    for a in &model.accounts {
-        let scope = ids::account(sub, &rg.name, &a.name);
-        let name = match &facts.principal_id {
-            Some(p) => ids::role_assignment_name(&scope, &role_definition_id, p),
-            None => UNKNOWN.to_string(),
-        };
-        out.push(DesiredResource {
-            address: address(Kind::RoleAssignment, &a.name),
-            kind: Kind::RoleAssignment,
-            id: ids::role_assignment(&scope, &name),
-            api_version: api_version::AUTHORIZATION,
-            method: Method::Put,
-            body: json!({
-                "properties": {
-                    "roleDefinitionId": role_definition_id,
-                    "principalId": facts.principal_id_or_unknown(),
-                    "principalType": "ServicePrincipal",
-                    "description": format!("aoai-lb: API Management {} calls Azure OpenAI as Cognitive Services OpenAI User", apim.name),
-                }
-            }),
-            depends_on: vec![address(Kind::Account, &a.name), identity_address.clone()],
-            owned: true,
-        });
     }
+}
 
-    let circuit_breaker = apim.pool.circuit_breaker.as_ref().map(|cb| {
+fn role_assignment(
+    model: &Model,
+    facts: &Facts,
+    a: &Account,
+    identity_address: &str,
+) -> DesiredResource {
+    let role_definition_id = ids::role_definition(&model.subscription_id, ids::ROLE_OPENAI_USER);
+    let scope = account_id(model, a);
+    let name = match &facts.principal_id {
+        Some(p) => ids::role_assignment_name(&scope, &role_definition_id, p),
+        None => UNKNOWN.to_string(),
+    };
+    DesiredResource {
+        address: address(Kind::RoleAssignment, &a.name),
+        kind: Kind::RoleAssignment,
+        id: ids::role_assignment(&scope, &name),
+        api_version: api_version::AUTHORIZATION,
+        method: Method::Put,
+        body: json!({
+            "properties": {
+                "roleDefinitionId": role_definition_id,
+                "principalId": facts.principal_id_or_unknown(),
+                "principalType": "ServicePrincipal",
+                "description": format!("aoai-lb: API Management {} calls Azure OpenAI as Cognitive Services OpenAI User", model.apim.name),
+            }
+        }),
+        depends_on: vec![
+            address(Kind::Account, &a.name),
+            identity_address.to_string(),
+        ],
+        owned: true,
+    }
+}
+
+fn circuit_breaker(model: &Model) -> Option<Value> {
+    model.apim.pool.circuit_breaker.as_ref().map(|cb| {
         let ranges: Vec<Value> = cb
             .status_codes
             .iter()
@@ -295,36 +357,38 @@ pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, Build
                 "acceptRetryAfter": cb.accept_retry_after,
             }]
         })
-    });
-    let mut backend_addresses = Vec::new();
-    for a in &model.accounts {
-        let mut properties = Map::new();
-        properties.insert("url".into(), json!(a.backend_url()));
-        properties.insert("protocol".into(), json!("http"));
-        properties.insert(
-            "description".into(),
-            json!(format!(
-                "Azure OpenAI account {} ({}), managed by aoai-lb",
-                a.name, a.location
-            )),
-        );
-        if let Some(cb) = &circuit_breaker {
-            properties.insert("circuitBreaker".into(), cb.clone());
-        }
-        let addr = address(Kind::Backend, &a.backend.name);
-        out.push(DesiredResource {
-            address: addr.clone(),
-            kind: Kind::Backend,
-            id: ids::apim_backend(&service_id, &a.backend.name),
-            api_version: api_version::API_MANAGEMENT,
-            method: Method::Put,
-            body: json!({ "properties": properties }),
-            depends_on: vec![address(Kind::Account, &a.name)],
-            owned: true,
-        });
-        backend_addresses.push(addr);
-    }
+    })
+}
 
+fn backend(model: &Model, a: &Account) -> DesiredResource {
+    let mut properties = Map::new();
+    properties.insert("url".into(), json!(a.backend_url()));
+    properties.insert("protocol".into(), json!("http"));
+    properties.insert(
+        "description".into(),
+        json!(format!(
+            "Azure OpenAI account {} ({}), managed by aoai-lb",
+            a.name, a.location
+        )),
+    );
+    if let Some(cb) = circuit_breaker(model) {
+        properties.insert("circuitBreaker".into(), cb);
+    }
+    DesiredResource {
+        address: address(Kind::Backend, &a.backend.name),
+        kind: Kind::Backend,
+        id: ids::apim_backend(&service_id(model), &a.backend.name),
+        api_version: api_version::API_MANAGEMENT,
+        method: Method::Put,
+        body: json!({ "properties": properties }),
+        depends_on: vec![address(Kind::Account, &a.name)],
+        owned: true,
+    }
+}
+
+fn pool(model: &Model, backend_addresses: Vec<String>) -> DesiredResource {
+    let service_id = service_id(model);
+    let pool = &model.apim.pool;
     // A pool takes no url or protocol: APIM rejects them ("Url is not supported for backend pool").
     let services: Vec<Value> = model
         .accounts
@@ -337,31 +401,30 @@ pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, Build
             })
         })
         .collect();
-    let pool_address = address(Kind::Pool, &apim.pool.name);
-    out.push(DesiredResource {
-        address: pool_address.clone(),
+    DesiredResource {
+        address: address(Kind::Pool, &pool.name),
         kind: Kind::Pool,
-        id: ids::apim_backend(&service_id, &apim.pool.name),
+        id: ids::apim_backend(&service_id, &pool.name),
         api_version: api_version::API_MANAGEMENT,
         method: Method::Put,
         body: json!({
             "properties": {
                 "type": "Pool",
-                "description": apim.pool.description,
+                "description": pool.description,
                 "pool": { "services": services },
             }
         }),
         depends_on: backend_addresses,
         owned: true,
-    });
+    }
+}
 
-    let api = &apim.api;
-    let api_id = ids::apim_api(&service_id, &api.name);
-    let api_address = address(Kind::Api, &api.name);
-    out.push(DesiredResource {
-        address: api_address.clone(),
+fn api(model: &Model) -> Result<DesiredResource, BuildError> {
+    let api = &model.apim.api;
+    Ok(DesiredResource {
+        address: address(Kind::Api, &api.name),
         kind: Kind::Api,
-        id: api_id.clone(),
+        id: ids::apim_api(&service_id(model), &api.name),
         api_version: api_version::API_MANAGEMENT,
         method: Method::Put,
         body: json!({
@@ -381,43 +444,24 @@ pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, Build
         }),
         depends_on: vec![],
         owned: true,
-    });
+    })
+}
 
-    out.push(DesiredResource {
-        address: address(Kind::ApiPolicy, &api.name),
-        kind: Kind::ApiPolicy,
-        id: ids::apim_api_policy(&api_id),
+fn subscription(model: &Model, s: &Subscription, api_address: String) -> DesiredResource {
+    DesiredResource {
+        address: address(Kind::Subscription, &s.name),
+        kind: Kind::Subscription,
+        id: ids::apim_subscription(&service_id(model), &s.name),
         api_version: api_version::API_MANAGEMENT,
         method: Method::Put,
         body: json!({
             "properties": {
-                "format": policy::FORMAT_NAME,
-                "value": policy::render(model, facts)?,
+                "scope": format!("/apis/{}", model.apim.api.name),
+                "displayName": s.display_name,
+                "state": "active",
             }
         }),
-        // backend-id must exist, and authentication-managed-identity needs the identity on.
-        depends_on: vec![api_address.clone(), pool_address, identity_address],
+        depends_on: vec![api_address],
         owned: true,
-    });
-
-    if let Some(s) = &apim.subscription {
-        out.push(DesiredResource {
-            address: address(Kind::Subscription, &s.name),
-            kind: Kind::Subscription,
-            id: ids::apim_subscription(&service_id, &s.name),
-            api_version: api_version::API_MANAGEMENT,
-            method: Method::Put,
-            body: json!({
-                "properties": {
-                    "scope": format!("/apis/{}", api.name),
-                    "displayName": s.display_name,
-                    "state": "active",
-                }
-            }),
-            depends_on: vec![api_address],
-            owned: true,
-        });
     }
-
-    Ok(out)
 }
