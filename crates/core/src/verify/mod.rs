@@ -222,25 +222,25 @@ pub struct Analysis {
 
 const NO_REGION: &str = "(no x-ms-region)";
 
-/// Compares the responses with what the plan expects.
-pub fn analyse(expected: &Expected, samples: &[Sample]) -> Analysis {
-    let mut notes = expected.notes.clone();
-    let mut rows: Vec<Row> = expected
-        .rows
-        .iter()
-        .map(|e| Row {
-            backends: e.backends.clone(),
-            region: e.region.clone(),
-            expected_share: e.share,
+impl Row {
+    fn new(backends: Vec<String>, region: String, expected_share: f64) -> Row {
+        Row {
+            backends,
+            region,
+            expected_share,
             observed_share: 0.0,
             count: 0,
             p50_ms: None,
             p95_ms: None,
             errors: 0,
-        })
-        .collect();
+        }
+    }
+}
+
+/// Counts each sample in its region's row (adding rows for regions the plan does not
+/// expect) and groups the failures; returns the latencies of each row's successes.
+fn tally(rows: &mut Vec<Row>, errors: &mut Vec<ErrorGroup>, samples: &[Sample]) -> Vec<Vec<f64>> {
     let mut latencies: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
-    let mut errors: Vec<ErrorGroup> = Vec::new();
     for s in samples {
         let region = s.region.clone().unwrap_or_else(|| NO_REGION.into());
         let i = match rows
@@ -249,16 +249,7 @@ pub fn analyse(expected: &Expected, samples: &[Sample]) -> Analysis {
         {
             Some(i) => Some(i),
             None if s.ok() || s.region.is_some() => {
-                rows.push(Row {
-                    backends: Vec::new(),
-                    region: region.clone(),
-                    expected_share: 0.0,
-                    observed_share: 0.0,
-                    count: 0,
-                    p50_ms: None,
-                    p95_ms: None,
-                    errors: 0,
-                });
+                rows.push(Row::new(Vec::new(), region.clone(), 0.0));
                 latencies.push(Vec::new());
                 Some(rows.len() - 1)
             }
@@ -268,39 +259,30 @@ pub fn analyse(expected: &Expected, samples: &[Sample]) -> Analysis {
             let i = i.expect("a successful sample has a row");
             rows[i].count += 1;
             latencies[i].push(s.latency_ms);
-        } else {
-            if let Some(i) = i {
-                rows[i].errors += 1;
-            }
-            let message = s.error.clone().unwrap_or_default();
-            match errors
-                .iter_mut()
-                .find(|g| g.status == s.status && g.message == message)
-            {
-                Some(g) => g.count += 1,
-                None => errors.push(ErrorGroup {
-                    status: s.status,
-                    count: 1,
-                    message,
-                }),
-            }
+            continue;
+        }
+        if let Some(i) = i {
+            rows[i].errors += 1;
+        }
+        let message = s.error.clone().unwrap_or_default();
+        match errors
+            .iter_mut()
+            .find(|g| g.status == s.status && g.message == message)
+        {
+            Some(g) => g.count += 1,
+            None => errors.push(ErrorGroup {
+                status: s.status,
+                count: 1,
+                message,
+            }),
         }
     }
-    errors.sort_by_key(|g| std::cmp::Reverse(g.count));
-    let succeeded: u64 = rows.iter().map(|r| r.count).sum();
-    for (r, l) in rows.iter_mut().zip(&latencies) {
-        r.observed_share = if succeeded > 0 {
-            r.count as f64 / succeeded as f64
-        } else {
-            0.0
-        };
-        r.p50_ms = stats::percentile(l, 50.0);
-        r.p95_ms = stats::percentile(l, 95.0);
-    }
-    if rows.iter().any(|r| r.backends.is_empty() && r.count > 0) {
-        notes.push("Some responses came from regions where the plan has no backend: the deployed pool is not the plan's.".into());
-    }
-    let chi_square = (succeeded > 0).then(|| {
+    latencies
+}
+
+/// The chi-square test of the observed counts against the expected shares.
+fn chi_square(rows: &[Row], succeeded: u64, notes: &mut Vec<String>) -> Option<ChiSquare> {
+    (succeeded > 0).then(|| {
         let observed: Vec<u64> = rows.iter().map(|r| r.count).collect();
         let shares: Vec<f64> = rows.iter().map(|r| r.expected_share).collect();
         let (x, df) = stats::chi_square(&observed, &shares);
@@ -318,7 +300,34 @@ pub fn analyse(expected: &Expected, samples: &[Sample]) -> Analysis {
             degrees_of_freedom: df,
             p_value: stats::chi_square_p_value(x, df),
         }
-    });
+    })
+}
+
+/// Compares the responses with what the plan expects.
+pub fn analyse(expected: &Expected, samples: &[Sample]) -> Analysis {
+    let mut notes = expected.notes.clone();
+    let mut rows: Vec<Row> = expected
+        .rows
+        .iter()
+        .map(|e| Row::new(e.backends.clone(), e.region.clone(), e.share))
+        .collect();
+    let mut errors: Vec<ErrorGroup> = Vec::new();
+    let latencies = tally(&mut rows, &mut errors, samples);
+    errors.sort_by_key(|g| std::cmp::Reverse(g.count));
+    let succeeded: u64 = rows.iter().map(|r| r.count).sum();
+    for (r, l) in rows.iter_mut().zip(&latencies) {
+        r.observed_share = if succeeded > 0 {
+            r.count as f64 / succeeded as f64
+        } else {
+            0.0
+        };
+        r.p50_ms = stats::percentile(l, 50.0);
+        r.p95_ms = stats::percentile(l, 95.0);
+    }
+    if rows.iter().any(|r| r.backends.is_empty() && r.count > 0) {
+        notes.push("Some responses came from regions where the plan has no backend: the deployed pool is not the plan's.".into());
+    }
+    let chi_square = chi_square(&rows, succeeded, &mut notes);
     let ok_latencies: Vec<f64> = samples
         .iter()
         .filter(|s| s.ok())
