@@ -88,6 +88,18 @@ fn axes(out: &mut String, area: (f64, f64, f64, f64)) {
 /// The SVG document. `title` and `subtitle` are shown as given (escaped).
 pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis) -> String {
     let mut out = String::new();
+    header(&mut out, title, subtitle);
+    let scale = response_axes(&mut out, samples);
+    response_points(&mut out, samples, analysis, scale);
+    response_legend(&mut out, analysis);
+    share_panel(&mut out, analysis);
+    share_legend(&mut out);
+    verdict(&mut out, analysis);
+    out.push_str("</svg>\n");
+    out
+}
+
+fn header(out: &mut String, title: &str, subtitle: &str) {
     let _ = writeln!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Segoe UI, Helvetica, Arial, sans-serif">"#
@@ -97,28 +109,15 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
         out,
         r##"<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>"##
     );
-    text(
-        &mut out,
-        40.0,
-        32.0,
-        18,
-        "start",
-        r#"font-weight="bold""#,
-        title,
-    );
-    text(
-        &mut out,
-        40.0,
-        54.0,
-        12,
-        "start",
-        r##"fill="#555""##,
-        subtitle,
-    );
+    text(out, 40.0, 32.0, 18, "start", r#"font-weight="bold""#, title);
+    text(out, 40.0, 54.0, 12, "start", r##"fill="#555""##, subtitle);
+}
 
+/// Axes, grid and labels of the response-time panel; returns its (x, y) maxima.
+fn response_axes(out: &mut String, samples: &[Sample]) -> (f64, f64) {
     // Response time per request.
     let (x0, x1, y0, y1) = TOP;
-    axes(&mut out, TOP);
+    axes(out, TOP);
     let n = samples.len().max(1) as f64;
     let max_ms = samples.iter().map(|s| s.latency_ms).fold(0.0, f64::max);
     let (y_max, y_step) = axis(max_ms * 1.05);
@@ -133,7 +132,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             r##"<line x1="{x0}" y1="{y:.1}" x2="{x1}" y2="{y:.1}" stroke="#e3e3e3"/>"##
         );
         text(
-            &mut out,
+            out,
             x0 - 8.0,
             y + 4.0,
             11,
@@ -151,19 +150,11 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             r##"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{}" stroke="#333"/>"##,
             y1 + 5.0
         );
-        text(
-            &mut out,
-            x,
-            y1 + 18.0,
-            11,
-            "middle",
-            "",
-            &tick_label(v, x_step),
-        );
+        text(out, x, y1 + 18.0, 11, "middle", "", &tick_label(v, x_step));
         v += x_step;
     }
     text(
-        &mut out,
+        out,
         (x0 + x1) / 2.0,
         y1 + 38.0,
         12,
@@ -179,6 +170,15 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
         x0 - 50.0,
         (y0 + y1) / 2.0
     );
+    (x_max, y_max)
+}
+
+/// One dot per request (a cross when it failed) and the mean as a dashed line.
+fn response_points(out: &mut String, samples: &[Sample], analysis: &Analysis, scale: (f64, f64)) {
+    let (x0, x1, y0, y1) = TOP;
+    let (x_max, y_max) = scale;
+    let sx = |i: f64| x0 + (i / x_max) * (x1 - x0);
+    let sy = |ms: f64| y1 - (ms / y_max) * (y1 - y0);
     let r = if samples.len() > 1500 { 1.5 } else { 2.6 };
     for s in samples {
         let (cx, cy) = (sx(s.index as f64), sy(s.latency_ms));
@@ -217,7 +217,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             r##"<line x1="{x0}" y1="{y:.1}" x2="{x1}" y2="{y:.1}" stroke="#222" stroke-width="1.5" stroke-dasharray="6 4"/>"##
         );
         text(
-            &mut out,
+            out,
             x1 - 4.0,
             y - 6.0,
             11,
@@ -226,11 +226,15 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             &format!("mean {mean:.1} ms"),
         );
     }
+}
 
+/// The legend beside the response-time panel: regions, failures, mean.
+fn response_legend(out: &mut String, analysis: &Analysis) {
+    let (_, _, y0, _) = TOP;
     // Legend: regions, failures, mean.
     let mut ly = y0 + 6.0;
     text(
-        &mut out,
+        out,
         LEGEND_X,
         ly,
         12,
@@ -248,7 +252,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             colour(i)
         );
         text(
-            &mut out,
+            out,
             LEGEND_X + 18.0,
             ly,
             12,
@@ -257,7 +261,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             &format!("{} ({})", row.region, row.count),
         );
         text(
-            &mut out,
+            out,
             LEGEND_X + 18.0,
             ly + 14.0,
             10,
@@ -277,7 +281,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             d = ly
         );
         text(
-            &mut out,
+            out,
             LEGEND_X + 18.0,
             ly,
             12,
@@ -297,7 +301,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             ly - 4.0
         );
         text(
-            &mut out,
+            out,
             LEGEND_X + 18.0,
             ly,
             12,
@@ -306,11 +310,14 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             "mean response time",
         );
     }
+}
 
+/// Observed against expected share per backend.
+fn share_panel(out: &mut String, analysis: &Analysis) {
     // Observed against expected share per backend.
     let (x0, x1, y0, y1) = BOTTOM;
     text(
-        &mut out,
+        out,
         40.0,
         y0 - 22.0,
         14,
@@ -318,7 +325,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
         r#"font-weight="bold""#,
         "Share of successful responses: observed vs expected",
     );
-    axes(&mut out, BOTTOM);
+    axes(out, BOTTOM);
     let top_share = analysis
         .rows
         .iter()
@@ -338,7 +345,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             r##"<line x1="{x0}" y1="{y:.1}" x2="{x1}" y2="{y:.1}" stroke="#e3e3e3"/>"##
         );
         text(
-            &mut out,
+            out,
             x0 - 8.0,
             y + 4.0,
             11,
@@ -370,7 +377,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
                 cx + dx
             );
             text(
-                &mut out,
+                out,
                 cx + dx + bw / 2.0,
                 y - 5.0,
                 11,
@@ -380,7 +387,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             );
         }
         text(
-            &mut out,
+            out,
             cx,
             y1 + 18.0,
             12,
@@ -389,7 +396,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             &row.region,
         );
         text(
-            &mut out,
+            out,
             cx,
             y1 + 33.0,
             10,
@@ -398,6 +405,10 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
             &row.label(),
         );
     }
+}
+
+fn share_legend(out: &mut String) {
+    let (_, _, y0, _) = BOTTOM;
     let ly = y0 + 6.0;
     let _ = writeln!(
         out,
@@ -406,7 +417,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
         ly - 10.0
     );
     text(
-        &mut out,
+        out,
         LEGEND_X + 20.0,
         ly,
         12,
@@ -421,7 +432,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
         ly + 12.0
     );
     text(
-        &mut out,
+        out,
         LEGEND_X + 20.0,
         ly + 22.0,
         12,
@@ -429,7 +440,10 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
         "",
         "expected (from the plan)",
     );
+}
 
+/// The verdict line at the bottom.
+fn verdict(out: &mut String, analysis: &Analysis) {
     // The verdict.
     let verdict = match &analysis.chi_square {
         Some(c) => format!(
@@ -451,7 +465,7 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
     };
     let colour = if analysis.ok { "#2e7d32" } else { "#c62828" };
     text(
-        &mut out,
+        out,
         40.0,
         HEIGHT - 16.0,
         13,
@@ -459,8 +473,6 @@ pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis)
         &format!(r#"fill="{colour}" font-weight="bold""#),
         &verdict,
     );
-    out.push_str("</svg>\n");
-    out
 }
 
 #[cfg(test)]
