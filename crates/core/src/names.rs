@@ -1,6 +1,43 @@
 //! The naming rules ARM enforces, checked offline so a plan fails before any call.
 //!
-//! Each check returns `Err(reason)` with a sentence that completes "… is invalid: ".
+//! Each check returns `Err(reason)`, a [`NameError`] whose text completes "… is invalid: ".
+
+/// Why a name breaks ARM's rule for it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("must be {min} to {max} characters long, not {len}")]
+    Length { min: usize, max: usize, len: usize },
+    #[error("must be at most {max} characters long, not {len}")]
+    TooLong { max: usize, len: usize },
+    #[error("must not be empty")]
+    Empty,
+    #[error("must start with {0}")]
+    Start(&'static str),
+    #[error("may only hold {allowed}, not `{found}`")]
+    Char { allowed: &'static str, found: char },
+    #[error("must be a DNS label: lower-case letters, digits and `-` only, not `{0}`")]
+    DnsChar(char),
+    #[error("must not contain `{0}`")]
+    Contains(char),
+    #[error("must not start or end with `{0}`")]
+    Ends(char),
+    #[error("must not end with `{0}`")]
+    EndsWith(char),
+    #[error("must not contain an empty segment (`//`)")]
+    EmptySegment,
+    #[error("must not contain a `{0}` segment")]
+    DotSegment(&'static str),
+    #[error("is not a valid HTTP header name: `{0}` is not allowed")]
+    HeaderChar(char),
+}
+
+fn length(len: usize, min: usize, max: usize) -> Result<(), NameError> {
+    if (min..=max).contains(&len) {
+        Ok(())
+    } else {
+        Err(NameError::Length { min, max, len })
+    }
+}
 
 pub fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
@@ -17,130 +54,122 @@ fn char_len(s: &str) -> usize {
 }
 
 /// Cognitive Services account: 2-64, `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`.
-pub fn account_name(s: &str) -> Result<(), String> {
+pub fn account_name(s: &str) -> Result<(), NameError> {
     let len = char_len(s);
-    if !(2..=64).contains(&len) {
-        return Err(format!("must be 2 to 64 characters long, not {len}"));
-    }
+    length(len, 2, 64)?;
     let mut chars = s.chars();
     if !chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) {
-        return Err("must start with a letter or a digit".into());
+        return Err(NameError::Start("a letter or a digit"));
     }
     if let Some(c) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
-        return Err(format!(
-            "may only hold letters, digits, `_`, `.` and `-`, not `{c}`"
-        ));
+        return Err(NameError::Char {
+            allowed: "letters, digits, `_`, `.` and `-`",
+            found: c,
+        });
     }
     Ok(())
 }
 
 /// A DNS label: 2-63 lower-case letters, digits and hyphens, no hyphen at either end.
-pub fn dns_label(s: &str) -> Result<(), String> {
+pub fn dns_label(s: &str) -> Result<(), NameError> {
     let len = s.len();
-    if !(2..=63).contains(&len) {
-        return Err(format!("must be 2 to 63 characters long, not {len}"));
-    }
+    length(len, 2, 63)?;
     if let Some(c) = s
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
-        return Err(format!(
-            "must be a DNS label: lower-case letters, digits and `-` only, not `{c}`"
-        ));
+        return Err(NameError::DnsChar(c));
     }
     if s.starts_with('-') || s.ends_with('-') {
-        return Err("must not start or end with `-`".into());
+        return Err(NameError::Ends('-'));
     }
     Ok(())
 }
 
 /// Resource group: 1-90, letters, digits, `_`, `-`, `.`, `(`, `)`; not ending in `.`.
-pub fn resource_group_name(s: &str) -> Result<(), String> {
+pub fn resource_group_name(s: &str) -> Result<(), NameError> {
     let len = char_len(s);
-    if !(1..=90).contains(&len) {
-        return Err(format!("must be 1 to 90 characters long, not {len}"));
-    }
+    length(len, 1, 90)?;
     if let Some(c) = s
         .chars()
         .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')')))
     {
-        return Err(format!(
-            "may only hold letters, digits, `_`, `-`, `.`, `(` and `)`, not `{c}`"
-        ));
+        return Err(NameError::Char {
+            allowed: "letters, digits, `_`, `-`, `.`, `(` and `)`",
+            found: c,
+        });
     }
     if s.ends_with('.') {
-        return Err("must not end with `.`".into());
+        return Err(NameError::EndsWith('.'));
     }
     Ok(())
 }
 
 /// API Management service: 1-50, a letter first, letters, digits and `-`, no `-` last.
-pub fn apim_service_name(s: &str) -> Result<(), String> {
+pub fn apim_service_name(s: &str) -> Result<(), NameError> {
     let len = s.len();
-    if !(1..=50).contains(&len) {
-        return Err(format!("must be 1 to 50 characters long, not {len}"));
-    }
+    length(len, 1, 50)?;
     if !s.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err("must start with a letter".into());
+        return Err(NameError::Start("a letter"));
     }
     if let Some(c) = s
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
     {
-        return Err(format!("may only hold letters, digits and `-`, not `{c}`"));
+        return Err(NameError::Char {
+            allowed: "letters, digits and `-`",
+            found: c,
+        });
     }
     if s.ends_with('-') {
-        return Err("must not end with `-`".into());
+        return Err(NameError::EndsWith('-'));
     }
     Ok(())
 }
 
 /// An APIM entity id (API, backend, subscription): `1..=max` characters, none of `*#&+:<>?`
 /// and no `/` or whitespace (it is a URL path segment).
-pub fn apim_entity_id(s: &str, max: usize) -> Result<(), String> {
+pub fn apim_entity_id(s: &str, max: usize) -> Result<(), NameError> {
     let len = char_len(s);
-    if !(1..=max).contains(&len) {
-        return Err(format!("must be 1 to {max} characters long, not {len}"));
-    }
+    length(len, 1, max)?;
     if let Some(c) = s.chars().find(|c| {
         matches!(
             c,
             '*' | '#' | '&' | '+' | ':' | '<' | '>' | '?' | '/' | '\\'
         ) || c.is_whitespace()
     }) {
-        return Err(format!("must not contain `{c}`"));
+        return Err(NameError::Contains(c));
     }
     Ok(())
 }
 
 /// A deployment name: 2-64 letters, digits, `_`, `.`, `-`.
-pub fn deployment_name(s: &str) -> Result<(), String> {
+pub fn deployment_name(s: &str) -> Result<(), NameError> {
     let len = char_len(s);
-    if !(2..=64).contains(&len) {
-        return Err(format!("must be 2 to 64 characters long, not {len}"));
-    }
+    length(len, 2, 64)?;
     if let Some(c) = s
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
     {
-        return Err(format!(
-            "may only hold letters, digits, `_`, `.` and `-`, not `{c}`"
-        ));
+        return Err(NameError::Char {
+            allowed: "letters, digits, `_`, `.` and `-`",
+            found: c,
+        });
     }
     Ok(())
 }
 
 /// An API URL suffix: at most 400 characters, no leading `/`, none of `*#&+:<>?` or spaces.
-pub fn api_path(s: &str) -> Result<(), String> {
+pub fn api_path(s: &str) -> Result<(), NameError> {
     let len = char_len(s);
     if len > 400 {
-        return Err(format!("must be at most 400 characters long, not {len}"));
+        return Err(NameError::TooLong { max: 400, len });
     }
     if s.is_empty() {
-        return Err("must not be empty".into());
+        return Err(NameError::Empty);
     }
     if s.starts_with('/') || s.ends_with('/') {
-        return Err("must not start or end with `/`".into());
+        return Err(NameError::Ends('/'));
     }
     if let Some(c) = s.chars().find(|c| {
         matches!(
@@ -149,14 +178,15 @@ pub fn api_path(s: &str) -> Result<(), String> {
         ) || c.is_whitespace()
             || c.is_control()
     }) {
-        return Err(format!("must not contain `{c}`"));
+        return Err(NameError::Contains(c));
     }
     // A relative segment would make the gateway URL point somewhere else than the API
     // (`../../admin`), and an empty one is not a path APIM can route.
     for segment in s.split('/') {
         match segment {
-            "" => return Err("must not contain an empty segment (`//`)".into()),
-            "." | ".." => return Err(format!("must not contain a `{segment}` segment")),
+            "" => return Err(NameError::EmptySegment),
+            "." => return Err(NameError::DotSegment(".")),
+            ".." => return Err(NameError::DotSegment("..")),
             _ => {}
         }
     }
@@ -164,17 +194,15 @@ pub fn api_path(s: &str) -> Result<(), String> {
 }
 
 /// An HTTP header name (RFC 9110 token).
-pub fn header_name(s: &str) -> Result<(), String> {
+pub fn header_name(s: &str) -> Result<(), NameError> {
     if s.is_empty() {
-        return Err("must not be empty".into());
+        return Err(NameError::Empty);
     }
     if let Some(c) = s
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)))
     {
-        return Err(format!(
-            "is not a valid HTTP header name: `{c}` is not allowed"
-        ));
+        return Err(NameError::HeaderChar(c));
     }
     Ok(())
 }

@@ -34,7 +34,7 @@ impl Checker {
         value: &Located<String>,
         field: &str,
         what: &str,
-        rule: impl Fn(&str) -> Result<(), String>,
+        rule: impl Fn(&str) -> Result<(), names::NameError>,
     ) {
         if let Err(reason) = rule(value) {
             self.error(

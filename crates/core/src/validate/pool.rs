@@ -44,7 +44,11 @@ fn circuit_breaker(c: &mut Checker, cb: &plan::CircuitBreaker) -> model::Circuit
     for (k, code) in cb.status_codes.iter().enumerate() {
         match parse_status_range(code) {
             Ok(r) => ranges.push(r),
-            Err(reason) => c.error(code.pos, &field(&format!("statusCodes[{k}]")), reason),
+            Err(reason) => c.error(
+                code.pos,
+                &field(&format!("statusCodes[{k}]")),
+                reason.to_string(),
+            ),
         }
     }
     model::CircuitBreaker {
@@ -56,15 +60,21 @@ fn circuit_breaker(c: &mut Checker, cb: &plan::CircuitBreaker) -> model::Circuit
     }
 }
 
+/// Why a circuit breaker's status code entry is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+enum StatusCodeError {
+    #[error("status code `{0}` must be a number or a range such as `500-599`, within 200-599")]
+    NotARange(String),
+    #[error("status code `{0}` is outside 200-599")]
+    OutOfRange(String),
+    #[error("status code range `{0}` is reversed")]
+    Reversed(String),
+}
+
 /// `"429"` or `"500-599"`, within 200..=599.
-fn parse_status_range(code: &Located<String>) -> Result<(u16, u16), String> {
+fn parse_status_range(code: &Located<String>) -> Result<(u16, u16), StatusCodeError> {
     let text = code.trim();
-    let bad = || {
-        format!(
-            "status code `{}` must be a number or a range such as `500-599`, within 200-599",
-            code.value
-        )
-    };
+    let bad = || StatusCodeError::NotARange(code.value.clone());
     let (lo, hi) = match text.split_once('-') {
         Some((a, b)) => (a.trim(), b.trim()),
         None => (text, text),
@@ -72,10 +82,10 @@ fn parse_status_range(code: &Located<String>) -> Result<(u16, u16), String> {
     let lo: u16 = lo.parse().map_err(|_| bad())?;
     let hi: u16 = hi.parse().map_err(|_| bad())?;
     if !(200..=599).contains(&lo) || !(200..=599).contains(&hi) {
-        return Err(format!("status code `{}` is outside 200-599", code.value));
+        return Err(StatusCodeError::OutOfRange(code.value.clone()));
     }
     if lo > hi {
-        return Err(format!("status code range `{}` is reversed", code.value));
+        return Err(StatusCodeError::Reversed(code.value.clone()));
     }
     Ok((lo, hi))
 }
