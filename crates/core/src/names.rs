@@ -405,6 +405,21 @@ mod tests {
     }
 
     #[test]
+    fn api_paths() {
+        assert_eq!(api_path("openai"), Ok(()));
+        assert_eq!(api_path("team/openai.v1"), Ok(()));
+        assert_eq!(api_path("../../admin"), Err(NameError::DotSegment("..")));
+        assert_eq!(api_path("a/./b"), Err(NameError::DotSegment(".")));
+        assert_eq!(api_path("a//b"), Err(NameError::EmptySegment));
+        assert_eq!(api_path("/openai"), Err(NameError::Ends('/')));
+        assert_eq!(api_path("%2e%2e/admin"), Err(NameError::Contains('%')));
+        assert_eq!(
+            api_path("../x").unwrap_err().to_string(),
+            "must not contain a `..` segment"
+        );
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(iso8601_duration("PT1M"), Ok(60.0));
         assert_eq!(iso8601_duration("PT30S"), Ok(30.0));

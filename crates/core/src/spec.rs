@@ -181,3 +181,36 @@ pub fn patched(model: &Model) -> Result<String, PatchError> {
     text.push('\n');
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(servers: &str) -> String {
+        format!(
+            r#"{{"openapi": "3.0.1", "info": {{"title": "x", "version": "1"}}, "paths": {{}}, "servers": {servers}}}"#
+        )
+    }
+
+    #[test]
+    fn every_server_must_be_https_once_its_variables_are_filled() {
+        let ok = spec(
+            r#"[{"url": "https://{endpoint}/openai", "variables": {"endpoint": {"default": "a.openai.azure.com"}}}]"#,
+        );
+        assert!(check_user_spec("s.json", &ok).is_ok());
+        let ok = spec(
+            r#"[{"url": "{endpoint}/openai", "variables": {"endpoint": {"default": "https://a.openai.azure.com"}}}]"#,
+        );
+        assert!(check_user_spec("s.json", &ok).is_ok());
+        for bad in [
+            r#"[{"url": "javascript:alert(1)"}]"#,
+            r#"[{"url": "http://a.openai.azure.com/openai"}]"#,
+            r#"[{"url": "{endpoint}/openai", "variables": {"endpoint": {"default": "http://a"}}}]"#,
+            r#"[{"url": "/openai"}]"#,
+            r#"[{"url": "https://a/openai"}, {"url": "file:///etc/passwd"}]"#,
+        ] {
+            let err = check_user_spec("s.json", &spec(bad)).unwrap_err();
+            assert!(matches!(err, SpecError::NotHttps { .. }), "{bad}: {err}");
+        }
+    }
+}
