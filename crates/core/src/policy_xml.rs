@@ -444,6 +444,17 @@ mod tests {
     }
 
     #[test]
+    fn errors_keep_their_cause() {
+        let err = parse("<policies><a></b></policies>", Format::Xml).unwrap_err();
+        assert!(
+            matches!(err, XmlError::NotWellFormed { line: 1, .. }),
+            "{err}"
+        );
+        let cause = std::error::Error::source(&err).expect("the XML reader's error");
+        assert!(err.to_string().ends_with(&cause.to_string()), "{err}");
+    }
+
+    #[test]
     fn unclosed_things_are_errors() {
         assert!(parse("<policies><inbound></policies>", Format::Xml).is_err());
         assert!(parse("<policies>@(foo</policies>", Format::RawXml).is_err());
