@@ -32,108 +32,107 @@ enum Frame {
 /// closing delimiter). `line` is where it starts, for errors.
 pub fn expression_len(s: &str, line: usize) -> Result<usize, PolicyError> {
     let b = s.as_bytes();
-    let open = |msg: &str| PolicyError::Expression {
-        line,
-        message: msg.to_string(),
-    };
+    let open = |message: String| PolicyError::Expression { line, message };
     let closer = match (b.first(), b.get(1)) {
         (Some(b'@'), Some(b'(')) => b')',
         (Some(b'@'), Some(b'{')) => b'}',
-        _ => return Err(open("a policy expression starts with @( or @{")),
+        _ => return Err(open("a policy expression starts with @( or @{".into())),
     };
     let mut stack = vec![Frame::Code(closer)];
     let mut i = 2;
     while i < b.len() {
         if stack.len() > MAX_EXPRESSION_NESTING {
-            return Err(open(&format!(
+            return Err(open(format!(
                 "the policy expression nests deeper than {MAX_EXPRESSION_NESTING} levels"
             )));
         }
-        let c = b[i];
-        let next = b.get(i + 1).copied();
-        match stack.last() {
+        i = match stack.last() {
             Some(Frame::Interpolated { verbatim }) => {
                 let verbatim = *verbatim;
-                match c {
-                    b'{' | b'}' if next == Some(c) => i += 2,
-                    b'{' => {
-                        stack.push(Frame::Code(b'}'));
-                        i += 1;
-                    }
-                    b'\\' if !verbatim => i += 2,
-                    b'"' if verbatim && next == Some(b'"') => i += 2,
-                    b'"' => {
-                        stack.pop();
-                        i += 1;
-                    }
-                    _ => i += 1,
-                }
+                in_interpolated(b, i, verbatim, &mut stack)
             }
             Some(Frame::Code(close)) => {
                 let close = *close;
-                match c {
-                    b'"' => {
-                        let prefix = &b[..i];
-                        let verbatim = prefix.ends_with(b"@") || prefix.ends_with(b"@$");
-                        let interpolated = prefix.ends_with(b"$") || prefix.ends_with(b"$@");
-                        if interpolated {
-                            stack.push(Frame::Interpolated { verbatim });
-                            i += 1;
-                        } else {
-                            i = string_end(b, i + 1, verbatim)
-                                .ok_or_else(|| open("a C# string literal is not closed"))?;
-                        }
-                    }
-                    b'\'' => {
-                        i = char_end(b, i + 1)
-                            .ok_or_else(|| open("a C# char literal is not closed"))?;
-                    }
-                    b'/' if next == Some(b'/') => {
-                        i = b[i..]
-                            .iter()
-                            .position(|&x| x == b'\n')
-                            .map_or(b.len(), |p| i + p);
-                    }
-                    b'/' if next == Some(b'*') => {
-                        i = find(b, i + 2, b"*/")
-                            .map(|p| p + 2)
-                            .ok_or_else(|| open("a C# comment is not closed"))?;
-                    }
-                    b'(' => {
-                        stack.push(Frame::Code(b')'));
-                        i += 1;
-                    }
-                    b'[' => {
-                        stack.push(Frame::Code(b']'));
-                        i += 1;
-                    }
-                    b'{' => {
-                        stack.push(Frame::Code(b'}'));
-                        i += 1;
-                    }
-                    b')' | b']' | b'}' if c == close => {
-                        stack.pop();
-                        i += 1;
-                        if stack.is_empty() {
-                            return Ok(i);
-                        }
-                    }
-                    b')' | b']' | b'}' => {
-                        return Err(open(&format!(
-                            "'{}' where '{}' was expected",
-                            c as char, close as char
-                        )));
-                    }
-                    _ => i += 1,
+                let next = in_code(b, i, close, &mut stack).map_err(open)?;
+                if stack.is_empty() {
+                    return Ok(next);
                 }
+                next
             }
             None => unreachable!("the loop returns when the stack empties"),
-        }
+        };
     }
-    Err(open(&format!(
+    Err(open(format!(
         "the policy expression is not closed (no matching '{}')",
         closer as char
     )))
+}
+
+/// One step in the literal part of an interpolated string; the next index.
+fn in_interpolated(b: &[u8], i: usize, verbatim: bool, stack: &mut Vec<Frame>) -> usize {
+    let c = b[i];
+    let next = b.get(i + 1).copied();
+    match c {
+        b'{' | b'}' if next == Some(c) => i + 2,
+        b'{' => {
+            stack.push(Frame::Code(b'}'));
+            i + 1
+        }
+        b'\\' if !verbatim => i + 2,
+        b'"' if verbatim && next == Some(b'"') => i + 2,
+        b'"' => {
+            stack.pop();
+            i + 1
+        }
+        _ => i + 1,
+    }
+}
+
+/// One step in code whose brackets `close` ends; the next index.
+fn in_code(b: &[u8], i: usize, close: u8, stack: &mut Vec<Frame>) -> Result<usize, String> {
+    let c = b[i];
+    let next = b.get(i + 1).copied();
+    Ok(match c {
+        b'"' => {
+            let prefix = &b[..i];
+            let verbatim = prefix.ends_with(b"@") || prefix.ends_with(b"@$");
+            let interpolated = prefix.ends_with(b"$") || prefix.ends_with(b"$@");
+            if interpolated {
+                stack.push(Frame::Interpolated { verbatim });
+                i + 1
+            } else {
+                string_end(b, i + 1, verbatim).ok_or("a C# string literal is not closed")?
+            }
+        }
+        b'\'' => char_end(b, i + 1).ok_or("a C# char literal is not closed")?,
+        b'/' if next == Some(b'/') => b[i..]
+            .iter()
+            .position(|&x| x == b'\n')
+            .map_or(b.len(), |p| i + p),
+        b'/' if next == Some(b'*') => find(b, i + 2, b"*/")
+            .map(|p| p + 2)
+            .ok_or("a C# comment is not closed")?,
+        b'(' | b'[' | b'{' => {
+            let closer = match c {
+                b'(' => b')',
+                b'[' => b']',
+                _ => b'}',
+            };
+            stack.push(Frame::Code(closer));
+            i + 1
+        }
+        b')' | b']' | b'}' if c == close => {
+            stack.pop();
+            i + 1
+        }
+        b')' | b']' | b'}' => {
+            return Err(format!(
+                "'{}' where '{}' was expected",
+                c as char, close as char
+            ));
+        }
+        _ => i + 1,
+    })
 }
 
 /// Index just past the `"` closing a string literal whose content starts at `i`.
