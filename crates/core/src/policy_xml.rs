@@ -278,25 +278,7 @@ pub fn parse(value: &str, format: Format) -> Result<Element, XmlError> {
                 push_text(&mut stack, &text)?;
             }
             Event::GeneralRef(r) => {
-                let name = r.as_ref().to_string();
-                let text = match name.as_str() {
-                    "amp" => "&".to_string(),
-                    "lt" => "<".to_string(),
-                    "gt" => ">".to_string(),
-                    "quot" => "\"".to_string(),
-                    "apos" => "'".to_string(),
-                    n if n.starts_with('#') => {
-                        let code = if let Some(hex) = n.strip_prefix("#x") {
-                            u32::from_str_radix(hex, 16).ok()
-                        } else {
-                            n[1..].parse().ok()
-                        };
-                        code.and_then(char::from_u32)
-                            .ok_or_else(|| XmlError::BadCharRef(n.to_string()))?
-                            .to_string()
-                    }
-                    n => return Err(XmlError::UnknownEntity(n.to_string())),
-                };
+                let text = entity_text(r.as_ref())?;
                 push_text(&mut stack, &text)?;
             }
             Event::CData(t) => {
@@ -311,6 +293,28 @@ pub fn parse(value: &str, format: Format) -> Result<Element, XmlError> {
         return Err(XmlError::Unclosed(open.name.clone()));
     }
     root.ok_or(XmlError::Empty)
+}
+
+/// The text an entity reference (`amp`, `#x41`...) stands for.
+fn entity_text(name: &str) -> Result<String, XmlError> {
+    Ok(match name {
+        "amp" => "&".to_string(),
+        "lt" => "<".to_string(),
+        "gt" => ">".to_string(),
+        "quot" => "\"".to_string(),
+        "apos" => "'".to_string(),
+        n if n.starts_with('#') => {
+            let code = if let Some(hex) = n.strip_prefix("#x") {
+                u32::from_str_radix(hex, 16).ok()
+            } else {
+                n[1..].parse().ok()
+            };
+            code.and_then(char::from_u32)
+                .ok_or_else(|| XmlError::BadCharRef(n.to_string()))?
+                .to_string()
+        }
+        n => return Err(XmlError::UnknownEntity(n.to_string())),
+    })
 }
 
 fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
