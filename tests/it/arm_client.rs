@@ -303,3 +303,43 @@ async fn delete_of_a_missing_resource_is_success_and_delete_waits_for_the_operat
         2
     );
 }
+
+#[tokio::test]
+async fn request_conflict_on_the_parent_account_is_retried() {
+    // ARM's code for a second deployment operation on one account (ARM-NOTES, 2026-12).
+    let server = Scripted::start(|method, _, n, _| match method {
+        "PUT" if n <= 2 => reply(409, json!({ "error": { "code": "RequestConflict", "message": "Another operation is being performed on the parent resource '/subscriptions/0/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a1'. Please try again later." } })),
+        _ => reply(200, resource("Succeeded")),
+    })
+    .await;
+    let c = client(&server.url, fast_options());
+    c.put(&format!("{ID}/deployments/d1"), V, &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        server.seen().iter().filter(|s| s.method == "PUT").count(),
+        3
+    );
+    assert!(aoai_lb::arm::hints::hint("RequestConflict").is_some());
+}
+
+#[tokio::test]
+async fn a_resource_read_while_creating_is_waited_for_until_it_settles() {
+    let server = Scripted::start(|_, _, n, _| {
+        if n <= 2 {
+            reply(200, resource("Creating")).header("retry-after-ms", "30")
+        } else {
+            reply(200, resource("Succeeded"))
+        }
+    })
+    .await;
+    let c = client(&server.url, fast_options());
+    let body = c.get_settled(ID, V).await.unwrap().expect("exists");
+    assert_eq!(body["properties"]["provisioningState"], "Succeeded");
+    let g = gaps(&server.seen(), "GET", ID);
+    assert_eq!(g.len(), 2, "{g:?}");
+    assert!(g.iter().all(|g| *g >= Duration::from_millis(30)), "{g:?}");
+    // A plain read takes what it finds.
+    let plain = c.get(ID, V).await.unwrap().unwrap();
+    assert_eq!(plain["properties"]["provisioningState"], "Succeeded");
+}

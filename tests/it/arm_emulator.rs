@@ -31,7 +31,7 @@ fn config() -> Config {
 fn client(emu: &Emu) -> ArmClient {
     let options = ArmClientOptions {
         retry: RetryOptions {
-            max_retries: 8,
+            max_server_retries: 8,
             max_connection_retries: 4,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(200),

@@ -2,6 +2,7 @@
 //! would observe: exit codes, messages, files written, request bodies.
 
 mod action;
+mod arm_bounds;
 mod arm_client;
 mod arm_emulator;
 mod arm_schemas;
@@ -14,6 +15,7 @@ mod golden;
 mod invalid_plans;
 mod parser_fuzz;
 mod plan_data;
+mod plan_reads;
 mod plan_schema;
 mod policy_readers;
 mod scripted;

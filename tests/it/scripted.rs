@@ -113,7 +113,7 @@ pub const TOKEN: &str = "eyJ0eXAi.test-token-must-never-be-logged.sig";
 pub fn fast_options() -> ArmClientOptions {
     ArmClientOptions {
         retry: RetryOptions {
-            max_retries: 4,
+            max_server_retries: 4,
             max_connection_retries: 2,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(100),

@@ -2,23 +2,54 @@
 //! logging and bearer auth per try), typed errors, and the verbs the engine uses.
 //! It knows nothing of plans: it sends what it is given and waits for what ARM says.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use azure_core::credentials::TokenCredential;
 use azure_core::http::policies::Policy;
 use azure_core::http::{
-    ClientOptions, Context, Method, Pipeline, PipelineSendOptions, Request,
+    ClientOptions, Context, Method, Pipeline, PipelineStreamOptions, Request,
     RetryOptions as CoreRetry, Url,
 };
 use serde_json::Value;
 
 use super::auth::BearerPolicy;
+use super::bound::{Bound, BoundPolicy, OperationDeadline};
 use super::error::ArmError;
 use super::lro::{self, LroOptions};
 use super::observe::ObservePolicy;
-use super::retry::{RetryOptions, RetryPolicy};
+use super::retry::{ObserverSlot, RetryObserver, RetryOptions, RetryPolicy};
 use super::stats::{Counts, RequestClass, Stats};
+
+/// The error of a request that got no usable response.
+fn pipeline_error(e: azure_core::Error, method: &Method, url: &Url, resource: &str) -> ArmError {
+    let shown_url = || {
+        let mut u = url.clone();
+        u.set_query(None);
+        u.to_string()
+    };
+    match e.downcast_ref::<Bound>() {
+        _ if matches!(e.kind(), azure_core::error::ErrorKind::Credential) => {
+            ArmError::Credential(e.to_string())
+        }
+        Some(Bound::Deadline(after)) => ArmError::Deadline {
+            method: method.to_string(),
+            url: shown_url(),
+            after: *after,
+        },
+        Some(Bound::TooLarge(limit)) => ArmError::TooLarge {
+            method: method.to_string(),
+            url: shown_url(),
+            limit: *limit,
+        },
+        None => ArmError::Transport {
+            method: method.to_string(),
+            resource: resource.to_string(),
+            message: error_chain(&e),
+            source: Some(Arc::new(e)),
+        },
+    }
+}
 
 /// `(code, message)` of an ARM error body; empty strings when it has none.
 pub fn error_code(bytes: &[u8]) -> (String, String) {
@@ -50,7 +81,13 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[derive(Clone, Debug)]
 pub struct ArmClientOptions {
     pub retry: RetryOptions,
+    /// Poll interval, and `lro.timeout`: the per-operation deadline (retries and
+    /// long-running operation included).
     pub lro: LroOptions,
+    /// Longest one try may take, the body read included.
+    pub request_timeout: Duration,
+    /// Largest response body read (a larger one is an error, and is not read further).
+    pub max_response_bytes: u64,
     /// Most requests in flight at once (a long-running operation waiting between polls
     /// holds none, so it never starves quick work).
     pub max_in_flight: usize,
@@ -83,6 +120,8 @@ impl Default for ArmClientOptions {
             lro: LroOptions::default(),
             max_in_flight: 10,
             delay_scale: 1.0,
+            request_timeout: Duration::from_secs(60),
+            max_response_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -113,6 +152,7 @@ pub struct ArmClient {
     stats: Arc<Stats>,
     options: ArmClientOptions,
     in_flight: Arc<tokio::sync::Semaphore>,
+    observer: ObserverSlot,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -136,13 +176,19 @@ impl ArmClient {
             .parse()
             .map_err(|e| format!("ARM endpoint `{endpoint}`: {e}"))?;
         let stats = Arc::new(Stats::default());
+        let observer: ObserverSlot = Arc::new(RwLock::new(None));
         let per_call: Vec<Arc<dyn Policy>> = vec![Arc::new(RetryPolicy::new(
             options.retry.clone(),
             stats.clone(),
+            observer.clone(),
         ))];
         let per_try: Vec<Arc<dyn Policy>> = vec![
             Arc::new(ObservePolicy::new(stats.clone())),
             Arc::new(BearerPolicy::new(credential)),
+            Arc::new(BoundPolicy {
+                request_timeout: options.request_timeout,
+                max_response_bytes: options.max_response_bytes,
+            }),
         ];
         let client_options = ClientOptions {
             retry: CoreRetry::none(),
@@ -163,7 +209,13 @@ impl ArmClient {
             stats,
             options,
             in_flight,
+            observer,
         })
+    }
+
+    /// Sends every retry to `observer` from now on (instead of the log).
+    pub fn observe_retries(&self, observer: Arc<dyn RetryObserver>) {
+        *self.observer.write().expect("observer slot") = Some(observer);
     }
 
     pub fn counts(&self) -> Counts {
@@ -188,7 +240,8 @@ impl ArmClient {
         Ok(url)
     }
 
-    /// Sends one request (retries included) and returns whatever ARM answered.
+    /// Sends one request (retries included, within the per-operation deadline) and
+    /// returns whatever ARM answered.
     pub async fn send(
         &self,
         method: Method,
@@ -197,14 +250,34 @@ impl ArmClient {
         class: RequestClass,
         resource: &str,
     ) -> Result<ArmResponse, ArmError> {
-        let mut request = Request::new(url, method);
+        let deadline = Instant::now() + self.options.lro.timeout;
+        self.send_until(method, url, body, class, resource, deadline)
+            .await
+    }
+
+    /// [`ArmClient::send`], retrying no later than `deadline` (a long-running
+    /// operation's polls share the operation's deadline).
+    pub async fn send_until(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        class: RequestClass,
+        resource: &str,
+        deadline: Instant,
+    ) -> Result<ArmResponse, ArmError> {
+        let mut request = Request::new(url.clone(), method);
         request.insert_header("accept", "application/json");
         if let Some(b) = body {
             request.insert_header("content-type", "application/json");
             request.set_body(serde_json::to_vec(b).expect("a JSON value serializes"));
         }
-        let ctx = Context::new().with_value(class);
-        let options = PipelineSendOptions {
+        let ctx = Context::new()
+            .with_value(class)
+            .with_value(OperationDeadline(deadline));
+        // Streamed, not `send`: the pipeline's `send` buffers the whole body before any
+        // policy sees it; here the bound policy reads it, within the deadline and the cap.
+        let options = PipelineStreamOptions {
             skip_checks: true,
             ..Default::default()
         };
@@ -213,36 +286,50 @@ impl ArmClient {
             .acquire()
             .await
             .expect("the request semaphore is never closed");
+        let failed = |e| pipeline_error(e, &method, &url, resource);
         let response = self
             .pipeline
-            .send(&ctx, &mut request, Some(options))
+            .stream(&ctx, &mut request, Some(options))
             .await
-            .map_err(|e| {
-                if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
-                    ArmError::Credential(e.to_string())
-                } else {
-                    ArmError::Transport {
-                        method: method.to_string(),
-                        resource: resource.to_string(),
-                        message: error_chain(&e),
-                    }
-                }
-            })?;
+            .map_err(failed)?;
         let status = u16::from(response.status());
-        let header = |name: &'static str| {
-            response
-                .headers()
-                .get_optional_str(&azure_core::http::headers::HeaderName::from_static(name))
-                .map(str::to_string)
+        let (azure_async_operation, location, retry_after) = {
+            let header = |name: &'static str| {
+                response
+                    .headers()
+                    .get_optional_str(&azure_core::http::headers::HeaderName::from_static(name))
+                    .map(str::to_string)
+            };
+            (
+                header("azure-asyncoperation"),
+                header("location"),
+                super::retry::retry_after(response.headers()),
+            )
         };
-        let azure_async_operation = header("azure-asyncoperation");
-        let location = header("location");
-        let retry_after = super::retry::retry_after(response.headers());
-        let bytes: azure_core::Bytes = response.into_body().into();
-        let body = if bytes.is_empty() {
+        let bytes = response.into_body().collect().await.map_err(failed)?;
+        let shown_url = || {
+            let mut u = url.clone();
+            u.set_query(None);
+            u.to_string()
+        };
+        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => v,
+                // An error status with a body that is not ARM's JSON still reports the
+                // status; a success whose body is not JSON is an error of its own, never
+                // read as "nothing there".
+                Err(_) if !(200..300).contains(&status) => Value::Null,
+                Err(e) => {
+                    return Err(ArmError::InvalidJson {
+                        method: method.to_string(),
+                        url: shown_url(),
+                        status,
+                        source: Arc::new(e),
+                    });
+                }
+            }
         };
         Ok(ArmResponse {
             status,
@@ -285,10 +372,43 @@ impl ArmClient {
             .send(Method::Get, url, None, RequestClass::Read, id)
             .await?;
         match r.status {
-            200 => Ok(Some(r.body)),
+            200 => self.found(id, api_version, r).map(Some),
             404 => Ok(None),
             _ => Err(Self::api_error(&Method::Get, id, &r)),
         }
+    }
+
+    /// GET a resource, waiting while an operation still runs on it (its
+    /// provisioningState is `Creating`, `Accepted`, `Updating`...); `None` when it does
+    /// not exist (404).
+    pub async fn get_settled(
+        &self,
+        id: &str,
+        api_version: &str,
+    ) -> Result<Option<Value>, ArmError> {
+        lro::settle(self, id, api_version).await
+    }
+
+    /// The body of a `200` to a GET: a resource, never nothing (an empty body is invalid
+    /// JSON, not a resource with no fields).
+    pub(crate) fn found(
+        &self,
+        id: &str,
+        api_version: &str,
+        r: ArmResponse,
+    ) -> Result<Value, ArmError> {
+        if !r.body.is_null() {
+            return Ok(r.body);
+        }
+        let empty = serde_json::from_slice::<Value>(b"").expect_err("empty is not JSON");
+        let mut url = self.url(id, api_version)?;
+        url.set_query(None);
+        Err(ArmError::InvalidJson {
+            method: Method::Get.to_string(),
+            url: url.to_string(),
+            status: r.status,
+            source: Arc::new(empty),
+        })
     }
 
     /// PUT (create or replace) and wait until ARM says it is done; returns the resource.

@@ -1,12 +1,18 @@
-//! ARM errors, as users need them: what was asked of which resource, and ARM's own
-//! `code` and `message`.
+//! ARM errors, as users need them: what was asked of which resource, ARM's own status,
+//! `code` and `message`, and for failures below HTTP the cause as a `source()` chain.
 
-use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+use super::bound::secs;
+
+/// An error below HTTP (connection refused, reset, TLS), kept for `source()`.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ArmError {
     /// ARM answered with an error status.
+    #[error("{method} {resource}: {status} {code}: {message}")]
     Api {
         method: String,
         resource: String,
@@ -15,6 +21,7 @@ pub enum ArmError {
         message: String,
     },
     /// A long-running operation ended Failed or Canceled.
+    #[error("{method} {resource}: the operation ended {status}: {code}: {message}")]
     OperationFailed {
         method: String,
         resource: String,
@@ -23,18 +30,54 @@ pub enum ArmError {
         message: String,
     },
     /// A long-running operation did not finish in time.
+    #[error(
+        "{method} {resource}: still running after {}; it may finish on its own, run again to converge (--operation-timeout)",
+        secs(*after)
+    )]
     Timeout {
         method: String,
         resource: String,
         after: Duration,
     },
     /// No response (connection refused, reset, DNS, TLS), after retries.
+    #[error("{method} {resource}: no response from ARM: {message}")]
     Transport {
         method: String,
         resource: String,
         message: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    /// Tries that did not complete within the per-request deadline, after retries.
+    #[error(
+        "{method} {url}: no complete response from ARM within {} per try, retries included (--request-timeout)",
+        secs(*after)
+    )]
+    Deadline {
+        method: String,
+        url: String,
+        after: Duration,
+    },
+    /// A response body over the size cap (it is not read further).
+    #[error(
+        "{method} {url}: the response is larger than {limit} bytes, more than aoai-lb reads from ARM"
+    )]
+    TooLarge {
+        method: String,
+        url: String,
+        limit: u64,
+    },
+    /// A success status whose body is not JSON.
+    #[error("invalid JSON from ARM for {method} {url}: {source}")]
+    InvalidJson {
+        method: String,
+        url: String,
+        status: u16,
+        #[source]
+        source: Arc<serde_json::Error>,
     },
     /// No credential could produce a token.
+    #[error("{0}")]
     Credential(String),
 }
 
@@ -47,9 +90,10 @@ impl ArmError {
         }
     }
 
+    /// The HTTP status ARM answered with, when it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ArmError::Api { status, .. } => Some(*status),
+            ArmError::Api { status, .. } | ArmError::InvalidJson { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -60,57 +104,13 @@ impl ArmError {
             ArmError::Api { status, .. } => {
                 matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
             }
-            ArmError::Timeout { .. } | ArmError::Transport { .. } => true,
-            ArmError::OperationFailed { .. } | ArmError::Credential(_) => false,
+            ArmError::Timeout { .. } | ArmError::Transport { .. } | ArmError::Deadline { .. } => {
+                true
+            }
+            ArmError::OperationFailed { .. }
+            | ArmError::Credential(_)
+            | ArmError::TooLarge { .. }
+            | ArmError::InvalidJson { .. } => false,
         }
     }
 }
-
-impl fmt::Display for ArmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ArmError::Api {
-                method,
-                resource,
-                status,
-                code,
-                message,
-            } => {
-                write!(f, "{method} {resource}: {status} {code}: {message}")
-            }
-            ArmError::OperationFailed {
-                method,
-                resource,
-                status,
-                code,
-                message,
-            } => {
-                write!(
-                    f,
-                    "{method} {resource}: the operation ended {status}: {code}: {message}"
-                )
-            }
-            ArmError::Timeout {
-                method,
-                resource,
-                after,
-            } => {
-                write!(
-                    f,
-                    "{method} {resource}: still running after {}s; it may finish on its own, run again to converge",
-                    after.as_secs()
-                )
-            }
-            ArmError::Transport {
-                method,
-                resource,
-                message,
-            } => {
-                write!(f, "{method} {resource}: no response from ARM: {message}")
-            }
-            ArmError::Credential(message) => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for ArmError {}

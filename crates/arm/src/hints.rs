@@ -68,6 +68,10 @@ pub const HINTS: &[(&str, &str)] = &[
         "the account is busy with another operation: wait a minute and run apply again",
     ),
     (
+        "RequestConflict",
+        "another operation is running on the account (ARM allows one deployment operation per account at a time): aoai-lb retried it for 10 minutes; wait for that operation to end and run apply again",
+    ),
+    (
         "PrincipalNotFound",
         "the new managed identity has not replicated yet: run apply again in a minute",
     ),
@@ -123,6 +127,7 @@ mod tests {
         for code in [
             "FlagMustBeSetForRestore",
             "AnotherOperationInProgress",
+            "RequestConflict",
             "InsufficientQuota",
             "SpecialFeatureOrQuotaIdRequired",
             "PrincipalNotFound",

@@ -2,13 +2,15 @@
 //! on azure_core's pipeline. It knows nothing of plans (that is the engine's job).
 //!
 //! - [`auth`]: the credential chain and the bearer policy (http only on loopback).
-//! - [`retry`]: what is retried, and how long it waits.
+//! - [`retry`]: what is retried, for how long per cause, and who hears of it.
+//! - [`bound`]: the per-try deadline and the response size cap.
 //! - [`lro`]: waiting for long-running operations.
 //! - [`client`]: [`ArmClient`], the verbs (GET, PUT, PATCH, DELETE, POST).
 //! - [`resources`]: typed views of what the engine reads back.
 //! - [`redact`]: keeping secrets out of logs.
 
 pub mod auth;
+pub mod bound;
 pub mod client;
 pub mod env;
 pub mod error;

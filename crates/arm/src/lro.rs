@@ -89,6 +89,7 @@ pub async fn wait(
             method: method.to_string(),
             resource: id.to_string(),
             message: m,
+            source: None,
         })
     };
     // After the operation: a delete is done; a PUT or PATCH ends on the resource itself.
@@ -220,7 +221,14 @@ async fn poll(
         }
         tokio::time::sleep(wait).await;
         let r = client
-            .send(Method::Get, url.clone(), None, RequestClass::Poll, id)
+            .send_until(
+                Method::Get,
+                url.clone(),
+                None,
+                RequestClass::Poll,
+                id,
+                deadline,
+            )
             .await?;
         match judge(&r) {
             Step::Done => return Ok(()),
@@ -258,7 +266,9 @@ async fn final_state(
         };
         first = false;
         let url = client.url(id, api_version)?;
-        let r = client.send(Method::Get, url, None, class, id).await?;
+        let r = client
+            .send_until(Method::Get, url, None, class, id, deadline)
+            .await?;
         if r.status != 200 {
             return Err(ArmClient::api_error(&Method::Get, id, &r));
         }
@@ -268,5 +278,44 @@ async fn final_state(
             Some(s) if is_terminal(s) => return Err(failed(method, id, s, &r.body)),
             Some(_) => {}
         }
+    }
+}
+
+/// GETs a resource and, while its provisioningState says an operation still runs on it
+/// (`Creating`, `Accepted`, `Updating`, `Deleting`...), waits for that to end, so a
+/// resource seen mid-operation (a re-apply right after a crash) is judged once settled
+/// and its children are not sent to a busy parent. `None`: it does not exist (404).
+pub async fn settle(
+    client: &ArmClient,
+    id: &str,
+    api_version: &str,
+) -> Result<Option<Value>, ArmError> {
+    let options = client.lro_options().clone();
+    let deadline = Instant::now() + options.timeout;
+    let mut class = RequestClass::Read;
+    loop {
+        let url = client.url(id, api_version)?;
+        let r = client
+            .send_until(Method::Get, url, None, class, id, deadline)
+            .await?;
+        match r.status {
+            404 => return Ok(None),
+            200 => {}
+            _ => return Err(ArmClient::api_error(&Method::Get, id, &r)),
+        }
+        match r.provisioning_state() {
+            Some(state) if !is_terminal(state) => {}
+            _ => return client.found(id, api_version, r).map(Some),
+        }
+        let wait = r.retry_after.unwrap_or(options.default_poll);
+        if Instant::now() + wait > deadline {
+            return Err(ArmError::Timeout {
+                method: Method::Get.to_string(),
+                resource: id.to_string(),
+                after: options.timeout,
+            });
+        }
+        tokio::time::sleep(wait).await;
+        class = RequestClass::Poll;
     }
 }

@@ -59,6 +59,13 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Longest one ARM request may take, response body included (then it is retried).
+    #[arg(long, global = true, env = env::REQUEST_TIMEOUT, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Longest one ARM operation may take: its retries (throttling waits included) and,
+    /// for a long-running one, its polls.
+    #[arg(long, global = true, env = env::OPERATION_TIMEOUT, default_value_t = 2700, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub operation_timeout: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -287,6 +294,9 @@ pub struct Settings {
     pub quiet: bool,
     /// `AOAI_LB_DELAY_SCALE`: multiplies aoai-lb's own backoff and poll waits (tests).
     pub delay_scale: f64,
+    /// Per-request and per-operation deadlines of ARM calls.
+    pub request_timeout: std::time::Duration,
+    pub operation_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -298,15 +308,23 @@ impl Settings {
             verbose: args.verbose,
             quiet: args.quiet,
             delay_scale: delay_scale(env::var(env::DELAY_SCALE).as_deref())?,
+            request_timeout: std::time::Duration::from_secs(args.request_timeout),
+            operation_timeout: std::time::Duration::from_secs(args.operation_timeout),
         })
     }
 
     /// The ARM client's options for these settings.
     pub fn arm_options(&self, max_in_flight: usize) -> aoai_lb_arm::ArmClientOptions {
+        let defaults = aoai_lb_arm::ArmClientOptions::default();
         aoai_lb_arm::ArmClientOptions {
             max_in_flight,
             delay_scale: self.delay_scale,
-            ..Default::default()
+            request_timeout: self.request_timeout,
+            lro: aoai_lb_arm::LroOptions {
+                timeout: self.operation_timeout,
+                ..defaults.lro.clone()
+            },
+            ..defaults
         }
     }
 }

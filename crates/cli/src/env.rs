@@ -14,6 +14,11 @@ pub use aoai_lb_arm::env::{
     AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, IDENTITY_ENDPOINT,
     MSI_ENDPOINT, var,
 };
+/// Seconds one ARM request may take, body included; `--request-timeout` (default 60).
+pub const REQUEST_TIMEOUT: &str = "AOAI_LB_REQUEST_TIMEOUT";
+/// Seconds one ARM operation may take, retries and polls included; `--operation-timeout`
+/// (default 2700).
+pub const OPERATION_TIMEOUT: &str = "AOAI_LB_OPERATION_TIMEOUT";
 /// Multiplies aoai-lb's own retry backoff and poll waits (never a Retry-After ARM
 /// sends); default 1. For tests, which must not sleep for real.
 pub const DELAY_SCALE: &str = "AOAI_LB_DELAY_SCALE";

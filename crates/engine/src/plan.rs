@@ -140,6 +140,17 @@ pub enum PlanError {
     Conflicts(Vec<String>),
     #[error("a read task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Resources whose read failed after its retries (address, why); the other reads
+    /// completed, and nothing was changed.
+    #[error(
+        "{} of the plan's resources could not be read from ARM ({read} others were read; nothing was changed):\n{}",
+        failed.len(),
+        failed.iter().map(|(a, e)| format!("  - {a}: {e}")).collect::<Vec<_>>().join("\n")
+    )]
+    Unreadable {
+        failed: Vec<(String, ArmError)>,
+        read: usize,
+    },
 }
 
 pub fn sha256(text: &str) -> String {
@@ -218,19 +229,32 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         .to_string();
     let spec_sha256 = sha256(&spec_text);
 
-    // Read every desired resource at once (the client bounds requests in flight).
+    // Read every desired resource at once (the client bounds requests in flight); one
+    // seen mid-operation (`Creating`, `Accepted`...) is waited for, so its children are
+    // never planned against a busy parent. A read that fails fails its resource: the
+    // others complete, and the plan names every resource it could not read.
     let mut reads = tokio::task::JoinSet::new();
     for (i, r) in desired.iter().enumerate() {
         if r.kind == Kind::ApimIdentity || r.id.contains(desired::UNKNOWN) {
             continue;
         }
         let (client, id, v) = (client.clone(), r.id.clone(), r.api_version);
-        reads.spawn(async move { (i, client.get(&id, v).await) });
+        reads.spawn(async move { (i, client.get_settled(&id, v).await) });
     }
     let mut live: BTreeMap<usize, Option<Value>> = BTreeMap::new();
+    let mut failed = Vec::new();
     while let Some(joined) = reads.join_next().await {
-        let (i, result) = joined?;
-        live.insert(i, result?);
+        match joined? {
+            (i, Ok(v)) => {
+                live.insert(i, v);
+            }
+            (i, Err(e)) => failed.push((desired[i].address.clone(), e)),
+        }
+    }
+    if !failed.is_empty() {
+        failed.sort_by(|a, b| a.0.cmp(&b.0));
+        let read = live.len();
+        return Err(PlanError::Unreadable { failed, read });
     }
 
     let apim = ApimIdentity {

@@ -119,6 +119,7 @@ fn run_in(printer: &Printer, session: &Session, loaded: &load::Loaded, yes: bool
         }
     }
     let progress = std::sync::Arc::new(Progress::new(progress_mode(printer), colour));
+    session.client.observe_retries(progress.clone());
     progress.group_start("aoai-lb apply");
     let stop = session.stop_on_signal(printer);
     let options = ApplyOptions {

@@ -78,6 +78,7 @@ fn run_in(printer: &Printer, session: &Session, yes: bool, purge: bool) -> ExitS
         Err(status) => return status,
     }
     let progress = std::sync::Arc::new(Progress::new(progress_mode(printer), colour));
+    session.client.observe_retries(progress.clone());
     progress.group_start("aoai-lb destroy");
     let stop = session.stop_on_signal(printer);
     let options = ApplyOptions {

@@ -79,6 +79,13 @@ impl Progress {
     }
 }
 
+/// A retry of an ARM request, as one line (`retrying GET …/accounts/x in 4s: 429 throttled (2/…)`).
+impl aoai_lb_arm::retry::RetryObserver for Progress {
+    fn retrying(&self, event: &aoai_lb_arm::retry::RetryEvent) {
+        self.line(&format!("{} {event}", self.stamp()));
+    }
+}
+
 impl Observer for Progress {
     fn started(&self, change: &Change) {
         let (doing, _) = verb(change.action);

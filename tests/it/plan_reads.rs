@@ -1,0 +1,87 @@
+//! `aoai-lb plan` against ARMs that misbehave (raw servers on 127.0.0.1): a read that
+//! fails fails its resource by name while the other reads complete; a 200 whose body is
+//! not JSON is reported as such, never as a resource someone else created; a silent ARM
+//! ends at the deadlines with every retry printed at the default verbosity.
+
+use std::sync::atomic::Ordering;
+
+use crate::arm_bounds::{Act, raw};
+use crate::util::{aoai_lb, repo, run};
+
+fn plan(url: &str, extra: &[&str]) -> crate::util::Run {
+    let dir = tempfile::tempdir().unwrap();
+    run(aoai_lb(dir.path())
+        .env("AOAI_LB_ARM_ENDPOINT", url)
+        .env("AOAI_LB_ACCESS_TOKEN", "t")
+        .env("AOAI_LB_STATE", dir.path().join("state.json"))
+        .env("AOAI_LB_DELAY_SCALE", "0.01")
+        .arg("plan")
+        .arg(repo().join("examples/two-regions.yaml"))
+        .args(extra))
+}
+
+const SERVICE: &str = r#"{"id":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-aoai-lb","name":"apim-aoai-lb","identity":{"type":"SystemAssigned","principalId":"11111111-1111-1111-1111-111111111111","tenantId":"22222222-2222-2222-2222-222222222222"},"properties":{"provisioningState":"Succeeded"}}"#;
+const NOT_FOUND: &str = r#"{"error":{"code":"ResourceNotFound","message":"not found"}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_json_fails_that_resource_by_name_and_the_other_reads_complete() {
+    let server = raw(|_, path| {
+        if path.starts_with(
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-aoai-lb?",
+        ) {
+            Act::Answer(200, SERVICE.into())
+        } else if path.contains("/accounts/aoai-nov26-instance1?") {
+            Act::Answer(200, "{\"id\": \"/subscriptions/x\", oops".into())
+        } else {
+            Act::Answer(404, NOT_FOUND.into())
+        }
+    })
+    .await;
+    let url = server.url.clone();
+    let out = tokio::task::spawn_blocking(move || plan(&url, &[]))
+        .await
+        .unwrap();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("1 of the plan's resources could not be read from ARM")
+            && out.stderr.contains(&format!(
+                "  - account.aoai-nov26-instance1: invalid JSON from ARM for GET {}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-lb/providers/Microsoft.CognitiveServices/accounts/aoai-nov26-instance1: ",
+                server.url
+            )),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("already exist"), "{}", out.stderr);
+    // The service, and every desired resource whose id is known, was read.
+    assert!(server.connections.load(Ordering::SeqCst) >= 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_arm_ends_at_the_deadline_with_every_retry_printed() {
+    let server = raw(|_, _| Act::Silent).await;
+    let url = server.url.clone();
+    let out = tokio::task::spawn_blocking(move || plan(&url, &["--request-timeout", "1"]))
+        .await
+        .unwrap();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let retries: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("retrying GET …/service/apim-aoai-lb in "))
+        .collect();
+    assert_eq!(retries.len(), 4, "{}", out.stderr);
+    assert!(
+        retries[0].contains("no response: no complete response within 1s (1/4)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "error: GET {}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-aoai-lb: no complete response from ARM within 1s per try",
+            server.url
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.connections.load(Ordering::SeqCst), 5);
+}
