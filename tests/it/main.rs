@@ -11,6 +11,7 @@ mod durations;
 mod emu;
 mod emulator;
 mod engine;
+mod faults_at_scale;
 mod golden;
 mod invalid_plans;
 mod parser_fuzz;
