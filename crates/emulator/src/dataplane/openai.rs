@@ -11,7 +11,7 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::{Config, DataPlane, Latency};
+use crate::config::{AccountSettings, Config, DataPlane, Latency};
 use crate::ops::retry_headers;
 use crate::reply::uuid_like;
 use crate::store::{Kind, Record, Store, key};
@@ -146,6 +146,162 @@ fn content_filter() -> Value {
     json!({"hate": safe, "self_harm": safe, "sexual": safe, "violence": safe})
 }
 
+/// Response time of one call: `latencyMs` +- `jitterMs` (defaults by latency profile),
+/// scaled.
+fn response_ms<R: Rng>(config: &Config, settings: &AccountSettings, rng: &mut R) -> u64 {
+    let azure = config.latency == Latency::Azure;
+    let base = settings
+        .latency_ms
+        .unwrap_or(if azure { 500.0 } else { 0.0 });
+    let jitter = settings
+        .jitter_ms
+        .unwrap_or(if azure { 150.0 } else { 0.0 });
+    let drawn = if jitter > 0.0 {
+        (base + rng.random_range(-jitter..=jitter)).max(0.0)
+    } else {
+        base
+    };
+    (drawn * config.time_scale).round() as u64
+}
+
+/// The deployment and query of `POST /openai/deployments/{d}/chat/completions?api-version=...`.
+fn chat_completions(
+    call: &Call,
+    path_and_query: &str,
+) -> Option<(String, BTreeMap<String, String>)> {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let query = crate::pipeline::parse_query(query);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [o, d, name, c, co]
+            if o.eq_ignore_ascii_case("openai")
+                && d.eq_ignore_ascii_case("deployments")
+                && c.eq_ignore_ascii_case("chat")
+                && co.eq_ignore_ascii_case("completions")
+                && call.method == "POST"
+                && query.contains_key("api-version") =>
+        {
+            Some((name.to_string(), query))
+        }
+        _ => None,
+    }
+}
+
+/// The 401 body when the caller may not call the account (None: it may).
+fn refusal(store: &Store, account_id: &str, call: &Call) -> Option<Value> {
+    let authorized = match call.principal {
+        Some(p) => has_data_role(store, account_id, p),
+        None => call.api_key,
+    };
+    if authorized {
+        return None;
+    }
+    Some(match call.principal {
+        Some(p) => error(
+            "PermissionDenied",
+            &format!(
+                "The principal `{p}` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST /openai/deployments/{{deployment-id}}/chat/completions` operation."
+            ),
+        ),
+        None => error(
+            "401",
+            "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
+        ),
+    })
+}
+
+/// A `chat.completion` body: at most `max_tokens` words naming the account and region.
+fn completion(out: &Answer, deployment: &str, dep: &Record, prompt: u64, max_tokens: u64) -> Value {
+    let words: Vec<String> = format!(
+        "Hello from {} in {}: the aoai-lb emulator answered this chat completion.",
+        out.account, out.region
+    )
+    .split(' ')
+    .map(str::to_string)
+    .collect();
+    let n = (max_tokens as usize).min(words.len()).max(1);
+    let finish = if n < words.len() { "length" } else { "stop" };
+    let model = &dep.body["properties"]["model"];
+    let model_name = match (model["name"].as_str(), model["version"].as_str()) {
+        (Some(m), Some(v)) => format!("{m}-{v}"),
+        (Some(m), None) => m.to_string(),
+        _ => deployment.to_string(),
+    };
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    json!({
+        "id": format!("chatcmpl-{}", uuid_like().replace('-', "")),
+        "object": "chat.completion",
+        "created": created,
+        "model": model_name,
+        "system_fingerprint": "fp_aoai_lb_emulator",
+        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": content_filter()}],
+        "choices": [{
+            "index": 0,
+            "finish_reason": finish,
+            "logprobs": null,
+            "message": {"role": "assistant", "content": words[..n].join(" ")},
+            "content_filter_results": content_filter(),
+        }],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n as u64},
+    })
+}
+
+/// Headers of a refusal for a used-up budget; its body, as Azure OpenAI words it.
+fn throttled(
+    out: &mut Answer,
+    config: &Config,
+    wait_ms: u64,
+    (requests, tokens): (u64, u64),
+    api_version: &str,
+    what: &str,
+) -> Value {
+    let seconds = (wait_ms as f64 / config.time_scale / 1000.0)
+        .ceil()
+        .max(1.0) as u64;
+    out.headers.extend(
+        retry_headers(wait_ms)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v)),
+    );
+    out.headers.push((
+        "x-ratelimit-remaining-requests".into(),
+        requests.to_string(),
+    ));
+    out.headers
+        .push(("x-ratelimit-remaining-tokens".into(), tokens.to_string()));
+    error(
+        "429",
+        &format!(
+            "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version {api_version} have exceeded {what} limit of your current OpenAI S0 pricing tier. Please retry after {seconds} seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."
+        ),
+    )
+}
+
+impl Answer {
+    /// An answer of `account` in `region` before it is decided: 200, the headers every
+    /// answer carries, a refusal's latency (refusals come back quicker than completions).
+    fn started(account: String, region: String, full_ms: u64) -> Answer {
+        Answer {
+            status: 200,
+            headers: vec![
+                ("x-ms-region".into(), region.clone()),
+                ("apim-request-id".into(), uuid_like()),
+                ("x-request-id".into(), uuid_like()),
+            ],
+            body: Value::Null,
+            account,
+            region,
+            retry_after_ms: None,
+            latency_ms: full_ms / 10,
+        }
+    }
+}
+
 /// Answers one call. `usage` holds every account's window; `rng` draws the jitter.
 pub fn answer<R: Rng>(
     store: &Store,
@@ -160,74 +316,18 @@ pub fn answer<R: Rng>(
     let name = account.name().to_string();
     let region = region_display(account);
     let settings = dp.settings_for(&name, &region);
-    let azure = config.latency == Latency::Azure;
-    let base = settings
-        .latency_ms
-        .unwrap_or(if azure { 500.0 } else { 0.0 });
-    let jitter = settings
-        .jitter_ms
-        .unwrap_or(if azure { 150.0 } else { 0.0 });
-    let drawn = if jitter > 0.0 {
-        (base + rng.random_range(-jitter..=jitter)).max(0.0)
-    } else {
-        base
-    };
-    let full_ms = (drawn * config.time_scale).round() as u64;
-    let mut out = Answer {
-        status: 200,
-        headers: vec![
-            ("x-ms-region".into(), region.clone()),
-            ("apim-request-id".into(), uuid_like()),
-            ("x-request-id".into(), uuid_like()),
-        ],
-        body: Value::Null,
-        account: name.clone(),
-        region,
-        retry_after_ms: None,
-        // Refusals come back quicker than completions.
-        latency_ms: full_ms / 10,
-    };
+    let full_ms = response_ms(config, &settings, rng);
+    let mut out = Answer::started(name.clone(), region, full_ms);
     let fail = |mut out: Answer, status: u16, body: Value| {
         out.status = status;
         out.body = body;
         Some(out)
     };
     let (_, path_and_query) = split_url(call.url)?;
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((&path_and_query, ""));
-    let query = crate::pipeline::parse_query(query);
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let deployment = match segments.as_slice() {
-        [o, d, name, c, co]
-            if o.eq_ignore_ascii_case("openai")
-                && d.eq_ignore_ascii_case("deployments")
-                && c.eq_ignore_ascii_case("chat")
-                && co.eq_ignore_ascii_case("completions")
-                && call.method == "POST"
-                && query.contains_key("api-version") =>
-        {
-            name.to_string()
-        }
-        _ => return fail(out, 404, error("404", "Resource not found")),
+    let Some((deployment, query)) = chat_completions(call, &path_and_query) else {
+        return fail(out, 404, error("404", "Resource not found"));
     };
-    let authorized = match call.principal {
-        Some(p) => has_data_role(store, &account.id, p),
-        None => call.api_key,
-    };
-    if !authorized {
-        let body = match call.principal {
-            Some(p) => error(
-                "PermissionDenied",
-                &format!(
-                    "The principal `{p}` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST /openai/deployments/{{deployment-id}}/chat/completions` operation."
-                ),
-            ),
-            None => error(
-                "401",
-                "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
-            ),
-        };
+    if let Some(body) = refusal(store, &account.id, call) {
         return fail(out, 401, body);
     }
     let dep = store
@@ -271,39 +371,19 @@ pub fn answer<R: Rng>(
         .is_some_and(|l| used.tokens + prompt + max_tokens > l);
     if over_requests || over_tokens {
         let wait_ms = ((window + 1) * window_ms - now).max(1);
-        let seconds = (wait_ms as f64 / config.time_scale / 1000.0)
-            .ceil()
-            .max(1.0) as u64;
         let api_version = query.get("api-version").cloned().unwrap_or_default();
         let what = if over_requests {
             "call rate"
         } else {
             "token rate"
         };
-        out.headers.extend(
-            retry_headers(wait_ms)
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v)),
+        let remaining = (
+            limit_requests.saturating_sub(used.requests),
+            limit_tokens.saturating_sub(used.tokens),
         );
-        out.headers.push((
-            "x-ratelimit-remaining-requests".into(),
-            limit_requests.saturating_sub(used.requests).to_string(),
-        ));
-        out.headers.push((
-            "x-ratelimit-remaining-tokens".into(),
-            limit_tokens.saturating_sub(used.tokens).to_string(),
-        ));
+        let body = throttled(&mut out, config, wait_ms, remaining, &api_version, what);
         out.retry_after_ms = Some(wait_ms);
-        return fail(
-            out,
-            429,
-            error(
-                "429",
-                &format!(
-                    "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version {api_version} have exceeded {what} limit of your current OpenAI S0 pricing tier. Please retry after {seconds} seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."
-                ),
-            ),
-        );
+        return fail(out, 429, body);
     }
     used.requests += 1;
     used.tokens += prompt + max_tokens;
@@ -315,41 +395,7 @@ pub fn answer<R: Rng>(
         "x-ratelimit-remaining-tokens".into(),
         limit_tokens.saturating_sub(used.tokens).to_string(),
     ));
-    let words: Vec<String> = format!(
-        "Hello from {} in {}: the aoai-lb emulator answered this chat completion.",
-        out.account, out.region
-    )
-    .split(' ')
-    .map(str::to_string)
-    .collect();
-    let n = (max_tokens as usize).min(words.len()).max(1);
-    let finish = if n < words.len() { "length" } else { "stop" };
-    let model = &dep.body["properties"]["model"];
-    let model_name = match (model["name"].as_str(), model["version"].as_str()) {
-        (Some(m), Some(v)) => format!("{m}-{v}"),
-        (Some(m), None) => m.to_string(),
-        _ => deployment.clone(),
-    };
-    let created = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    out.body = json!({
-        "id": format!("chatcmpl-{}", uuid_like().replace('-', "")),
-        "object": "chat.completion",
-        "created": created,
-        "model": model_name,
-        "system_fingerprint": "fp_aoai_lb_emulator",
-        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": content_filter()}],
-        "choices": [{
-            "index": 0,
-            "finish_reason": finish,
-            "logprobs": null,
-            "message": {"role": "assistant", "content": words[..n].join(" ")},
-            "content_filter_results": content_filter(),
-        }],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n as u64},
-    });
+    out.body = completion(&out, &deployment, dep, prompt, max_tokens);
     out.latency_ms = full_ms;
     Some(out)
 }
