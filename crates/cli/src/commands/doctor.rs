@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::cli::Settings;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
+use crate::views::doctor::{self as view, Check, Checked};
 use aoai_lb_arm::resources::{ApimService, user_assigned_identity};
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::ids::{self, api_version};
@@ -15,58 +14,34 @@ use aoai_lb_core::model::Identity;
 
 use super::load;
 
-struct Check {
-    name: String,
-    ok: bool,
-    detail: String,
-}
-
 pub fn run(printer: &Printer, settings: &Settings, plan: Option<&Path>) -> ExitStatus {
+    let view = view::view(printer);
     let loaded = match plan.map(load::load).transpose() {
         Ok(l) => l,
-        Err(e) => return load::report(printer, &e),
+        Err(e) => return view.invalid(&e),
     };
     let client = match super::arm_client(settings, 10) {
         Ok(c) => c,
         Err(e) => {
-            super::report_error(printer, &e.to_string());
+            view.error(&e.to_string());
             return ExitStatus::Usage;
         }
     };
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(e) => {
-            printer.error(&format!("error: cannot start the async runtime: {e}"));
+            view.error(&format!("cannot start the async runtime: {e}"));
             return ExitStatus::Failure;
         }
     };
     let checks = runtime.block_on(checks(&client, loaded.as_ref().map(|l| &l.model)));
-    let counts = client.counts();
-    let ok = checks.iter().all(|c| c.ok);
-    if printer.is_json() {
-        printer.json(&json!({
-            "ok": ok,
-            "armEndpoint": settings.arm_endpoint,
-            "checks": checks.iter().map(|c| json!({ "name": c.name, "ok": c.ok, "detail": c.detail })).collect::<Vec<_>>(),
-            "requests": counts,
-        }));
-    } else {
-        let mut text = String::new();
-        for c in &checks {
-            text.push_str(&format!(
-                "{} {}: {}\n",
-                if c.ok { "ok  " } else { "FAIL" },
-                c.name,
-                c.detail
-            ));
-        }
-        text.push_str(&format!(
-            "({} ARM reads, {} retries)",
-            counts.reads, counts.retries
-        ));
-        printer.result(&text);
-    }
-    if ok {
+    let checked = Checked {
+        arm_endpoint: &settings.arm_endpoint,
+        checks: &checks,
+        requests: client.counts(),
+    };
+    view.checked(&checked);
+    if checked.ok() {
         ExitStatus::Success
     } else {
         ExitStatus::Failure

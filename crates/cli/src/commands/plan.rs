@@ -1,76 +1,59 @@
-//! `aoai-lb plan PLAN`
+//! `aoai-lb plan PLAN`: read Azure and the state, compute the changes, hand them to the
+//! view. Exit 0: no changes; 3: changes.
 
-use std::io::IsTerminal;
 use std::path::Path;
-
-use serde_json::json;
 
 use crate::cli::{EngineArgs, Settings};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
-use crate::views;
+use crate::views::plan::{self as view, PlanView, Planned};
 use aoai_lb_engine::{plan, state};
 
 use super::load;
 use super::session::Session;
 
 pub fn run(printer: &Printer, settings: &Settings, file: &Path, engine: &EngineArgs) -> ExitStatus {
+    let view = view::view(printer);
     let loaded = match load::load(file) {
         Ok(l) => l,
-        Err(e) => return load::report(printer, &e),
+        Err(e) => return view.invalid(&e),
     };
-    load::report_warnings(printer, &loaded);
+    view.warnings(&loaded);
     let session = match Session::open(printer, settings, engine, Some(&loaded.model)) {
         Ok(s) => s,
         Err(status) => return status,
     };
-    let status = (|| {
-        let current = match state::read(&session.state_path) {
-            Ok(s) => s,
-            Err(e) => {
-                super::report_error(printer, &e.to_string());
-                return ExitStatus::Failure;
-            }
-        };
-        let computed =
-            session
-                .runtime
-                .block_on(plan::plan(&session.client, &loaded.model, &current));
-        let p = match computed {
-            Ok(p) => p,
-            Err(e) => {
-                super::report_error(printer, &e.to_string());
-                return ExitStatus::Failure;
-            }
-        };
-        let counts = session.client.counts();
-        if let Some(gh) = crate::github::GitHub::detect() {
-            gh.summary(&views::plan::markdown(
-                &p,
-                &format!("aoai-lb plan `{}`", loaded.file),
-            ));
-            gh.summary(&format!("ARM requests: {} reads.\n", counts.reads));
-            gh.output("changes", if p.has_changes() { "true" } else { "false" });
-        }
-        if printer.is_json() {
-            printer.json(&json!({
-                "file": loaded.file,
-                "changes": p.changes,
-                "summary": p.summary(),
-                "requests": counts,
-            }));
-        } else {
-            printer.result(&views::plan::render(
-                &p,
-                views::colour_for(std::io::stdout().is_terminal()),
-            ));
-        }
-        if p.has_changes() {
-            ExitStatus::Changes
-        } else {
-            ExitStatus::Success
-        }
-    })();
+    let status = run_in(&*view, &session, &loaded);
     session.close();
     status
+}
+
+fn run_in(view: &dyn PlanView, session: &Session, loaded: &load::Loaded) -> ExitStatus {
+    let computed = state::read(&session.state_path)
+        .map_err(|e| e.to_string())
+        .and_then(|current| {
+            session
+                .runtime
+                .block_on(plan::plan(&session.client, &loaded.model, &current))
+                .map_err(|e| e.to_string())
+        });
+    let p = match computed {
+        Ok(p) => p,
+        Err(e) => {
+            view.error(&e);
+            return ExitStatus::Failure;
+        }
+    };
+    let planned = Planned {
+        file: &loaded.file,
+        plan: &p,
+        requests: session.client.counts(),
+    };
+    view.github(&planned);
+    view.planned(&planned);
+    if p.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    }
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::cli::Settings;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
+use crate::views::render::{self as view, Rendered};
 use aoai_lb_core::desired::Facts;
 use aoai_lb_core::render::{self, Bundle};
 
@@ -16,46 +17,30 @@ use super::load;
 const MARKER: &str = ".aoai-lb-render";
 
 pub fn run(printer: &Printer, settings: &Settings, plan: &Path, out: Option<&Path>) -> ExitStatus {
+    let view = view::view(printer);
     let loaded = match load::load_offline(plan) {
         Ok(l) => l,
-        Err(e) => return load::report(printer, &e),
+        Err(e) => return view.invalid(&e),
     };
-    load::report_warnings(printer, &loaded);
+    view.warnings(&loaded);
     let bundle = match render::bundle(&loaded.model, &Facts::unknown(), &settings.arm_endpoint) {
         Ok(b) => b,
         Err(e) => {
-            printer.error(&format!("error: {}: {e}", loaded.file));
+            view.error(&format!("{}: {e}", loaded.file));
             return ExitStatus::Usage;
         }
     };
     if let Some(dir) = out
         && let Err(e) = write_dir(dir, &bundle)
     {
-        printer.error(&format!("error: {e}"));
+        view.error(&e);
         return ExitStatus::Failure;
     }
-    if printer.is_json() {
-        printer.json(&json!({
-            "file": loaded.file,
-            "diagnostics": loaded.warnings,
-            "requests": bundle.requests,
-            "policy": bundle.policy,
-            "spec": bundle.spec,
-        }));
-    } else if let Some(dir) = out {
-        printer.result(&format!(
-            "Wrote {} ARM requests, policy.xml and inference.json to {}",
-            bundle.requests.len(),
-            dir.display()
-        ));
-    } else {
-        let mut text = String::new();
-        for r in &bundle.requests {
-            text.push_str(&format!("{:<5} {}\n", r.method, r.url));
-        }
-        text.push_str("\n(use --out DIR to write every body, the policy and the spec; --output json prints them)");
-        printer.result(&text);
-    }
+    view.rendered(&Rendered {
+        loaded: &loaded,
+        bundle: &bundle,
+        out,
+    });
     ExitStatus::Success
 }
 

@@ -4,13 +4,18 @@
 //! Terraform's `internal/command/views` works. Commands hold no output-format branch;
 //! nothing here decides anything.
 
+pub mod doctor;
 pub mod github;
+mod load;
 pub mod plan;
 pub mod progress;
+pub mod render;
+pub mod validate;
 pub mod verify;
 
 use std::io::{BufRead, IsTerminal};
 
+use crate::commands::{LoadError, Loaded};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 
@@ -79,6 +84,12 @@ pub trait View {
 
     /// Where apply's and destroy's progress goes.
     fn progress(&self) -> progress::Progress;
+
+    /// A plan that could not be loaded; the status to exit with (2).
+    fn invalid(&self, err: &LoadError) -> ExitStatus;
+
+    /// The warnings of a valid plan.
+    fn warnings(&self, loaded: &Loaded);
 }
 
 impl View for Human {
@@ -99,6 +110,16 @@ impl View for Human {
         };
         progress::Progress::new(mode, stderr_colour())
     }
+
+    fn invalid(&self, err: &LoadError) -> ExitStatus {
+        load::github(err);
+        load::invalid_text(&self.printer, err);
+        ExitStatus::Usage
+    }
+
+    fn warnings(&self, loaded: &Loaded) {
+        load::warnings_text(&self.printer, loaded);
+    }
 }
 
 impl View for Json {
@@ -109,6 +130,19 @@ impl View for Json {
     fn progress(&self) -> progress::Progress {
         progress::Progress::new(progress::Mode::Quiet, false)
     }
+
+    fn invalid(&self, err: &LoadError) -> ExitStatus {
+        load::github(err);
+        load::invalid_json(&self.printer, err);
+        ExitStatus::Usage
+    }
+
+    fn warnings(&self, _loaded: &Loaded) {}
+}
+
+/// Colour on stdout (where results go).
+pub(crate) fn stdout_colour() -> bool {
+    colour_for(std::io::stdout().is_terminal())
 }
 
 /// Colour on stderr (where plans and progress go while a command runs).

@@ -157,3 +157,46 @@ pub fn markdown(plan: &Plan, title: &str) -> String {
     }
     md
 }
+
+/// What `plan` found, and what reading Azure cost.
+pub struct Planned<'a> {
+    pub file: &'a str,
+    pub plan: &'a Plan,
+    pub requests: aoai_lb_arm::Counts,
+}
+
+/// The view of `aoai-lb plan`.
+pub trait PlanView: super::View {
+    fn planned(&self, p: &Planned);
+
+    /// The plan as a job summary and a `changes` step output (GitHub Actions).
+    fn github(&self, p: &Planned) {
+        if let Some(gh) = super::github::GitHub::detect() {
+            gh.summary(&markdown(p.plan, &format!("aoai-lb plan `{}`", p.file)));
+            gh.summary(&format!("ARM requests: {} reads.\n", p.requests.reads));
+            let changes = p.plan.has_changes();
+            gh.output("changes", if changes { "true" } else { "false" });
+        }
+    }
+}
+
+pub fn view(printer: &crate::printer::Printer) -> Box<dyn PlanView> {
+    super::for_format!(printer)
+}
+
+impl PlanView for super::Human {
+    fn planned(&self, p: &Planned) {
+        self.printer.result(&render(p.plan, super::stdout_colour()));
+    }
+}
+
+impl PlanView for super::Json {
+    fn planned(&self, p: &Planned) {
+        self.printer.json(&serde_json::json!({
+            "file": p.file,
+            "changes": p.plan.changes,
+            "summary": p.plan.summary(),
+            "requests": p.requests,
+        }));
+    }
+}
