@@ -1,5 +1,5 @@
-//! Where output goes. Logic never prints: commands hand text or JSON to the printer,
-//! which honours `--output`, `--quiet` and `--verbose`.
+//! Where output goes: the only place that writes to stdout and stderr. Views (views/)
+//! decide what to show and hand text or JSON here; this honours `--quiet`.
 
 use std::io::Write;
 
@@ -15,10 +15,6 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn is_json(&self) -> bool {
-        self.format == OutputFormat::Json
-    }
-
     /// The command's result, on stdout.
     pub fn result(&self, text: &str) {
         let mut out = std::io::stdout().lock();

@@ -5,11 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::env;
-use crate::exit::ExitStatus;
-use crate::printer::Printer;
 use aoai_lb_core::diag::Diagnostic;
 use aoai_lb_core::model::Model;
 use aoai_lb_core::parse;
@@ -149,56 +145,5 @@ fn file_type_name(t: &std::fs::FileType) -> &'static str {
         "a directory"
     } else {
         "a special file"
-    }
-}
-
-/// Reports a plan that could not be loaded, and the status to exit with (2).
-pub fn report(printer: &Printer, err: &LoadError) -> ExitStatus {
-    match err {
-        LoadError::Unreadable { file, reason } => {
-            if printer.is_json() {
-                printer.json(&json!({ "file": file, "valid": false, "error": format!("cannot read the plan: {reason}") }));
-            } else {
-                printer.error(&format!("error: cannot read the plan {file}: {reason}"));
-            }
-        }
-        LoadError::Invalid { file, diagnostics } => {
-            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            if let Some(gh) = crate::github::GitHub::detect() {
-                gh.annotate(file, diagnostics);
-                let mut md =
-                    format!("### aoai-lb: `{file}` is invalid\n\n| where | problem |\n|---|---|\n");
-                for d in diagnostics {
-                    md.push_str(&format!(
-                        "| `{file}:{}:{}` | {} |\n",
-                        d.line,
-                        d.column,
-                        crate::github::cell(&d.message)
-                    ));
-                }
-                gh.summary(&md);
-            }
-            if printer.is_json() {
-                printer.json(&json!({ "file": file, "valid": false, "diagnostics": diagnostics }));
-            } else {
-                for d in diagnostics {
-                    printer.error(&d.display(file).to_string());
-                }
-                let noun = if errors == 1 { "error" } else { "errors" };
-                printer.error(&format!(
-                    "error: {file} is invalid ({errors} {noun}); nothing was done"
-                ));
-            }
-        }
-    }
-    ExitStatus::Usage
-}
-
-/// Prints the warnings of a valid plan (text mode; JSON carries them in the result).
-pub fn report_warnings(printer: &Printer, loaded: &Loaded) {
-    if !printer.is_json() {
-        for w in &loaded.warnings {
-            printer.warn(&w.display(&loaded.file).to_string());
-        }
     }
 }

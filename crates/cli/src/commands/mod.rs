@@ -78,11 +78,3 @@ pub(crate) fn arm_client(
     let options = settings.arm_options(max_in_flight);
     aoai_lb_arm::ArmClient::new(&settings.arm_endpoint, chain, options)
 }
-
-/// `error: ...` on stderr, and the one-line hint for the ARM error code in it, if any.
-pub(crate) fn report_error(printer: &Printer, message: &str) {
-    printer.error(&format!("error: {message}"));
-    if let Some(h) = aoai_lb_arm::hints::hint_in(message) {
-        printer.error(&format!("  hint: {h}"));
-    }
-}

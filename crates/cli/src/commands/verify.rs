@@ -40,12 +40,12 @@ pub(crate) fn measure(
 }
 
 pub fn run(printer: &Printer, settings: &Settings, args: &VerifyArgs) -> ExitStatus {
+    let view = view::view(printer);
     let loaded = match load::load(&args.plan) {
         Ok(l) => l,
-        Err(e) => return load::report(printer, &e),
+        Err(e) => return view.invalid(&e),
     };
-    load::report_warnings(printer, &loaded);
-    let view = view::view(printer);
+    view.warnings(&loaded);
     let load = Load {
         requests: args.requests,
         concurrency: args.concurrency,

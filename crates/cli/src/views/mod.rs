@@ -4,6 +4,9 @@
 //! Terraform's `internal/command/views` works. Commands hold no output-format branch;
 //! nothing here decides anything.
 
+pub mod apply;
+pub mod demo;
+pub mod destroy;
 pub mod doctor;
 pub mod github;
 mod load;

@@ -1,0 +1,239 @@
+//! How the demo looks: each step as it happens (text), or one JSON document with every
+//! step at the end (the JSON view collects them).
+
+use std::cell::RefCell;
+
+use serde_json::{Value, json};
+
+use super::apply::summary_text;
+use super::{Human, Json, View};
+use crate::commands::{LoadError, Loaded};
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+use aoai_lb_core::model::{Account, Model};
+use aoai_lb_engine::apply::Report;
+use aoai_lb_engine::plan::Plan;
+use aoai_lb_engine::traffic::Measured;
+
+/// How many steps the tour has.
+pub const STEPS: usize = 5;
+
+/// The verify while the primary backend is throttled.
+pub struct Failover<'a> {
+    pub file: &'a str,
+    pub model: &'a Model,
+    pub primary: &'a Account,
+    pub measured: &'a Measured,
+    pub served_by_primary: u64,
+    pub served_elsewhere: u64,
+}
+
+impl Failover<'_> {
+    /// The others answered, the throttled one did not.
+    pub fn ok(&self) -> bool {
+        self.served_by_primary == 0 && self.served_elsewhere > 0
+    }
+}
+
+/// The tour's outcome.
+pub struct Toured<'a> {
+    pub file: &'a str,
+    pub ok: bool,
+    /// The first verify (the plan's split).
+    pub first: &'a Measured,
+    pub primary: &'a Account,
+}
+
+/// The view of `aoai-lb demo`.
+pub trait DemoView: View {
+    fn step(&self, n: usize, title: &str);
+    fn applied(&self, report: &Report);
+    fn planned(&self, plan: &Plan);
+    /// The first verify: the plan's split.
+    fn verified(&self, file: &str, m: &Measured);
+    /// The second verify, with the primary throttled.
+    fn failover(&self, f: &Failover);
+    fn destroyed(&self, outcome: &Result<String, String>);
+    fn done(&self, t: &Toured);
+}
+
+pub fn view(printer: &Printer) -> Box<dyn DemoView> {
+    match printer.format {
+        crate::cli::OutputFormat::Text => Box::new(Human { printer: *printer }),
+        crate::cli::OutputFormat::Json => Box::new(JsonDemo {
+            json: Json { printer: *printer },
+            steps: RefCell::new(Vec::new()),
+        }),
+    }
+}
+
+/// Failures of the apply step, on stderr (both views).
+fn apply_failures(printer: &Printer, report: &Report) {
+    for (address, e) in &report.failed {
+        printer.error(&format!("error: {address}: {e}"));
+    }
+}
+
+impl DemoView for Human {
+    fn step(&self, n: usize, title: &str) {
+        self.printer
+            .result(&format!("\n== Step {n}/{STEPS}: {title}"));
+    }
+
+    fn applied(&self, report: &Report) {
+        let verb = if report.ok() {
+            "Apply complete"
+        } else {
+            "Apply incomplete"
+        };
+        self.printer.result(&summary_text(report, verb));
+        apply_failures(&self.printer, report);
+    }
+
+    fn planned(&self, plan: &Plan) {
+        if plan.has_changes() {
+            self.printer
+                .result(&super::plan::render(plan, super::stderr_colour()));
+        } else {
+            self.printer.result(&format!(
+                "No changes: all {} resources match the plan.",
+                plan.summary().unchanged
+            ));
+        }
+    }
+
+    fn verified(&self, _file: &str, m: &Measured) {
+        super::verify::show_text(&self.printer, m);
+    }
+
+    fn failover(&self, f: &Failover) {
+        super::verify::show_text(&self.printer, f.measured);
+        self.printer.result(&failover_text(f));
+    }
+
+    fn destroyed(&self, outcome: &Result<String, String>) {
+        match outcome {
+            Ok(text) => self.printer.result(text),
+            Err(e) => self.printer.error(&format!("error: {e}")),
+        }
+    }
+
+    fn done(&self, t: &Toured) {
+        if !t.ok {
+            self.printer
+                .error("\nDemo incomplete: see the step that failed above.");
+            return;
+        }
+        let a = &t.first.analysis;
+        let split = a
+            .rows
+            .iter()
+            .map(|r| format!("{:.0}%", r.observed_share * 100.0))
+            .collect::<Vec<_>>()
+            .join("/");
+        let p = a.chi_square.as_ref().map_or_else(
+            || "no p-value".into(),
+            |c| aoai_lb_core::verify::p_phrase(c.p_value),
+        );
+        self.printer.result(&format!(
+            "\nDemo complete: {} applied, verified ({split} split, {p}), failed over while {} was throttled, destroyed. Run it on Azure: `aoai-lb apply PLAN` then `aoai-lb verify PLAN`.",
+            t.file, t.primary.backend.name
+        ));
+    }
+}
+
+/// What the failover showed, and why, in a paragraph.
+fn failover_text(f: &Failover) -> String {
+    let (a, backend) = (&f.measured.analysis, &f.primary.backend.name);
+    let mut text = format!(
+        "Failover: while {backend} was throttled, {} of {} requests were answered by the other backends ({} failed).",
+        f.served_elsewhere, a.requests, a.failed
+    );
+    if f.model.apim.pool.circuit_breaker.is_some() {
+        text.push_str(&format!(
+            " The pool's circuit breaker took {backend} out after its 429 (for as long as its Retry-After said) and the gateway sent the requests to the next backends; it comes back when the trip ends."
+        ));
+    } else if a.failed > 0 {
+        text.push_str(&format!(
+            " This pool has no circuit breaker: {backend} stays in rotation, and a retry (the policy retries {} time(s) on 429) may land on it again, so some requests still got 429. A `circuitBreaker` on the pool takes a throttled backend out: try `aoai-lb demo examples/priority-spillover.yaml`.",
+            f.model.apim.policy.retry
+        ));
+    }
+    text.push_str(" (The verify above fails by design: the split is not the plan's while a backend is throttled.)");
+    text
+}
+
+/// The JSON view of the demo: collects the steps, prints them all at the end.
+struct JsonDemo {
+    json: Json,
+    steps: RefCell<Vec<Value>>,
+}
+
+impl JsonDemo {
+    fn push(&self, step: Value) {
+        self.steps.borrow_mut().push(step);
+    }
+}
+
+impl View for JsonDemo {
+    fn printer(&self) -> &Printer {
+        self.json.printer()
+    }
+    fn progress(&self) -> super::progress::Progress {
+        self.json.progress()
+    }
+    fn invalid(&self, err: &LoadError) -> ExitStatus {
+        self.json.invalid(err)
+    }
+    fn warnings(&self, loaded: &Loaded) {
+        self.json.warnings(loaded)
+    }
+}
+
+impl DemoView for JsonDemo {
+    fn step(&self, _n: usize, _title: &str) {}
+
+    fn applied(&self, report: &Report) {
+        self.push(json!({"step": "apply", "ok": report.ok(), "report": report}));
+        apply_failures(self.printer(), report);
+    }
+
+    fn planned(&self, plan: &Plan) {
+        self.push(json!({"step": "plan", "ok": !plan.has_changes(), "summary": plan.summary()}));
+    }
+
+    fn verified(&self, file: &str, m: &Measured) {
+        if let Some(e) = &m.chart_error {
+            self.printer().error(&format!("error: {e}"));
+        }
+        self.push(json!({
+            "step": "verify",
+            "ok": m.analysis.ok,
+            "result": super::verify::json_report(file, m),
+        }));
+    }
+
+    fn failover(&self, f: &Failover) {
+        if let Some(e) = &f.measured.chart_error {
+            self.printer().error(&format!("error: {e}"));
+        }
+        self.push(json!({
+            "step": "failover",
+            "ok": f.ok(),
+            "throttled": f.primary.name,
+            "servedByThrottled": f.served_by_primary,
+            "servedByOthers": f.served_elsewhere,
+            "result": super::verify::json_report(f.file, f.measured),
+        }));
+    }
+
+    fn destroyed(&self, outcome: &Result<String, String>) {
+        self.push(json!({"step": "destroy", "ok": outcome.is_ok()}));
+    }
+
+    fn done(&self, t: &Toured) {
+        let steps = std::mem::take(&mut *self.steps.borrow_mut());
+        self.printer()
+            .json(&json!({"file": t.file, "ok": t.ok, "steps": steps}));
+    }
+}

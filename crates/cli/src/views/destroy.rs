@@ -1,0 +1,100 @@
+//! How `destroy` looks: the deletes before asking, the summary and each failure; or
+//! one JSON document.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::apply::{failures, preview_text, summary_text};
+use super::{Human, Json, View};
+use crate::printer::Printer;
+use aoai_lb_engine::apply::Report;
+use aoai_lb_engine::plan::Plan;
+
+/// What a destroy did.
+pub struct Destroyed<'a> {
+    pub report: &'a Report,
+}
+
+impl Destroyed<'_> {
+    pub fn ok(&self) -> bool {
+        self.report.ok()
+    }
+}
+
+/// The view of `aoai-lb destroy`.
+pub trait DestroyView: View {
+    /// The state lists nothing aoai-lb created.
+    fn nothing(&self, state: &Path);
+
+    /// The deletes (and the APIM identity put back), before asking.
+    fn preview(&self, plan: &Plan);
+
+    fn destroyed(&self, d: &Destroyed);
+
+    /// The outcome as a job summary, and a `changes` step output (GitHub Actions).
+    fn github(&self, d: &Destroyed) {
+        let Some(gh) = super::github::GitHub::detect() else {
+            return;
+        };
+        let verb = if d.ok() {
+            "**Destroy complete**"
+        } else {
+            "**Destroy incomplete**"
+        };
+        let mut md = format!("### aoai-lb destroy\n\n{}\n", summary_text(d.report, verb));
+        for (address, e) in &d.report.failed {
+            md.push_str(&format!("\n- ❌ `{address}`: {}", super::github::cell(e)));
+        }
+        gh.summary(&md);
+        let deleted = d.report.deleted > 0;
+        gh.output("changes", if deleted { "true" } else { "false" });
+    }
+}
+
+pub fn view(printer: &Printer) -> Box<dyn DestroyView> {
+    super::for_format!(printer)
+}
+
+impl DestroyView for Human {
+    fn nothing(&self, state: &Path) {
+        self.printer.result(&format!(
+            "Nothing to destroy: {} lists no resource created by aoai-lb.",
+            state.display()
+        ));
+    }
+
+    fn preview(&self, plan: &Plan) {
+        preview_text(&self.printer, plan, None);
+    }
+
+    fn destroyed(&self, d: &Destroyed) {
+        let printer = &self.printer;
+        let verb = if d.ok() {
+            "Destroy complete"
+        } else {
+            "Destroy incomplete"
+        };
+        printer.result(&summary_text(d.report, verb));
+        failures(printer, d.report);
+        if let Some(e) = &d.report.state_error {
+            printer.error(&format!("error: {e}"));
+        }
+        if !d.ok() {
+            printer.error("Run `aoai-lb destroy` again: the state file still lists what is left.");
+        }
+    }
+}
+
+impl DestroyView for Json {
+    fn nothing(&self, _state: &Path) {
+        self.printer.json(&json!({ "ok": true, "deleted": 0 }));
+    }
+
+    fn preview(&self, _plan: &Plan) {}
+
+    fn destroyed(&self, d: &Destroyed) {
+        self.printer
+            .json(&json!({ "ok": d.ok(), "report": d.report }));
+    }
+}
