@@ -300,7 +300,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_args(args: &GlobalArgs) -> Result<Settings, String> {
+    pub fn from_args(args: &GlobalArgs) -> Result<Settings, SettingsError> {
         Ok(Settings {
             arm_endpoint: check_arm_endpoint(&args.arm_endpoint)?,
             output: args.output,
@@ -330,26 +330,48 @@ impl Settings {
 }
 
 /// `AOAI_LB_DELAY_SCALE`: a finite number from 0 to 1 (unset: 1).
-fn delay_scale(value: Option<&str>) -> Result<f64, String> {
+fn delay_scale(value: Option<&str>) -> Result<f64, SettingsError> {
     let Some(v) = value else { return Ok(1.0) };
     match v.trim().parse::<f64>() {
         Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
-        _ => Err(format!(
-            "{} `{v}` must be a number from 0 to 1",
-            env::DELAY_SCALE
-        )),
+        _ => Err(SettingsError::DelayScale {
+            value: v.to_string(),
+        }),
     }
 }
 
+/// Why the global settings were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    ArmEndpoint(#[from] ArmEndpointError),
+    #[error("{var} `{value}` must be a number from 0 to 1", var = env::DELAY_SCALE)]
+    DelayScale { value: String },
+}
+
+/// Why `--arm-endpoint` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ArmEndpointError {
+    #[error("--arm-endpoint `{0}` is not a URL (expected https://host)")]
+    NotAUrl(String),
+    #[error("--arm-endpoint `{0}` has no host")]
+    NoHost(String),
+    #[error(
+        "--arm-endpoint `{0}` uses plain http, which is allowed only for loopback addresses (127.0.0.1, ::1, localhost)"
+    )]
+    PlainHttp(String),
+    #[error("--arm-endpoint `{0}` must use https")]
+    NotHttps(String),
+}
+
 /// `https://host[:port][/]`, or `http://` when the host is a loopback address.
-pub fn check_arm_endpoint(url: &str) -> Result<String, String> {
-    let bad = |why: &str| format!("--arm-endpoint `{url}` {why}");
+pub fn check_arm_endpoint(url: &str) -> Result<String, ArmEndpointError> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| bad("is not a URL (expected https://host)"))?;
+        .ok_or_else(|| ArmEndpointError::NotAUrl(url.to_string()))?;
     let authority = rest.split('/').next().unwrap_or("");
     if authority.is_empty() {
-        return Err(bad("has no host"));
+        return Err(ArmEndpointError::NoHost(url.to_string()));
     }
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next().unwrap_or("")
@@ -362,12 +384,8 @@ pub fn check_arm_endpoint(url: &str) -> Result<String, String> {
     match scheme.to_ascii_lowercase().as_str() {
         "https" => {}
         "http" if is_loopback(host) => {}
-        "http" => {
-            return Err(bad(
-                "uses plain http, which is allowed only for loopback addresses (127.0.0.1, ::1, localhost)",
-            ));
-        }
-        _ => return Err(bad("must use https")),
+        "http" => return Err(ArmEndpointError::PlainHttp(url.to_string())),
+        _ => return Err(ArmEndpointError::NotHttps(url.to_string())),
     }
     Ok(url.trim_end_matches('/').to_string())
 }

@@ -16,12 +16,12 @@ use crate::printer::Printer;
 use crate::views::demo::{self as view, DemoView, Failover, Toured};
 use crate::views::verify as verify_view;
 use aoai_lb_core::model::{Account, Model};
-use aoai_lb_engine::apply::{self, ApplyOptions};
+use aoai_lb_engine::apply::{self, ApplyOptions, Report};
+use aoai_lb_engine::state::StateError;
 use aoai_lb_engine::{plan, state};
 
 use super::load;
 use super::session::Session;
-use crate::views::apply::summary_text;
 use aoai_lb_engine::traffic::{self, Load, Measured};
 
 const TWO_REGIONS: &str = include_str!("../../../../examples/two-regions.yaml");
@@ -49,11 +49,25 @@ fn data_plane(model: &Model, throttled: Option<&str>) -> Value {
     json!({"seed": 42, "accounts": accounts})
 }
 
+/// Why a step of the demo of its own (not apply's, plan's or verify's) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot configure the emulator's data plane: {0}")]
+    DataPlane(#[source] reqwest::Error),
+    #[error("the emulator refused the data-plane configuration: {0}")]
+    DataPlaneRefused(reqwest::StatusCode),
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// `address: why` of each change that failed.
+    #[error("destroy failed: {}", .0.join("; "))]
+    Destroy(Vec<String>),
+}
+
 fn set_data_plane(
     runtime: &tokio::runtime::Runtime,
     emulator: &aoai_lb_emulator::Running,
     body: &Value,
-) -> Result<(), String> {
+) -> Result<(), DemoError> {
     runtime.block_on(async {
         let r = reqwest::Client::new()
             .put(format!("{}/_emulator/dataplane", emulator.url()))
@@ -62,14 +76,11 @@ fn set_data_plane(
             .timeout(Duration::from_secs(10))
             .send()
             .await
-            .map_err(|e| format!("cannot configure the emulator's data plane: {e}"))?;
+            .map_err(DemoError::DataPlane)?;
         if r.status().is_success() {
             Ok(())
         } else {
-            Err(format!(
-                "the emulator refused the data-plane configuration: {}",
-                r.status()
-            ))
+            Err(DemoError::DataPlaneRefused(r.status()))
         }
     })
 }
@@ -203,7 +214,7 @@ impl Tour<'_> {
     fn verify(&self, throttled: Option<&str>, chart: Option<&Path>) -> Step<Measured> {
         let (rt, model) = (&self.session.runtime, &self.loaded.model);
         set_data_plane(rt, self.emulator, &data_plane(model, throttled))
-            .map_err(|e| self.fail(&e))?;
+            .map_err(|e| self.fail(&e.to_string()))?;
         let (gateway, key) = rt
             .block_on(traffic::discover(
                 Some(&self.session.client),
@@ -311,8 +322,8 @@ fn tour(
 
 /// Deletes what the state lists, children first, and puts the APIM identity back:
 /// destroy's plan, as `destroy` runs it.
-fn destroy(view: &dyn DemoView, session: &Session) -> Result<String, String> {
-    let locked = state::LockedState::open(&session.state_path).map_err(|e| e.to_string())?;
+fn destroy(view: &dyn DemoView, session: &Session) -> Result<Report, DemoError> {
+    let locked = state::LockedState::open(&session.state_path)?;
     let p = plan::destroy_plan(&locked.state);
     let (report, _locked) = session.runtime.block_on(apply::apply(
         apply::Run {
@@ -333,9 +344,9 @@ fn destroy(view: &dyn DemoView, session: &Session) -> Result<String, String> {
             .map(|(a, e)| format!("{a}: {e}"))
             .collect();
         failed.extend(report.state_error.clone());
-        return Err(format!("destroy failed: {}", failed.join("; ")));
+        return Err(DemoError::Destroy(failed));
     }
-    Ok(summary_text(&report, "Destroy complete"))
+    Ok(report)
 }
 
 #[cfg(test)]

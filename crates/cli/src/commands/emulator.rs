@@ -1,7 +1,5 @@
-//! `aoai-lb emulator`: runs the local ARM emulator (src/emulator/) until Ctrl-C or
+//! `aoai-lb emulator`: runs the local ARM emulator (crates/emulator) until Ctrl-C or
 //! SIGTERM. The first line on stdout is the URL, so scripts and tests can read it.
-
-use std::io::Write;
 
 use crate::cli::EmulatorArgs;
 use crate::exit::ExitStatus;
@@ -34,21 +32,15 @@ pub fn run(printer: &Printer, args: &EmulatorArgs) -> ExitStatus {
                 return ExitStatus::Failure;
             }
         };
-        let mut out = std::io::stdout().lock();
         // Line 1: the URL. Line 2: the token its test hooks require (a local, per-run
         // test credential that opens nothing in Azure; printed so the scripts and tests
         // that started it can reach the hooks).
-        let printed = writeln!(out, "aoai-lb emulator listening on {}", running.url())
-            .and_then(|()| {
-                writeln!(
-                    out,
-                    "aoai-lb emulator test hooks need the header {}: {}",
-                    emulator::HOOK_TOKEN_HEADER,
-                    running.hook_token()
-                )
-            })
-            .and_then(|()| out.flush());
-        drop(out);
+        let printed = printer.try_result(&format!(
+            "aoai-lb emulator listening on {}\naoai-lb emulator test hooks need the header {}: {}\n",
+            running.url(),
+            emulator::HOOK_TOKEN_HEADER,
+            running.hook_token()
+        ));
         if printed.is_err() {
             running.shutdown().await;
             return ExitStatus::Failure;

@@ -14,6 +14,7 @@ mod session;
 mod validate;
 mod verify;
 
+pub use demo::DemoError;
 pub use load::{LoadError, Loaded, load};
 
 use crate::cli::{Cli, Command, Settings};
@@ -42,8 +43,12 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = crate::cli::Cli::command();
-            clap_complete::generate(shell, &mut cmd, "aoai-lb", &mut std::io::stdout());
-            ExitStatus::Success
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "aoai-lb", &mut script);
+            match printer.try_result(&String::from_utf8_lossy(&script)) {
+                Ok(()) => ExitStatus::Success,
+                Err(_) => ExitStatus::Failure,
+            }
         }
         Command::Emulator(args) => emulator::run(&printer, &args),
         Command::Plan { plan, engine } => plan::run(&printer, &settings, &plan, &engine),

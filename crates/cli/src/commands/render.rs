@@ -33,7 +33,7 @@ pub fn run(printer: &Printer, settings: &Settings, plan: &Path, out: Option<&Pat
     if let Some(dir) = out
         && let Err(e) = write_dir(dir, &bundle)
     {
-        view.error(&e);
+        view.error(&e.to_string());
         return ExitStatus::Failure;
     }
     view.rendered(&Rendered {
@@ -57,24 +57,39 @@ fn request_file(r: &render::Request) -> String {
     text
 }
 
+/// Why `--out DIR` could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutError {
+    #[error("--out {}: exists and is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error(
+        "--out {}: refusing to replace a non-empty directory that `aoai-lb render` did not write",
+        .0.display()
+    )]
+    NotOurs(PathBuf),
+    #[error("--out {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// Writes the bundle into `dir` all at once: files go to a fresh sibling directory that
 /// replaces `dir` by rename, so a failure leaves the old content as it was.
-fn write_dir(dir: &Path, bundle: &Bundle) -> Result<(), String> {
+fn write_dir(dir: &Path, bundle: &Bundle) -> Result<(), OutError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| OutError::Io { path, source }
+    };
     if dir.exists() {
         if !dir.is_dir() {
-            return Err(format!(
-                "--out {}: exists and is not a directory",
-                dir.display()
-            ));
+            return Err(OutError::NotADirectory(dir.to_path_buf()));
         }
-        let mut entries =
-            std::fs::read_dir(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+        let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
         let empty = entries.next().is_none();
         if !empty && !dir.join(MARKER).exists() {
-            return Err(format!(
-                "--out {}: refusing to replace a non-empty directory that `aoai-lb render` did not write",
-                dir.display()
-            ));
+            return Err(OutError::NotOurs(dir.to_path_buf()));
         }
     }
     let name = dir
@@ -85,7 +100,7 @@ fn write_dir(dir: &Path, bundle: &Bundle) -> Result<(), String> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).map_err(|e| format!("--out {}: {e}", parent.display()))?;
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
     let pid = std::process::id();
     let staging = parent.join(format!(".{name}.aoai-lb-new-{pid}"));
     let old = parent.join(format!(".{name}.aoai-lb-old-{pid}"));
@@ -104,7 +119,7 @@ fn write_dir(dir: &Path, bundle: &Bundle) -> Result<(), String> {
     };
     if let Err(e) = write_all() {
         let _ = std::fs::remove_dir_all(&staging);
-        return Err(format!("--out {}: {e}", dir.display()));
+        return Err(io(dir)(e));
     }
     let swap = || -> std::io::Result<()> {
         if dir.exists() {
@@ -123,6 +138,6 @@ fn write_dir(dir: &Path, bundle: &Bundle) -> Result<(), String> {
     };
     swap().map_err(|e| {
         let _ = std::fs::remove_dir_all(&staging);
-        format!("--out {}: {e}", dir.display())
+        io(dir)(e)
     })
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::apply::summary_text;
 use super::{Human, Json, View};
-use crate::commands::{LoadError, Loaded};
+use crate::commands::{DemoError, LoadError, Loaded};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use aoai_lb_core::model::{Account, Model};
@@ -53,7 +53,7 @@ pub trait DemoView: View {
     fn verified(&self, file: &str, m: &Measured);
     /// The second verify, with the primary throttled.
     fn failover(&self, f: &Failover);
-    fn destroyed(&self, outcome: &Result<String, String>);
+    fn destroyed(&self, outcome: &Result<Report, DemoError>);
     fn done(&self, t: &Toured);
 }
 
@@ -111,9 +111,11 @@ impl DemoView for Human {
         self.printer.result(&failover_text(f));
     }
 
-    fn destroyed(&self, outcome: &Result<String, String>) {
+    fn destroyed(&self, outcome: &Result<Report, DemoError>) {
         match outcome {
-            Ok(text) => self.printer.result(text),
+            Ok(report) => self
+                .printer
+                .result(&summary_text(report, "Destroy complete")),
             Err(e) => self.printer.error(&format!("error: {e}")),
         }
     }
@@ -227,7 +229,7 @@ impl DemoView for JsonDemo {
         }));
     }
 
-    fn destroyed(&self, outcome: &Result<String, String>) {
+    fn destroyed(&self, outcome: &Result<Report, DemoError>) {
         self.push(json!({"step": "destroy", "ok": outcome.is_ok()}));
     }
 
