@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use crate::emu::{Emu, TOKEN, seeded_for};
 use crate::util::{aoai_lb, load_example, repo, run};
 
+mod gateway;
+
 /// Plain HTTP to the emulator (hooks, ARM, the gateway) from the test thread.
 struct Http {
     rt: tokio::runtime::Runtime,
@@ -260,6 +262,9 @@ fn a_plan_whose_weights_differ_from_the_deployed_pool_fails_verify() {
     assert!(v["chiSquare"]["pValue"].as_f64().unwrap() < 0.01, "{v:#}");
 }
 
+const SPILL_PRIMARY: &str = "primary-eastus2";
+const SPILL_FALLBACKS: [&str; 2] = ["fallback-swedencentral", "fallback-westus3"];
+
 #[test]
 fn priority_spillover_fails_over_on_429_and_comes_back_after_the_trip() {
     let plan = example("priority-spillover.yaml");
@@ -269,8 +274,7 @@ fn priority_spillover_fails_over_on_429_and_comes_back_after_the_trip() {
     let http = Http::new();
     let dir = tempfile::tempdir().unwrap();
     apply(&emu, dir.path(), &plan);
-    let primary = "primary-eastus2";
-    let fallbacks = ["fallback-swedencentral", "fallback-westus3"];
+    let primary = SPILL_PRIMARY;
 
     // Healthy: priority 1 takes everything.
     let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &["--requests", "60"]);
@@ -280,12 +284,25 @@ fn priority_spillover_fails_over_on_429_and_comes_back_after_the_trip() {
     assert!(log_since(&dp, 0).iter().all(|e| e["backend"] == primary));
     let before = last_seq(&dp);
 
-    // The primary's account is out of budget: every call gets 429 + Retry-After.
+    let trips = spillover_while_throttled(&emu, &http, dir.path(), &plan, before);
+    spillover_heals(&emu, &http, dir.path(), &plan, trips);
+}
+
+/// The primary's account is out of budget: every call gets 429 + Retry-After, the
+/// fallbacks answer, the breaker keeps the primary out while tripped. The number of trips.
+fn spillover_while_throttled(
+    emu: &Emu,
+    http: &Http,
+    dir: &Path,
+    plan: &Path,
+    before: u64,
+) -> usize {
+    let (primary, fallbacks) = (SPILL_PRIMARY, SPILL_FALLBACKS);
     http.set_dataplane(
-        &emu,
+        emu,
         json!({"seed": 11, "accounts": {"aoai-spill-primary": {"requests": 0}}}),
     );
-    let (code, v, _) = verify_json(&emu, dir.path(), &plan, &["--requests", "200"]);
+    let (code, v, _) = verify_json(emu, dir, plan, &["--requests", "200"]);
     assert_eq!(
         code, 1,
         "the split is not the plan's while the primary is out"
@@ -299,7 +316,7 @@ fn priority_spillover_fails_over_on_429_and_comes_back_after_the_trip() {
         let share = backend(&v, f)["observedShare"].as_f64().unwrap();
         assert!((0.38..=0.62).contains(&share), "{f}: {share} (about 50/50)");
     }
-    let dp = http.dataplane(&emu);
+    let dp = http.dataplane(emu);
     let throttled = log_since(&dp, before);
     assert_eq!(throttled.len(), 200);
     // The first try of the phase (tries are timed under the gateway's lock) still goes
@@ -341,33 +358,41 @@ fn priority_spillover_fails_over_on_429_and_comes_back_after_the_trip() {
             .iter()
             .all(|t| t["backend"] == primary && t["status"] == 429)
     );
-    // While tripped, the primary gets no attempt at all.
+    primary_gets_nothing_while_tripped(trips, &throttled);
+    trips.len()
+}
+
+/// While tripped, the primary gets no attempt at all.
+fn primary_gets_nothing_while_tripped(trips: &[Value], throttled: &[Value]) {
     for t in trips {
         let (at, until) = (t["atMs"].as_u64().unwrap(), t["untilMs"].as_u64().unwrap());
         assert!(
             until > at && until - at <= 300 + 5,
             "Retry-After is the rest of a 300 ms window: {t}"
         );
-        for e in &throttled {
+        for e in throttled {
             for a in e["attempts"].as_array().unwrap() {
                 let when = a["atMs"].as_u64().unwrap();
                 if when > at && when < until {
                     assert_ne!(
-                        a["backend"], primary,
+                        a["backend"], SPILL_PRIMARY,
                         "an attempt on a tripped backend: {e}"
                     );
                 }
             }
         }
     }
+}
 
-    // Budget back. Requests take 2 ms each (400 ms Azure time), so 400 of them two at a
-    // time outlast the last trip (at most 300 ms): traffic returns to priority 1.
+/// Budget back. Requests take 2 ms each (400 ms Azure time), so 400 of them two at a
+/// time outlast the last trip (at most 300 ms): traffic returns to priority 1.
+fn spillover_heals(emu: &Emu, http: &Http, dir: &Path, plan: &Path, trips: usize) {
+    let primary = SPILL_PRIMARY;
     http.set_dataplane(
-        &emu,
+        emu,
         json!({"seed": 11, "accounts": {"default": {"latencyMs": 400}}}),
     );
-    let dp = http.dataplane(&emu);
+    let dp = http.dataplane(emu);
     let healed_at = dp["nowMs"].as_u64().unwrap();
     let last_until = dp["trips"]
         .as_array()
@@ -377,14 +402,9 @@ fn priority_spillover_fails_over_on_429_and_comes_back_after_the_trip() {
         .max()
         .unwrap();
     let before = last_seq(&dp);
-    let (_, v, _) = verify_json(
-        &emu,
-        dir.path(),
-        &plan,
-        &["--requests", "400", "--concurrency", "2"],
-    );
+    let (_, v, _) = verify_json(emu, dir, plan, &["--requests", "400", "--concurrency", "2"]);
     assert_eq!(v["failed"], 0, "{v:#}");
-    let dp = http.dataplane(&emu);
+    let dp = http.dataplane(emu);
     let healed = log_since(&dp, before);
     let mut back = 0;
     for e in &healed {
@@ -404,173 +424,7 @@ fn priority_spillover_fails_over_on_429_and_comes_back_after_the_trip() {
         healed.last().unwrap()["backend"] == primary,
         "the tail is served by priority 1 again"
     );
-    assert_eq!(
-        dp["trips"].as_array().unwrap().len(),
-        trips.len(),
-        "no new trips"
-    );
-}
-
-#[test]
-fn the_gateway_checks_keys_roles_and_deployments_like_api_management() {
-    let plan = example("two-regions.yaml");
-    let emu = start(&plan, 5, 1.0);
-    let http = Http::new();
-    let dir = tempfile::tempdir().unwrap();
-    apply(&emu, dir.path(), &plan);
-    let key = http.key(&emu, &plan);
-    let api = format!("{}/gateway/apim-aoai-lb/openai-lb", emu.url());
-    let chat = |deployment: &str, headers: &[(&str, &str)], query: &str| {
-        http.send(
-            reqwest::Method::POST,
-            &format!(
-                "{api}/deployments/{deployment}/chat/completions?api-version=2024-02-01{query}"
-            ),
-            headers,
-            Some(json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3})),
-        )
-    };
-    let (status, _, body) = chat("gpt-4o", &[], "");
-    assert_eq!(status, 401);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("missing subscription key")
-    );
-    let (status, _, body) = chat("gpt-4o", &[("api-key", "not-the-key")], "");
-    assert_eq!(status, 401);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("invalid subscription key")
-    );
-    let (status, headers, body) = chat("gpt-4o", &[("api-key", &key)], "");
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["object"], "chat.completion");
-    assert_eq!(body["choices"][0]["message"]["role"], "assistant");
-    assert_eq!(body["usage"]["completion_tokens"], 3);
-    assert_eq!(body["model"], "gpt-4o-2024-08-06");
-    let region = headers["x-ms-region"].to_str().unwrap();
-    assert!(region == "West US" || region == "East US");
-    assert!(headers.contains_key("x-ratelimit-remaining-requests"));
-    assert!(headers.contains_key("x-ratelimit-remaining-tokens"));
-    // The key in the query parameter works too, and never reaches the log.
-    let (status, _, _) = chat("gpt-4o", &[], &format!("&api-key={key}"));
-    assert_eq!(status, 200);
-    let (status, _, body) = chat("gpt-5", &[("api-key", &key)], "");
-    assert_eq!(status, 404);
-    assert_eq!(body["error"]["code"], "DeploymentNotFound");
-    let dp = http.dataplane(&emu);
-    assert!(
-        !dp.to_string().contains(&key),
-        "a key in the data-plane log"
-    );
-
-    // A budget per region: East US allows 2 requests per window, then 429 with Retry-After.
-    http.set_dataplane(
-        &emu,
-        json!({"seed": 5, "accounts": {"East US": {"requests": 2}}}),
-    );
-    let mut east_ok = 0;
-    let mut throttled = None;
-    for _ in 0..40 {
-        let (status, headers, body) = chat("gpt-4o", &[("api-key", &key)], "");
-        let region = headers["x-ms-region"].to_str().unwrap().to_string();
-        match (status, region.as_str()) {
-            (200, "East US") => east_ok += 1,
-            (429, "East US") => throttled = Some((headers, body)),
-            (200, "West US") => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    assert!(
-        east_ok <= 2,
-        "{east_ok} East US answers beyond a budget of 2"
-    );
-    let (headers, body) = throttled.expect("East US was asked more than twice in 40 requests");
-    assert!(
-        headers["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            >= 1
-    );
-    assert!(headers.contains_key("retry-after-ms"));
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("exceeded call rate limit")
-    );
-
-    // No role assignment, no completion: Azure OpenAI refuses APIM's identity.
-    http.set_dataplane(&emu, json!({"seed": 5}));
-    let model = load_example(&plan);
-    let assignment = emu
-        .state()
-        .into_iter()
-        .find(|r| {
-            r["id"]
-                .as_str()
-                .unwrap()
-                .to_lowercase()
-                .contains("/roleassignments/")
-                && r["properties"]["scope"]
-                    .as_str()
-                    .unwrap()
-                    .ends_with(&model.accounts[1].name)
-        })
-        .unwrap();
-    let url = format!(
-        "{}{}?api-version={}",
-        emu.url(),
-        assignment["id"].as_str().unwrap(),
-        api_version::AUTHORIZATION
-    );
-    let (status, _, _) = http.send(
-        reqwest::Method::DELETE,
-        &url,
-        &[("authorization", "Bearer t")],
-        None,
-    );
-    assert_eq!(status, 200);
-    let mut denied = 0;
-    for _ in 0..30 {
-        let (status, headers, body) = chat("gpt-4o", &[("api-key", &key)], "");
-        match status {
-            200 => assert_eq!(headers["x-ms-region"], "West US"),
-            401 => {
-                assert_eq!(body["error"]["code"], "PermissionDenied");
-                denied += 1;
-            }
-            other => panic!("{other}: {body}"),
-        }
-    }
-    assert!(denied > 0);
-}
-
-#[test]
-fn the_random_template_spreads_evenly_over_the_accounts() {
-    let plan = example("random-user-assigned.yaml");
-    let emu = start(&plan, 21, 1.0);
-    let dir = tempfile::tempdir().unwrap();
-    apply(&emu, dir.path(), &plan);
-    let (code, v, stderr) = verify_json(
-        &emu,
-        dir.path(),
-        &plan,
-        &["--requests", "300", "--concurrency", "6"],
-    );
-    assert_eq!(code, 0, "{v:#}\n{stderr}");
-    let rows = v["backends"].as_array().unwrap();
-    assert_eq!(rows.len(), 3);
-    for r in rows {
-        assert!((r["expectedShare"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
-        assert!(r["count"].as_u64().unwrap() > 60, "{r}");
-    }
+    assert_eq!(dp["trips"].as_array().unwrap().len(), trips, "no new trips");
 }
 
 #[test]
