@@ -81,6 +81,25 @@ fn scope_exists(cx: &Cx, scope: &str) -> Result<(), ArmError> {
     }
 }
 
+/// The GUID of a role definition id that names a built-in or seeded role.
+fn known_role(cx: &Cx, role_id: &str) -> Result<String, ArmError> {
+    let role = role_guid(role_id).filter(|g| {
+        BUILT_IN_ROLES.iter().any(|(b, _)| b == g)
+            || cx
+                .config
+                .seed
+                .role_definitions
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(g))
+    });
+    role.ok_or_else(|| {
+        ArmError::bad_request(
+            "RoleDefinitionDoesNotExist",
+            format!("The specified role definition with ID '{role_id}' does not exist."),
+        )
+    })
+}
+
 pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
     let (scope, name) = parts(addr);
     if !is_guid(name) {
@@ -103,21 +122,7 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let role = role_guid(&role_id).filter(|g| {
-        BUILT_IN_ROLES.iter().any(|(b, _)| b == g)
-            || cx
-                .config
-                .seed
-                .role_definitions
-                .iter()
-                .any(|r| r.eq_ignore_ascii_case(g))
-    });
-    let Some(role) = role else {
-        return Err(ArmError::bad_request(
-            "RoleDefinitionDoesNotExist",
-            format!("The specified role definition with ID '{role_id}' does not exist."),
-        ));
-    };
+    let role = known_role(cx, &role_id)?;
     let replication_ms = cx.config.replication_ms();
     let known = cx.store.principal(&principal_id).cloned();
     let replicated = known

@@ -8,7 +8,7 @@ use super::{Cx, object, str_at};
 use crate::address::{Address, Namespace, region_key};
 use crate::ops::{self, OpKind};
 use crate::reply::{ArmError, Reply};
-use crate::store::{Kind, Record};
+use crate::store::{Kind, Record, Store};
 
 const TYPE: &str = "Microsoft.CognitiveServices/accounts/deployments";
 
@@ -66,6 +66,31 @@ fn ready_account(cx: &Cx, addr: &Address) -> Result<Record, ArmError> {
     Ok(account)
 }
 
+/// The capacity of the other deployments of `sku_name` in the subscription and region.
+fn capacity_used(store: &Store, id_key: &str, sub: &str, sku_name: &str, region: &str) -> u64 {
+    store
+        .resources
+        .iter()
+        .filter(|(k, r)| r.kind == Kind::Deployment && k.as_str() != id_key)
+        .filter(|(_, r)| {
+            r.id.split('/')
+                .nth(2)
+                .is_some_and(|s| s.eq_ignore_ascii_case(sub))
+                && str_at(&r.body, "/sku/name").is_some_and(|s| s.eq_ignore_ascii_case(sku_name))
+        })
+        .filter(|(_, r)| {
+            let account_id =
+                r.id.rsplit_once("/deployments/")
+                    .map(|(a, _)| a)
+                    .unwrap_or_default();
+            store.get(account_id).is_some_and(|a| {
+                region_key(a.body["location"].as_str().unwrap_or_default()) == region
+            })
+        })
+        .map(|(_, r)| r.body["sku"]["capacity"].as_u64().unwrap_or(0))
+        .sum()
+}
+
 pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
     let account = ready_account(cx, addr)?;
     let id = addr.id();
@@ -93,28 +118,7 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let region = region_key(account.body["location"].as_str().unwrap_or_default());
     let limit = cx.config.quota(&sku_name);
     let id_key = id.to_ascii_lowercase();
-    let used: u64 = cx
-        .store
-        .resources
-        .iter()
-        .filter(|(k, r)| r.kind == Kind::Deployment && **k != id_key)
-        .filter(|(_, r)| {
-            r.id.split('/')
-                .nth(2)
-                .is_some_and(|s| s.eq_ignore_ascii_case(&sub))
-                && str_at(&r.body, "/sku/name").is_some_and(|s| s.eq_ignore_ascii_case(&sku_name))
-        })
-        .filter(|(_, r)| {
-            let account_id =
-                r.id.rsplit_once("/deployments/")
-                    .map(|(a, _)| a)
-                    .unwrap_or_default();
-            cx.store.get(account_id).is_some_and(|a| {
-                region_key(a.body["location"].as_str().unwrap_or_default()) == region
-            })
-        })
-        .map(|(_, r)| r.body["sku"]["capacity"].as_u64().unwrap_or(0))
-        .sum();
+    let used = capacity_used(cx.store, &id_key, &sub, &sku_name, &region);
     if used + capacity > limit {
         return Err(ArmError::bad_request(
             "InsufficientQuota",
