@@ -158,8 +158,10 @@ async fn principal_not_found_during_replication_then_success() {
         .rev()
         .find(|e| e["method"] == "PUT" && e["status"] == 201)
         .unwrap();
+    // The principal is issued while the PATCH is handled, after its start; its end can
+    // be logged later still on a loaded machine, so the window is counted from the start.
     assert!(
-        success["startMs"].as_u64().unwrap() + 5 >= patch["endMs"].as_u64().unwrap() + 300,
+        success["startMs"].as_u64().unwrap() + 5 >= patch["startMs"].as_u64().unwrap() + 300,
         "success only after the window: {patch} {success}"
     );
     arm.stop().await;
