@@ -256,6 +256,19 @@ fn principal_of(service: &Value, route: &Route) -> Result<Option<String>, String
     }
 }
 
+/// The route of an API's policy as applied (no policy: the API's service URL).
+fn route_of(store: &Store, api_id: &str) -> Result<Route, Own> {
+    let Some(p) = store.get(&format!("{api_id}/policies/policy")) else {
+        return Ok(Route::without_policy());
+    };
+    let raw = p.private["format"].as_str() == Some("rawxml");
+    let format = if raw { Format::RawXml } else { Format::Xml };
+    let value = p.private["value"].as_str().unwrap_or_default();
+    let root = policy_doc::parse(value, format)
+        .map_err(|e| own(500, format!("The API's policy does not parse: {e}")))?;
+    Ok(policy::route(&root))
+}
+
 /// Service, API, subscription key, policy: APIM's checks before the backend.
 fn prepare(
     store: &Store,
@@ -330,19 +343,7 @@ fn prepare(
             ));
         }
     }
-    let route = match store.get(&format!("{}/policies/policy", api.id)) {
-        None => Route::without_policy(),
-        Some(p) => {
-            let format = match p.private["format"].as_str() {
-                Some("rawxml") => Format::RawXml,
-                _ => Format::Xml,
-            };
-            let value = p.private["value"].as_str().unwrap_or_default();
-            let root = policy_doc::parse(value, format)
-                .map_err(|e| own(500, format!("The API's policy does not parse: {e}")))?;
-            policy::route(&root)
-        }
-    };
+    let route = route_of(store, &api.id)?;
     let suffix = rest.get(path_len..).unwrap_or_default();
     let suffix = if suffix.is_empty() || suffix.starts_with('/') {
         suffix.to_string()
