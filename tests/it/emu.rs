@@ -105,6 +105,20 @@ impl Emu {
         )
     }
 
+    /// GET of a path with its query as given.
+    pub fn get_raw(&self, path_and_query: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path_and_query, None)
+    }
+
+    pub fn delete(&self, id: &str, api_version: &str) -> u16 {
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("{id}?api-version={api_version}"),
+            None,
+        )
+        .0
+    }
+
     /// `aoai-lb` run in `dir` against this emulator, with a token and a state file in `dir`.
     pub fn cli(&self, dir: &Path) -> Command {
         let mut cmd = aoai_lb(dir);

@@ -14,6 +14,7 @@ mod engine;
 mod faults_at_scale;
 mod golden;
 mod invalid_plans;
+mod ownership;
 mod parser_fuzz;
 mod plan_data;
 mod plan_reads;

@@ -50,7 +50,7 @@ pub struct GlobalArgs {
     /// Output format: human-readable text, or JSON for scripts.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// State file that records what aoai-lb created [default: aoai-lb.state.json; with --emulator, a temporary file].
+    /// State file that records what aoai-lb created [default: <plan stem>.aoai-lb.state.json (aoai-lb.state.json for destroy without a plan); with --emulator, a temporary file].
     #[arg(long, global = true, env = env::STATE, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// More detail on stderr (-v, -vv).

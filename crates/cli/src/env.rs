@@ -2,7 +2,7 @@
 
 /// ARM endpoint (default `https://management.azure.com`); `--arm-endpoint`.
 pub const ARM_ENDPOINT: &str = "AOAI_LB_ARM_ENDPOINT";
-/// State file path (default `aoai-lb.state.json`); `--state`.
+/// State file path (default `<plan stem>.aoai-lb.state.json`; `aoai-lb.state.json` without a plan); `--state`.
 pub const STATE: &str = "AOAI_LB_STATE";
 /// Subscription used when the plan has no `subscriptionId`.
 pub const AZURE_SUBSCRIPTION_ID: &str = "AZURE_SUBSCRIPTION_ID";

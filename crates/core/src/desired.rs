@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::ids::{self, api_version};
 use super::model::{Account, Identity, Model, Subscription};
 use super::validate::{OWNER_TAG, OWNER_TAG_VALUE};
-use super::{policy, spec};
+use super::{marks, policy, spec};
 
 /// Descriptions that mark APIM entities as aoai-lb's where ARM has no tags: with them, a
 /// lost state file does not turn aoai-lb's own resources into strangers.
@@ -138,6 +138,7 @@ fn tags(model: &Model) -> Value {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     t.insert(OWNER_TAG, OWNER_TAG_VALUE);
+    t.insert(marks::DEPLOYMENT_TAG, &model.deployment);
     json!(t)
 }
 
@@ -327,7 +328,7 @@ fn role_assignment(
                 "roleDefinitionId": role_definition_id,
                 "principalId": facts.principal_id_or_unknown(),
                 "principalType": "ServicePrincipal",
-                "description": format!("aoai-lb: API Management {} calls Azure OpenAI as Cognitive Services OpenAI User", model.apim.name),
+                "description": format!("aoai-lb: API Management {} calls Azure OpenAI as Cognitive Services OpenAI User {}", model.apim.name, marks::description_mark(&model.deployment)),
             }
         }),
         depends_on: vec![
@@ -367,8 +368,10 @@ fn backend(model: &Model, a: &Account) -> DesiredResource {
     properties.insert(
         "description".into(),
         json!(format!(
-            "Azure OpenAI account {} ({}), managed by aoai-lb",
-            a.name, a.location
+            "Azure OpenAI account {} ({}), managed by aoai-lb {}",
+            a.name,
+            a.location,
+            marks::description_mark(&model.deployment)
         )),
     );
     if let Some(cb) = circuit_breaker(model) {
@@ -410,7 +413,7 @@ fn pool(model: &Model, backend_addresses: Vec<String>) -> DesiredResource {
         body: json!({
             "properties": {
                 "type": "Pool",
-                "description": pool.description,
+                "description": format!("{} {}", pool.description, marks::description_mark(&model.deployment)),
                 "pool": { "services": services },
             }
         }),
@@ -433,7 +436,7 @@ fn api(model: &Model) -> Result<DesiredResource, BuildError> {
                 "value": spec::patched(model)?,
                 "path": api.path,
                 "displayName": api.display_name,
-                "description": MANAGED_DESCRIPTION_API,
+                "description": format!("{MANAGED_DESCRIPTION_API} {}", marks::description_mark(&model.deployment)),
                 "protocols": ["https"],
                 "subscriptionRequired": true,
                 "subscriptionKeyParameterNames": {

@@ -6,6 +6,7 @@ pub mod desired;
 pub mod diag;
 pub mod ids;
 pub mod located;
+pub mod marks;
 pub mod model;
 pub mod names;
 pub mod parse;

@@ -10,12 +10,22 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
+    /// The deployment this plan describes (the plan's `deployment`, or derived): what
+    /// aoai-lb's marks on the resources name.
+    pub deployment: String,
     pub subscription_id: String,
     pub resource_group: ResourceGroup,
     /// The user's tags (the ownership tag is added when bodies are built).
     pub tags: BTreeMap<String, String>,
     pub accounts: Vec<Account>,
     pub apim: Apim,
+}
+
+/// The name of a deployment whose plan does not set `deployment`: its APIM service and
+/// API, which two deployments cannot share (and which, unlike the plan's file name, nobody
+/// renames in passing).
+pub fn derived_deployment(apim_service: &str, api: &str) -> String {
+    format!("{apim_service}/{api}")
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -105,6 +105,25 @@ pub fn resource_group_name(s: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// A deployment's name (aoai-lb's own): 1-128, ASCII letters, digits, `.`, `_`, `-`, `/`,
+/// a letter or digit first; it is a tag value and goes in descriptions.
+pub fn lb_deployment_name(s: &str) -> Result<(), NameError> {
+    length(s.len(), 1, 128)?;
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(NameError::Start("a letter or a digit"));
+    }
+    if let Some(found) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')))
+    {
+        return Err(NameError::Char {
+            allowed: "letters, digits, `.`, `_`, `-` and `/`",
+            found,
+        });
+    }
+    Ok(())
+}
+
 /// API Management service: 1-50, a letter first, letters, digits and `-`, no `-` last.
 pub fn apim_service_name(s: &str) -> Result<(), NameError> {
     let len = s.len();

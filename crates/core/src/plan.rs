@@ -19,6 +19,12 @@ use super::located::Located;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(title = "aoai-lb plan")]
 pub struct Plan {
+    /// The name of the deployment this plan describes: every resource aoai-lb creates for it carries this name (tag `aoai-lb-deployment`, or a mark in its description), and aoai-lb touches only resources that carry it. Default: `{apim.name}/{apim.api.name}`, which two deployments cannot share. Set it once and never change it: a renamed deployment no longer owns what it created.
+    #[schemars(
+        length(min = 1, max = 128),
+        regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    )]
+    pub deployment: Option<Located<String>>,
     /// Azure subscription (a GUID). Falls back to the AZURE_SUBSCRIPTION_ID environment variable.
     #[schemars(regex(
         pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

@@ -61,6 +61,21 @@ pub enum Address {
         scope: String,
         name: String,
     },
+    /// `GET /subscriptions/{s}/resources`: the subscription's top-level resources
+    /// (Resources_List, resources.json), filterable by tag.
+    SubscriptionResources {
+        sub: String,
+    },
+    /// `GET .../accounts/{a}/deployments` (Deployments_List, cognitiveservices.json).
+    Deployments(Rg, String),
+    /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`
+    /// (RoleAssignments_ListForScope, authorization-RoleAssignmentsCalls.json).
+    RoleAssignments {
+        scope: String,
+    },
+    /// `GET .../service/{s}/{backends|apis|subscriptions}` (Backend_ListByService,
+    /// Api_ListByService, Subscription_List).
+    ApimCollection(Rg, String, ApimCollection),
     /// A long-running operation's poll URL (the emulator's own shape).
     Operation {
         sub: String,
@@ -68,6 +83,24 @@ pub enum Address {
         id: String,
         poll: Poll,
     },
+}
+
+/// The APIM collections the emulator lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApimCollection {
+    Backends,
+    Apis,
+    Subscriptions,
+}
+
+impl ApimCollection {
+    pub fn segment(self) -> &'static str {
+        match self {
+            ApimCollection::Backends => "backends",
+            ApimCollection::Apis => "apis",
+            ApimCollection::Subscriptions => "subscriptions",
+        }
+    }
 }
 
 /// The resource providers the emulator serves.
@@ -160,7 +193,12 @@ impl Address {
     /// The namespace whose api-version applies.
     pub fn namespace(&self) -> Namespace {
         match self {
-            Address::ResourceGroup(_) | Address::GroupResources(_) => Namespace::Resources,
+            Address::ResourceGroup(_)
+            | Address::GroupResources(_)
+            | Address::SubscriptionResources { .. } => Namespace::Resources,
+            Address::Deployments(..) => Namespace::CognitiveServices,
+            Address::ApimCollection(..) => Namespace::ApiManagement,
+            Address::RoleAssignments { .. } => Namespace::Authorization,
             Address::Account(..)
             | Address::Deployment(..)
             | Address::DeletedAccounts { .. }
@@ -184,6 +222,14 @@ impl Address {
         match self {
             Address::ResourceGroup(rg) => rg.id(),
             Address::GroupResources(rg) => format!("{}/resources", rg.id()),
+            Address::SubscriptionResources { sub } => format!("/subscriptions/{sub}/resources"),
+            Address::Deployments(rg, a) => format!("{}/{COG}/accounts/{a}/deployments", rg.id()),
+            Address::RoleAssignments { scope } => {
+                format!("{scope}/providers/Microsoft.Authorization/roleAssignments")
+            }
+            Address::ApimCollection(rg, s, c) => {
+                format!("{}/{APIM}/{s}/{}", rg.id(), c.segment())
+            }
             Address::Account(rg, a) => format!("{}/{COG}/accounts/{a}", rg.id()),
             Address::Deployment(rg, a, d) => {
                 format!("{}/{COG}/accounts/{a}/deployments/{d}", rg.id())
@@ -307,9 +353,21 @@ pub fn parse(path: &str) -> Result<Address, PathError> {
             name: s[n - 1].to_string(),
         });
     }
+    if n >= 4
+        && eq(s[n - 3], "providers")
+        && eq(s[n - 2], "Microsoft.Authorization")
+        && eq(s[n - 1], "roleAssignments")
+    {
+        return Ok(Address::RoleAssignments {
+            scope: format!("/{}", s[..n - 3].join("/")),
+        });
+    }
     let sub = s[1].to_string();
     if n == 2 {
         return Err(PathError::NoRoute);
+    }
+    if n == 3 && eq(s[2], "resources") {
+        return Ok(Address::SubscriptionResources { sub });
     }
     if eq(s[2], "providers") {
         return subscription_provider(sub, &s[3..]);
@@ -343,6 +401,9 @@ pub fn parse(path: &str) -> Result<Address, PathError> {
     let name = |i: usize| rest[i].to_string();
     let addr = match (ns, rest.len()) {
         (Namespace::CognitiveServices, 2) if k(0, "accounts") => Address::Account(rg, name(1)),
+        (Namespace::CognitiveServices, 3) if k(0, "accounts") && k(2, "deployments") => {
+            Address::Deployments(rg, name(1))
+        }
         (Namespace::CognitiveServices, 4) if k(0, "accounts") && k(2, "deployments") => {
             Address::Deployment(rg, name(1), name(3))
         }
@@ -353,6 +414,11 @@ pub fn parse(path: &str) -> Result<Address, PathError> {
             let svc = name(1);
             match rest.len() {
                 2 => Address::ApimService(rg, svc),
+                3 if k(2, "backends") => Address::ApimCollection(rg, svc, ApimCollection::Backends),
+                3 if k(2, "apis") => Address::ApimCollection(rg, svc, ApimCollection::Apis),
+                3 if k(2, "subscriptions") => {
+                    Address::ApimCollection(rg, svc, ApimCollection::Subscriptions)
+                }
                 4 if k(2, "backends") => Address::Backend(rg, svc, name(3)),
                 4 if k(2, "apis") => Address::Api(rg, svc, name(3)),
                 4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),
@@ -550,6 +616,39 @@ mod tests {
                 .id(),
             format!("{RG}/providers/Microsoft.Authorization/roleAssignments/g3")
         );
+    }
+
+    #[test]
+    fn collections_to_list() {
+        let rg = rg();
+        assert_eq!(
+            parse("/subscriptions/s1/resources"),
+            Ok(Address::SubscriptionResources { sub: "s1".into() })
+        );
+        assert_eq!(
+            parse(
+                "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/a/deployments"
+            ),
+            Ok(Address::Deployments(rg.clone(), "a".into()))
+        );
+        assert_eq!(
+            parse("/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/a/providers/Microsoft.Authorization/roleAssignments"),
+            Ok(Address::RoleAssignments {
+                scope: "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/a".into()
+            })
+        );
+        for (segment, c) in [
+            ("backends", ApimCollection::Backends),
+            ("apis", ApimCollection::Apis),
+            ("subscriptions", ApimCollection::Subscriptions),
+        ] {
+            let addr = parse(&format!(
+                "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/x/{segment}"
+            ))
+            .unwrap();
+            assert_eq!(addr, Address::ApimCollection(rg.clone(), "x".into(), c));
+            assert!(addr.id().ends_with(&format!("/service/x/{segment}")));
+        }
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub struct Report {
     /// Why the state file could not be written (the run stopped there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_error: Option<String>,
+    /// Resources not updated or deleted because they no longer carry this deployment's
+    /// mark (address, why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_alone: Vec<(String, String)>,
     pub requests: Counts,
     pub wall_seconds: f64,
     /// When each change started and ended (seconds since the start), for the benchmark.
@@ -135,7 +139,10 @@ pub async fn apply(run: Run<'_>, plan: Plan, state: LockedState) -> (Report, Loc
     let before = client.counts();
     // Stopped by the user (cancel) or by the engine itself (a state it cannot write).
     let stop = cancel.child();
-    let shared = Arc::new(Shared::new(
+    let deployment = model
+        .map(|m| m.deployment.clone())
+        .or_else(|| state.state.owner().map(|(d, _)| d));
+    let mut shared = Shared::new(
         client.clone(),
         state,
         &plan.changes,
@@ -143,10 +150,13 @@ pub async fn apply(run: Run<'_>, plan: Plan, state: LockedState) -> (Report, Loc
         observer,
         options.clone(),
         stop.clone(),
-    ));
+    );
+    shared.deployment = deployment;
+    let shared = Arc::new(shared);
     if let Some(model) = model {
         let _ = shared.save(|s| {
             s.plan_file = plan_file.to_string();
+            s.claim(&model.deployment, &model.subscription_id);
             s.plan = serde_json::to_value(model).unwrap_or(Value::Null);
         });
     }
@@ -175,6 +185,23 @@ pub async fn apply(run: Run<'_>, plan: Plan, state: LockedState) -> (Report, Loc
     report.wall_seconds = shared.started.elapsed().as_secs_f64();
     report.timeline = shared.timeline.lock().expect("timeline").clone();
     report.state_error = shared.state_error.lock().expect("state error").clone();
+    report.left_alone = shared.left_alone.lock().expect("left alone").clone();
+    // What was left alone was neither updated nor deleted.
+    for (address, _) in &report.left_alone {
+        match plan
+            .changes
+            .iter()
+            .find(|c| &c.address == address && c.action != Action::NoOp)
+        {
+            Some(c) if c.action == Action::Delete => {
+                report.deleted = report.deleted.saturating_sub(1)
+            }
+            Some(c) if c.action == Action::Update => {
+                report.updated = report.updated.saturating_sub(1)
+            }
+            _ => {}
+        }
+    }
     let shared = Arc::try_unwrap(shared)
         .ok()
         .expect("no task holds the engine after the walk");

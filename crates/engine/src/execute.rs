@@ -11,12 +11,14 @@ use serde_json::Value;
 use super::apply::{ApplyOptions, Observer};
 use super::error::ChangeError;
 use super::graph::Cancel;
+use super::ownership;
 use super::plan::{Action, Change};
 use super::request::{self, Fill, Method, Record};
 use super::state::{Entry, LockedState, State};
 use aoai_lb_arm::ArmClient;
 use aoai_lb_core::desired::Kind;
 use aoai_lb_core::ids;
+use aoai_lb_core::marks::{Mark, mark_of};
 
 /// What every change of a run shares.
 pub(crate) struct Shared {
@@ -34,6 +36,10 @@ pub(crate) struct Shared {
     pub stop: Cancel,
     /// Why the state could not be written, the first time it could not.
     pub state_error: Mutex<Option<String>>,
+    /// The deployment whose marks make a resource ours (None: a state that names none).
+    pub deployment: Option<String>,
+    /// Resources not updated or deleted because they are no longer this deployment's.
+    pub left_alone: Mutex<Vec<(String, String)>>,
 }
 
 impl Shared {
@@ -67,6 +73,8 @@ impl Shared {
             timeline: Mutex::new(BTreeMap::new()),
             stop,
             state_error: Mutex::new(None),
+            deployment: None,
+            left_alone: Mutex::new(Vec::new()),
         }
     }
 
@@ -78,6 +86,23 @@ impl Shared {
             .state
             .get(address)
             .cloned()
+    }
+
+    /// Leaves a resource that is no longer this deployment's: reported, dropped from
+    /// the state.
+    fn leave_alone(&self, change: &Change, why: String) -> Result<(), ChangeError> {
+        self.left_alone
+            .lock()
+            .expect("left alone")
+            .push((change.address.clone(), why));
+        self.save(|st| {
+            if st
+                .get(&change.address)
+                .is_some_and(|e| e.id.eq_ignore_ascii_case(&change.id))
+            {
+                st.remove(&change.address);
+            }
+        })
     }
 
     /// Edits the state and writes it. A write that fails stops the run.
@@ -138,8 +163,14 @@ pub(crate) async fn run_change(s: &Shared, change: Change) -> Result<(), ChangeE
 }
 
 async fn delete(s: &Shared, change: &Change) -> Result<(), ChangeError> {
-    if change.kind == Kind::ResourceGroup {
-        refuse_if_foreign(s, change).await?;
+    let deployment = s.deployment.as_deref();
+    if let Some(why) = ownership::before_write(&s.client, change, deployment, true).await? {
+        return s.leave_alone(change, why);
+    }
+    if change.kind == Kind::ResourceGroup
+        && let Some(why) = refuse_if_foreign(s, change).await?
+    {
+        return s.leave_alone(change, why);
     }
     s.client
         .delete(&change.request.id, &change.request.api_version)
@@ -182,6 +213,13 @@ async fn write(s: &Shared, change: &Change) -> Result<(), ChangeError> {
     let mut entry = entry_for(change, &s.spec_sha256);
     entry.id = id.clone();
     let recorded = s.recorded(&change.address);
+    if tracked && change.action == Action::Update {
+        let owned = recorded.as_ref().is_some_and(|e| e.owned && !e.pending);
+        let deployment = s.deployment.as_deref();
+        if let Some(why) = ownership::before_write(&s.client, change, deployment, owned).await? {
+            return s.leave_alone(change, why);
+        }
+    }
     if tracked && (change.action == Action::Create || recorded.is_some()) {
         // Write-ahead: if we die after ARM acts and before we record it, the
         // next run still knows this resource may be ours.
@@ -231,8 +269,10 @@ async fn write(s: &Shared, change: &Change) -> Result<(), ChangeError> {
 }
 
 /// Deleting a group deletes everything in it: refuse when it holds anything aoai-lb did
-/// not create (as Terraform's `prevent_deletion_if_contains_resources` does).
-async fn refuse_if_foreign(s: &Shared, change: &Change) -> Result<(), ChangeError> {
+/// not create (as Terraform's `prevent_deletion_if_contains_resources` does). A group
+/// that holds, besides ours, only other aoai-lb deployments' resources is kept, and
+/// that is no failure: `Some(why)`.
+async fn refuse_if_foreign(s: &Shared, change: &Change) -> Result<Option<String>, ChangeError> {
     let listing = format!("{}/resources", change.id);
     let url = s.client.url(&listing, ids::api_version::RESOURCES)?;
     let r = s
@@ -246,7 +286,7 @@ async fn refuse_if_foreign(s: &Shared, change: &Change) -> Result<(), ChangeErro
         )
         .await?;
     if r.status == 404 {
-        return Ok(()); // the group is already gone
+        return Ok(None); // the group is already gone
     }
     if r.status != 200 {
         return Err(ArmClient::api_error(&azure_core::http::Method::Get, &listing, &r).into());
@@ -260,21 +300,37 @@ async fn refuse_if_foreign(s: &Shared, change: &Change) -> Result<(), ChangeErro
         .iter()
         .map(|e| e.id.to_lowercase())
         .collect();
-    let foreign: Vec<String> = r.body["value"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.get("id").and_then(Value::as_str))
-                .filter(|id| !ours.contains(&id.to_lowercase()))
-                .map(str::to_string)
-                .collect()
+    let me = s.deployment.as_deref();
+    let items = r.body["value"].as_array().cloned().unwrap_or_default();
+    let foreign: Vec<&Value> = items
+        .iter()
+        .filter(|i| {
+            let id = i.get("id").and_then(Value::as_str).unwrap_or_default();
+            !ours.contains(&id.to_lowercase()) && mark_of(i, me) != Mark::Ours
         })
-        .unwrap_or_default();
+        .collect();
+    let others: BTreeSet<String> = foreign
+        .iter()
+        .filter_map(|i| match mark_of(i, me) {
+            Mark::Other(d) => Some(format!("`{d}`")),
+            _ => None,
+        })
+        .collect();
+    let strangers: Vec<String> = foreign
+        .iter()
+        .filter(|i| !matches!(mark_of(i, me), Mark::Other(_)))
+        .filter_map(|i| i.get("id").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
     if foreign.is_empty() {
-        Ok(())
+        Ok(None)
+    } else if strangers.is_empty() {
+        Ok(Some(format!(
+            "kept: the resource group holds resources of aoai-lb deployment {}",
+            others.into_iter().collect::<Vec<_>>().join(", ")
+        )))
     } else {
-        Err(ChangeError::Foreign(foreign))
+        Err(ChangeError::Foreign(strangers))
     }
 }
 

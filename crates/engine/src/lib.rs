@@ -8,6 +8,9 @@
 //! - [`plan`]: reading Azure and computing the changes.
 //! - [`request`]: the request each change sends, and the placeholders apply fills.
 //! - [`apply`]: executing a plan; [`execute`]: one change of it.
+//! - [`ownership`]: acting only on what carries this deployment's mark; finding it
+//!   without the state file.
+//! - [`reliance`]: who relies on a shared APIM service's identity.
 //! - [`state`]: the state file and its lock.
 //! - [`traffic`]: verify's traffic through the APIM gateway, and finding its URL and key.
 //! - [`error`]: why a change failed.
@@ -17,7 +20,9 @@ pub mod diff;
 pub mod error;
 pub mod execute;
 pub mod graph;
+pub mod ownership;
 pub mod plan;
+pub mod reliance;
 pub mod request;
 pub mod state;
 pub mod traffic;

@@ -16,6 +16,7 @@ use aoai_lb_arm::resources::{ServiceIdentity, WantedIdentity, user_assigned_iden
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::desired::{self, DesiredResource, Facts, Kind};
 use aoai_lb_core::ids::api_version;
+use aoai_lb_core::marks::{self, Mark};
 use aoai_lb_core::model::{Identity, Model};
 use aoai_lb_core::validate::{OWNER_TAG, OWNER_TAG_VALUE};
 
@@ -138,6 +139,12 @@ pub enum PlanError {
         .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
     )]
     Conflicts(Vec<String>),
+    /// Resources the plan names that belong to another aoai-lb deployment.
+    #[error(
+        "this plan names resources that belong to another aoai-lb deployment, which it will not take over:\n{}\nGive them other names in this plan, or destroy that deployment first.",
+        .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
+    )]
+    Owned(Vec<String>),
     #[error("a read task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
     /// Resources whose read failed after its retries (address, why); the other reads
@@ -196,24 +203,12 @@ pub async fn discover(
     Ok((facts, identity, found))
 }
 
-/// Whether a resource carries aoai-lb's mark: the ownership tag, or (where ARM has no
-/// tags) a description that says so.
 /// The ARM client's name for the identity a plan wants.
 pub fn wanted(identity: &Identity) -> WantedIdentity<'_> {
     match identity {
         Identity::SystemAssigned => WantedIdentity::System,
         Identity::UserAssigned { id } => WantedIdentity::User(id),
     }
-}
-
-fn marked_ours(live: &Value) -> bool {
-    live.pointer(&format!("/tags/{OWNER_TAG}"))
-        .and_then(Value::as_str)
-        == Some(OWNER_TAG_VALUE)
-        || live
-            .pointer("/properties/description")
-            .and_then(Value::as_str)
-            .is_some_and(|d| d.contains(desired::MANAGED_MARK) || d.starts_with("aoai-lb:"))
 }
 
 /// Computes the plan.
@@ -264,12 +259,23 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
     };
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
+    let mut owned_elsewhere = Vec::new();
     for (i, r) in desired.iter().enumerate() {
         let live = live.get(&i).cloned().flatten();
-        match change_for(r, live, state, &apim, &spec_sha256) {
+        if let Some(o) = live.as_ref().and_then(|l| owner_elsewhere(r, l, model)) {
+            owned_elsewhere.push(format!(
+                "{} ({}) belongs to aoai-lb deployment `{o}`",
+                r.address, r.id
+            ));
+            continue;
+        }
+        match change_for(r, live, state, &apim, &spec_sha256, &model.deployment) {
             Ok(c) => changes.push(c),
             Err(Conflict(conflict)) => conflicts.push(conflict),
         }
+    }
+    if !owned_elsewhere.is_empty() {
+        return Err(PlanError::Owned(owned_elsewhere));
     }
     if !conflicts.is_empty() {
         return Err(PlanError::Conflicts(conflicts));
@@ -277,6 +283,14 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
     adopt_api_children(&mut changes, state);
     request::add_fills(&mut changes, &IdentityRef::of(&model.apim.identity));
     changes.extend(deletes(state, &desired));
+    // What the marks say is this deployment's besides (the state is only their cache).
+    let keep = desired.iter().map(|d| d.id.to_lowercase()).collect();
+    let known = state
+        .resources
+        .iter()
+        .map(|e| e.id.to_lowercase())
+        .collect();
+    changes.extend(super::ownership::orphans(client, model, &keep, &known).await?);
     Ok(Plan {
         changes,
         spec_sha256,
@@ -380,6 +394,7 @@ fn change_for(
     state: &State,
     apim: &ApimIdentity<'_>,
     spec_sha: &str,
+    deployment: &str,
 ) -> Result<Change, Conflict> {
     let entry = state.get(&r.address);
     let mut c = planned(r);
@@ -395,15 +410,21 @@ fn change_for(
         c.action = Action::Create;
         return Ok(c);
     };
+    let mark = marks::mark_of(&live, Some(deployment));
     c.owned = match entry {
         Some(e) => e.owned,
-        None => r.owned && marked_ours(&live),
+        None => r.owned && matches!(mark, Mark::Ours | Mark::Legacy),
     };
     if entry.is_none() && !c.owned {
         match r.kind {
             // An existing group is used as it is: never changed, never deleted.
             Kind::ResourceGroup => {
-                c.note = Some("exists: used as it is; aoai-lb never changes or deletes it".into());
+                c.note = Some(match mark {
+                    Mark::Other(d) => format!(
+                        "exists (created by aoai-lb deployment `{d}`): used as it is; this deployment never changes or deletes it"
+                    ),
+                    _ => "exists: used as it is; aoai-lb never changes or deletes it".into(),
+                });
                 return Ok(c);
             }
             // A PUT would replace its settings and tags: refuse to take it over.
@@ -453,6 +474,18 @@ fn spec_change(
             .unwrap_or(Value::String("(not imported by aoai-lb)".into())),
         new: Value::String(format!("sha256:{}", short_sha(spec_sha))),
     })
+}
+
+/// The other deployment a live resource the plan names belongs to (a group is shared
+/// freely: it is used as it is, never changed).
+fn owner_elsewhere(r: &DesiredResource, live: &Value, model: &Model) -> Option<String> {
+    if !r.owned || matches!(r.kind, Kind::ResourceGroup | Kind::ApimIdentity) {
+        return None;
+    }
+    match marks::mark_of(live, Some(&model.deployment)) {
+        Mark::Other(d) => Some(d),
+        _ => None,
+    }
 }
 
 /// `servers[0].url` of the spec an API body imports.

@@ -4,8 +4,13 @@
 //! after every change, mode 0600, never holding a secret. Entries are written *before*
 //! the request that creates a resource (`pending`), so a crash between the request and
 //! the record cannot leave an orphan: the next run finds the pending entry and checks.
-//! A lock (an exclusive `flock` on `STATE.lock`, released by the kernel if the process
-//! dies) keeps two runs from working on one state.
+//! A lock keeps two runs from working on one state: an exclusive `flock` on the
+//! directory that holds the real state file (a symlinked state is followed first), which
+//! the kernel releases when the process dies and which deleting a file cannot defeat;
+//! `STATE.lock` beside it only says who holds it (pid, host, command) for the message.
+//!
+//! The state names the deployment and subscription it belongs to: a state of another
+//! deployment is refused rather than planned against (see [`State::belongs_to`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -41,6 +46,12 @@ pub struct Entry {
 #[serde(rename_all = "camelCase")]
 pub struct State {
     pub version: u32,
+    /// The deployment this state belongs to (the plan's `deployment`, or derived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    /// The subscription of that deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
     /// The plan file this state came from, as given on the command line.
     #[serde(default)]
     pub plan_file: String,
@@ -84,15 +95,61 @@ impl State {
     pub fn remove(&mut self, address: &str) {
         self.resources.retain(|e| e.address != address);
     }
+
+    /// The deployment and subscription this state belongs to: as recorded, or (for a
+    /// state written before deployments had names) derived from the plan it holds.
+    pub fn owner(&self) -> Option<(String, String)> {
+        let deployment = self.deployment.clone().or_else(|| {
+            let apim = self.plan.pointer("/apim/name")?.as_str()?;
+            let api = self.plan.pointer("/apim/api/name")?.as_str()?;
+            Some(aoai_lb_core::model::derived_deployment(apim, api))
+        })?;
+        let sub = self
+            .subscription_id
+            .clone()
+            .or_else(|| Some(self.plan.get("subscriptionId")?.as_str()?.to_string()))
+            .unwrap_or_default();
+        Some((deployment, sub))
+    }
+
+    /// Refuses a state that belongs to another deployment or subscription. An empty
+    /// state, or one that names no deployment, belongs to anyone.
+    pub fn belongs_to(
+        &self,
+        path: &Path,
+        deployment: &str,
+        subscription: &str,
+    ) -> Result<(), StateError> {
+        let Some((found, found_sub)) = self.owner() else {
+            return Ok(());
+        };
+        let same_sub = found_sub.is_empty() || found_sub.eq_ignore_ascii_case(subscription);
+        if found == deployment && same_sub {
+            return Ok(());
+        }
+        Err(StateError::Foreign {
+            path: path.to_path_buf(),
+            found,
+            found_sub,
+            wanted: deployment.to_string(),
+            wanted_sub: subscription.to_string(),
+        })
+    }
+
+    /// Records whose state this is (done by apply before its first write).
+    pub fn claim(&mut self, deployment: &str, subscription: &str) {
+        self.deployment = Some(deployment.to_string());
+        self.subscription_id = Some(subscription.to_string());
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error(
-        "the state {} is locked: another aoai-lb apply or destroy is running on it. Wait for it to finish (the lock is released when it exits).",
-        .0.display()
+        "the state {} is locked: another aoai-lb apply or destroy is running on it{}. Wait for it to finish (the lock is released when it exits).",
+        .0.display(), holder_text(.1)
     )]
-    Locked(PathBuf),
+    Locked(PathBuf, Option<String>),
     #[error("state {}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -114,6 +171,21 @@ pub enum StateError {
         entry: String,
         why: String,
     },
+    #[error("the state {} belongs to deployment `{found}` in subscription {found_sub}, not to this plan's deployment `{wanted}` in subscription {wanted_sub}: aoai-lb will not plan against another deployment's state. Pass this plan's own state with --state (or AOAI_LB_STATE), or set `deployment:` in the plan if it really is the same deployment.", .path.display())]
+    Foreign {
+        path: PathBuf,
+        found: String,
+        found_sub: String,
+        wanted: String,
+        wanted_sub: String,
+    },
+}
+
+fn holder_text(holder: &Option<String>) -> String {
+    holder
+        .as_ref()
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default()
 }
 
 impl StateError {
@@ -128,7 +200,9 @@ impl StateError {
 /// A state file held under its lock. Dropping it releases the lock.
 #[derive(Debug)]
 pub struct LockedState {
+    /// The real file (symlinks followed), which is what is read, written and locked.
     path: PathBuf,
+    info: PathBuf,
     _lock: File,
     pub state: State,
 }
@@ -136,26 +210,40 @@ pub struct LockedState {
 impl LockedState {
     /// Locks `path` and reads it (an absent file is an empty state).
     pub fn open(path: &Path) -> Result<LockedState, StateError> {
-        let lock_path = lock_path(path);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(StateError::io(dir))?;
-        }
-        let lock = open_private(&lock_path, false).map_err(StateError::io(&lock_path))?;
+        let real = resolve(path)?;
+        let dir = parent_of(&real);
+        std::fs::create_dir_all(&dir).map_err(StateError::io(&dir))?;
+        let info = lock_path(&real);
+        let lock = File::open(&dir).map_err(StateError::io(&dir))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StateError::Locked(path.to_path_buf()));
+                return Err(StateError::Locked(path.to_path_buf(), holder(&dir)));
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(StateError::io(&lock_path)(e)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(StateError::io(&dir)(e)),
         }
-        let state = read(path)?;
+        let state = read(&real)?;
+        // Who holds the lock, for the message another run prints; the lock itself is
+        // the directory's, so losing this file loses only the message.
+        let mut note = open_private(&info, true).map_err(StateError::io(&info))?;
+        let _ = writeln!(
+            note,
+            "{}",
+            serde_json::json!({
+                "pid": std::process::id(),
+                "host": hostname(),
+                "command": std::env::args().collect::<Vec<_>>().join(" "),
+            })
+        );
         Ok(LockedState {
-            path: path.to_path_buf(),
+            path: real,
+            info,
             _lock: lock,
             state,
         })
     }
 
+    /// The real state file (symlinks followed).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -166,6 +254,41 @@ impl LockedState {
     }
 }
 
+impl Drop for LockedState {
+    fn drop(&mut self) {
+        // Before the lock is released (fields drop after this), so a new holder's note
+        // is never removed.
+        let _ = std::fs::remove_file(&self.info);
+    }
+}
+
+/// The real file behind `path`: symlinks (even dangling ones) are followed, so the link
+/// stays a link and the file it names is what gets written and locked.
+pub fn resolve(path: &Path) -> Result<PathBuf, StateError> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current).map_err(StateError::io(&current))?;
+                current = parent_of(&current).join(target);
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(StateError::io(&current)(e)),
+        }
+    }
+    Err(StateError::io(path)(std::io::Error::other(
+        "too many levels of symbolic links",
+    )))
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 fn lock_path(path: &Path) -> PathBuf {
     let mut name = path
         .file_name()
@@ -173,6 +296,32 @@ fn lock_path(path: &Path) -> PathBuf {
         .unwrap_or_default();
     name.push(".lock");
     path.with_file_name(name)
+}
+
+/// Who holds the lock of `dir`, from the notes beside the state files in it.
+fn holder(dir: &Path) -> Option<String> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+        .find_map(|e| {
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            let v: Value = serde_json::from_str(text.trim()).ok()?;
+            Some(format!(
+                "pid {} on {}: {}",
+                v.get("pid")?,
+                v.get("host")?.as_str()?,
+                v.get("command")?.as_str()?
+            ))
+        })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "this host".into())
 }
 
 fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
@@ -186,9 +335,43 @@ fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
     options.open(path)
 }
 
+/// The state file every plan shared before deployments had names.
+pub const LEGACY_DEFAULT: &str = "aoai-lb.state.json";
+
+/// The default state of a plan: `<plan stem>.aoai-lb.state.json` in the current
+/// directory, so two plans in one directory never share a state. A legacy
+/// `aoai-lb.state.json` is used instead while it exists and belongs to this deployment
+/// (the second value says so, for the user).
+pub fn default_path(
+    plan_file: &Path,
+    deployment: &str,
+    subscription: &str,
+) -> (PathBuf, Option<String>) {
+    let stem = plan_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan".into());
+    let path = PathBuf::from(format!("{stem}.aoai-lb.state.json"));
+    let legacy = PathBuf::from(LEGACY_DEFAULT);
+    if path.exists() || !legacy.exists() {
+        return (path, None);
+    }
+    match read(&legacy) {
+        Ok(s) if s.owner().is_some() && s.belongs_to(&legacy, deployment, subscription).is_ok() => {
+            let note = format!(
+                "Using {LEGACY_DEFAULT}, which belongs to this deployment; rename it to {} (the default state of this plan) when convenient.",
+                path.display()
+            );
+            (legacy, Some(note))
+        }
+        _ => (path, None),
+    }
+}
+
 /// Reads a state file without locking it (for `plan`, which writes nothing). Each
 /// entry is checked, so a malformed one is an error naming it, never a panic later.
 pub fn read(path: &Path) -> Result<State, StateError> {
+    let path = &resolve(path)?;
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
@@ -344,7 +527,7 @@ mod tests {
         let first = LockedState::open(&path).unwrap();
         assert!(matches!(
             LockedState::open(&path),
-            Err(StateError::Locked(_))
+            Err(StateError::Locked(..))
         ));
         drop(first);
         assert!(LockedState::open(&path).is_ok());
@@ -416,6 +599,69 @@ mod tests {
         assert!(
             source.downcast_ref::<std::io::Error>().is_some(),
             "{source}"
+        );
+    }
+
+    #[test]
+    fn a_deleted_lock_file_does_not_let_a_second_run_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let first = LockedState::open(&path).unwrap();
+        std::fs::remove_file(dir.path().join("s.json.lock")).unwrap();
+        assert!(matches!(
+            LockedState::open(&path),
+            Err(StateError::Locked(..))
+        ));
+        drop(first);
+        assert!(LockedState::open(&path).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_state_is_written_through_the_link_and_locked_beside_the_real_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("real");
+        std::fs::create_dir(&real_dir).unwrap();
+        let real = real_dir.join("s.json");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut locked = LockedState::open(&link).unwrap();
+        assert!(matches!(
+            LockedState::open(&real),
+            Err(StateError::Locked(..))
+        ));
+        locked.state.upsert(entry("account.a"));
+        locked.save().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(read(&real).unwrap().resources.len(), 1);
+        assert_eq!(read(&link).unwrap().resources.len(), 1);
+    }
+
+    #[test]
+    fn a_state_of_another_deployment_is_refused_naming_both() {
+        let mut s = State::new();
+        s.claim("dev", "sub-1");
+        s.upsert(entry("account.a"));
+        assert!(s.belongs_to(Path::new("s.json"), "dev", "SUB-1").is_ok());
+        let err = s
+            .belongs_to(Path::new("s.json"), "prod", "sub-1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`dev`") && err.contains("`prod`"), "{err}");
+        let err = s
+            .belongs_to(Path::new("s.json"), "dev", "sub-2")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sub-1") && err.contains("sub-2"), "{err}");
+        assert!(
+            State::new()
+                .belongs_to(Path::new("s.json"), "x", "y")
+                .is_ok()
         );
     }
 

@@ -8,8 +8,10 @@ use crate::cli::{EngineArgs, Settings};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::views::apply::{self as view, Applied, ApplyView};
+use aoai_lb_core::ids;
+use aoai_lb_engine::apply::Report;
 use aoai_lb_engine::apply::{self, ApplyOptions};
-use aoai_lb_engine::{plan, state, traffic};
+use aoai_lb_engine::{plan, reliance, state, traffic};
 
 use super::load;
 use super::session::Session;
@@ -27,7 +29,7 @@ pub fn run(
         Err(e) => return view.invalid(&e),
     };
     view.warnings(&loaded);
-    let session = match Session::open(printer, settings, engine, Some(&loaded.model)) {
+    let session = match Session::open_for(printer, settings, engine, Some(&loaded)) {
         Ok(s) => s,
         Err(status) => return status,
     };
@@ -83,7 +85,10 @@ fn run_in(view: &dyn ApplyView, session: &Session, loaded: &load::Loaded, yes: b
         cancel: stop.cancel.clone(),
     };
     let shown = p.clone();
-    let (mut report, _state) = session.runtime.block_on(apply::apply(run, p, locked));
+    let (mut report, locked) = session.runtime.block_on(apply::apply(run, p, locked));
+    if report.ok() && stop.status().is_none() {
+        rely_on_identity(session, model, locked, &mut report);
+    }
     progress.group_end();
     // Count the plan's reads too: the user pays for all of them.
     report.requests = session.client.counts();
@@ -108,5 +113,35 @@ fn run_in(view: &dyn ApplyView, session: &Session, loaded: &load::Loaded, yes: b
         ExitStatus::Success
     } else {
         ExitStatus::Failure
+    }
+}
+
+/// This deployment relies on the APIM service's identity now: say so on the service, so
+/// another deployment's destroy leaves it on (see [`reliance`]).
+fn rely_on_identity(
+    session: &Session,
+    model: &aoai_lb_core::model::Model,
+    mut locked: state::LockedState,
+    report: &mut Report,
+) {
+    let apim = &model.apim;
+    let service_id = ids::apim_service(&model.subscription_id, &apim.resource_group, &apim.name);
+    let found = locked.state.apim_identity_before.clone();
+    let relied = session.runtime.block_on(reliance::rely(
+        &session.client,
+        &service_id,
+        &model.deployment,
+        found.as_ref(),
+    ));
+    match relied {
+        Ok(()) => {
+            locked.state.apim_service_id = Some(service_id);
+            if let Err(e) = locked.save() {
+                report.state_error = Some(e.to_string());
+            }
+        }
+        Err(e) => report
+            .failed
+            .push((format!("apim_identity.{}", apim.name), e.to_string())),
     }
 }

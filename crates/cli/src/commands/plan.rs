@@ -19,7 +19,7 @@ pub fn run(printer: &Printer, settings: &Settings, file: &Path, engine: &EngineA
         Err(e) => return view.invalid(&e),
     };
     view.warnings(&loaded);
-    let session = match Session::open(printer, settings, engine, Some(&loaded.model)) {
+    let session = match Session::open_for(printer, settings, engine, Some(&loaded)) {
         Ok(s) => s,
         Err(status) => return status,
     };

@@ -12,13 +12,14 @@ use aoai_lb_arm::ArmClient;
 use aoai_lb_arm::auth::{CredentialChain, StaticToken};
 use aoai_lb_core::model::Model;
 use aoai_lb_engine::graph::Cancel;
+use aoai_lb_engine::state;
 
 pub struct Session {
     pub runtime: tokio::runtime::Runtime,
     pub client: ArmClient,
     pub state_path: PathBuf,
     pub emulator: Option<aoai_lb_emulator::Running>,
-    /// A temporary state file to remove at the end (`--emulator` without `--state`).
+    /// A temporary state directory to remove at the end (`--emulator` without `--state`).
     temp_state: Option<PathBuf>,
 }
 
@@ -64,11 +65,10 @@ impl Session {
             let (state, temp) = match &settings.state {
                 Some(p) => (p.clone(), None),
                 None => {
-                    let p = std::env::temp_dir().join(format!(
-                        "aoai-lb-emulator-{}.state.json",
-                        std::process::id()
-                    ));
-                    (p.clone(), Some(p))
+                    // A directory of its own: the state lock is its directory's.
+                    let dir = std::env::temp_dir()
+                        .join(format!("aoai-lb-emulator-{}", std::process::id()));
+                    (dir.join("state.json"), Some(dir))
                 }
             };
             (client, Some(running), state, temp)
@@ -90,6 +90,47 @@ impl Session {
             emulator,
             temp_state,
         })
+    }
+
+    /// Opens a session for a plan: the default state is the plan's own (see
+    /// [`state::default_path`]), and a state of another deployment is refused (exit 2).
+    pub fn open_for(
+        printer: &Printer,
+        settings: &Settings,
+        engine: &EngineArgs,
+        loaded: Option<&super::load::Loaded>,
+    ) -> Result<Session, ExitStatus> {
+        let mut session = Session::open(printer, settings, engine, loaded.map(|l| &l.model))?;
+        let Some(loaded) = loaded else {
+            return Ok(session);
+        };
+        let model = &loaded.model;
+        if settings.state.is_none() && session.temp_state.is_none() {
+            let (path, note) = state::default_path(
+                std::path::Path::new(&loaded.file),
+                &model.deployment,
+                &model.subscription_id,
+            );
+            if let Some(n) = note {
+                printer.info(&n);
+            }
+            session.state_path = path;
+        }
+        let refused = state::read(&session.state_path).and_then(|s| {
+            s.belongs_to(
+                &session.state_path,
+                &model.deployment,
+                &model.subscription_id,
+            )
+        });
+        if let Err(e) = refused
+            && matches!(e, state::StateError::Foreign { .. })
+        {
+            printer.error(&format!("error: {e}"));
+            session.close();
+            return Err(ExitStatus::Usage);
+        }
+        Ok(session)
     }
 
     /// A stop flag set by Ctrl-C or SIGTERM: the run starts nothing new, finishes
@@ -119,11 +160,8 @@ impl Session {
     }
 
     pub fn close(self) {
-        if let Some(p) = &self.temp_state {
-            let _ = std::fs::remove_file(p);
-            let mut lock = p.clone().into_os_string();
-            lock.push(".lock");
-            let _ = std::fs::remove_file(lock);
+        if let Some(dir) = &self.temp_state {
+            let _ = std::fs::remove_dir_all(dir);
         }
         if let Some(e) = self.emulator {
             self.runtime.block_on(e.shutdown());

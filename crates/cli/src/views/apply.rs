@@ -36,6 +36,10 @@ pub(crate) fn failures(printer: &Printer, report: &Report) {
             printer.error(&format!("  hint: {h}"));
         }
     }
+    // Not updated or deleted: no longer this deployment's.
+    for (address, why) in &report.left_alone {
+        printer.error(&format!("left alone: {address} {why}"));
+    }
 }
 
 /// The plan on stderr before asking (text, unless --quiet).

@@ -163,7 +163,20 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
         .as_deref()
         .map(|s| policy::subscription(&mut c, s));
 
+    let deployment = match &plan.deployment {
+        Some(d) => {
+            c.rule(
+                d,
+                "deployment",
+                "deployment name",
+                names::lb_deployment_name,
+            );
+            d.value.clone()
+        }
+        None => model::derived_deployment(&apim.name.value, &apim.api.name.value),
+    };
     let model = Model {
+        deployment,
         subscription_id,
         resource_group: model::ResourceGroup {
             name: rg.name.value.clone(),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::checker::Checker;
 use super::{Context, OWNER_TAG, PLACEHOLDER_SUBSCRIPTION};
 use crate::located::Pos;
+use crate::marks::DEPLOYMENT_TAG;
 use crate::names;
 use crate::plan::Plan;
 
@@ -59,12 +60,12 @@ pub(super) fn tags(c: &mut Checker, plan: &Plan) -> BTreeMap<String, String> {
     let Some(t) = &plan.tags else {
         return tags;
     };
-    if t.len() > 49 {
+    if t.len() > 48 {
         c.error(
             t.pos,
             "tags",
             format!(
-                "at most 49 tags (ARM allows 50, aoai-lb adds `{OWNER_TAG}`), not {}",
+                "at most 48 tags (ARM allows 50, aoai-lb adds `{OWNER_TAG}` and `{DEPLOYMENT_TAG}`), not {}",
                 t.len()
             ),
         );
@@ -97,7 +98,7 @@ pub(super) fn tags(c: &mut Checker, plan: &Plan) -> BTreeMap<String, String> {
 }
 
 fn tag_name_problem(k: &str) -> Option<String> {
-    if k.eq_ignore_ascii_case(OWNER_TAG) {
+    if k.eq_ignore_ascii_case(OWNER_TAG) || k.eq_ignore_ascii_case(DEPLOYMENT_TAG) {
         Some(format!(
             "tag `{k}` is reserved: aoai-lb uses it to mark what it owns"
         ))

@@ -8,6 +8,7 @@ mod authz;
 mod cognitive;
 mod deployments;
 mod groups;
+mod lists;
 mod polls;
 
 use std::collections::BTreeMap;
@@ -245,6 +246,12 @@ pub fn handle(
         (Address::RoleAssignment { .. }, "GET") => authz::get(cx, addr),
         (Address::RoleAssignment { .. }, "DELETE") => authz::delete(cx, addr),
         (Address::Operation { id, poll, .. }, "GET") => polls::get(cx, id, *poll),
+        (Address::SubscriptionResources { sub }, "GET") => {
+            lists::subscription_resources(cx, addr, sub)
+        }
+        (Address::Deployments(rg, a), "GET") => lists::deployments(cx, addr, rg, a),
+        (Address::RoleAssignments { scope }, "GET") => lists::role_assignments(cx, addr, scope),
+        (Address::ApimCollection(rg, s, c), "GET") => lists::apim(cx, addr, rg, s, *c),
         _ => Err(method_not_allowed(method, addr)),
     }
 }
