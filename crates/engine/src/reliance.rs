@@ -10,7 +10,10 @@ use sha2::{Digest, Sha256};
 
 use aoai_lb_arm::resources::ServiceIdentity;
 use aoai_lb_arm::{ArmClient, ArmError};
+use aoai_lb_core::desired::Kind;
 use aoai_lb_core::ids::api_version;
+
+use super::plan::Plan;
 
 const PREFIX: &str = "aoai-lb-identity-";
 /// The service's identity before any aoai-lb deployment changed it (compact JSON).
@@ -44,17 +47,39 @@ pub fn others(service: &Value, deployment: &str) -> Vec<String> {
         .collect()
 }
 
-/// The deployments other than `deployment` that rely on the identity of the service.
-pub async fn others_relying(
+/// Fits destroy's plan to who else relies on the identity: while another deployment
+/// does, the planned restore is dropped (the identity stays on; those deployments are
+/// returned); otherwise the restore also drops this deployment's reliance tags, so one
+/// PATCH does both.
+pub async fn fit_restore(
     client: &ArmClient,
+    plan: &mut Plan,
     service_id: &str,
     deployment: Option<&str>,
 ) -> Result<Vec<String>, ArmError> {
-    let service = client.get(service_id, api_version::API_MANAGEMENT).await?;
-    Ok(match (service, deployment) {
-        (Some(s), Some(d)) => others(&s, d),
-        _ => vec![],
-    })
+    let Some(service) = client.get(service_id, api_version::API_MANAGEMENT).await? else {
+        return Ok(vec![]);
+    };
+    let others = deployment.map(|d| others(&service, d)).unwrap_or_default();
+    if !others.is_empty() {
+        plan.changes.retain(|c| c.kind != Kind::ApimIdentity);
+        return Ok(others);
+    }
+    let mut tags = tags_of(&service);
+    if let Some(d) = deployment {
+        tags.remove(&tag_name(d));
+    }
+    tags.remove(FOUND_TAG);
+    for c in plan
+        .changes
+        .iter_mut()
+        .filter(|c| c.kind == Kind::ApimIdentity)
+    {
+        if let Some(body) = c.request.body.as_mut() {
+            body["tags"] = Value::Object(tags.clone());
+        }
+    }
+    Ok(vec![])
 }
 
 /// PATCH of the service's tags (APIM's PATCH replaces `tags`), keeping its identity.
