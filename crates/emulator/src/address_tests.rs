@@ -1,0 +1,184 @@
+//! Unit tests of the path parser (`address.rs`): every route the emulator serves.
+
+use super::*;
+
+const RG: &str = "/subscriptions/s1/resourceGroups/rg1";
+
+fn rg() -> Rg {
+    Rg {
+        sub: "s1".into(),
+        name: "rg1".into(),
+    }
+}
+
+#[test]
+fn resource_groups_and_accounts() {
+    assert_eq!(parse(RG), Ok(Address::ResourceGroup(rg())));
+    assert_eq!(
+        parse("/SUBSCRIPTIONS/s1/resourcegroups/rg1/"),
+        Ok(Address::ResourceGroup(rg()))
+    );
+    let acc = format!("{RG}/providers/microsoft.cognitiveservices/Accounts/MyAcc");
+    assert_eq!(parse(&acc), Ok(Address::Account(rg(), "MyAcc".into())));
+    assert_eq!(
+        parse(&format!("{acc}/DEPLOYMENTS/gpt-4o")),
+        Ok(Address::Deployment(rg(), "MyAcc".into(), "gpt-4o".into()))
+    );
+    assert_eq!(
+        parse(&acc).unwrap().id(),
+        format!("{RG}/providers/Microsoft.CognitiveServices/accounts/MyAcc")
+    );
+}
+
+#[test]
+fn a_group_s_resource_listing() {
+    let path = format!("{RG}/resources");
+    assert_eq!(parse(&path), Ok(Address::GroupResources(rg())));
+    assert_eq!(parse(&path).unwrap().id(), path);
+}
+
+#[test]
+fn deleted_accounts_and_operations() {
+    assert_eq!(
+        parse("/subscriptions/s1/providers/Microsoft.CognitiveServices/deletedAccounts"),
+        Ok(Address::DeletedAccounts { sub: "s1".into() })
+    );
+    let purge = "/subscriptions/s1/providers/Microsoft.CognitiveServices/locations/westus/resourceGroups/rg1/deletedAccounts/a1";
+    assert_eq!(
+        parse(purge),
+        Ok(Address::DeletedAccount {
+            sub: "s1".into(),
+            location: "westus".into(),
+            rg: "rg1".into(),
+            name: "a1".into()
+        })
+    );
+    assert_eq!(parse(purge).unwrap().id(), purge);
+    for poll in [Poll::Status, Poll::Result] {
+        let p = operation_path("s1", Namespace::ApiManagement, "op1", poll);
+        assert_eq!(
+            parse(&p),
+            Ok(Address::Operation {
+                sub: "s1".into(),
+                namespace: Namespace::ApiManagement,
+                id: "op1".into(),
+                poll
+            })
+        );
+    }
+}
+
+#[test]
+fn api_management_children() {
+    let svc = format!("{RG}/providers/Microsoft.ApiManagement/service/apim1");
+    assert_eq!(parse(&svc), Ok(Address::ApimService(rg(), "apim1".into())));
+    let b = |x: &str| Address::Backend(rg(), "apim1".into(), x.into());
+    assert_eq!(parse(&format!("{svc}/backends/b1")), Ok(b("b1")));
+    assert_eq!(
+        parse(&format!("{svc}/APIS/a1/Policies/Policy")),
+        Ok(Address::ApiPolicy(rg(), "apim1".into(), "a1".into()))
+    );
+    assert_eq!(
+        parse(&format!("{svc}/subscriptions/x/listsecrets")),
+        Ok(Address::ListSecrets(rg(), "apim1".into(), "x".into()))
+    );
+    assert_eq!(
+        parse(&format!("{svc}/apis/a1/policies/other")),
+        Err(PathError::UnknownType(
+            "Microsoft.ApiManagement".into(),
+            "service/apis/policies".into()
+        ))
+    );
+    assert_eq!(
+        parse(&format!("{svc}/products/p1")),
+        Err(PathError::UnknownType(
+            "Microsoft.ApiManagement".into(),
+            "service/products".into()
+        ))
+    );
+}
+
+#[test]
+fn role_assignments_under_any_scope() {
+    let scope = format!("{RG}/providers/Microsoft.DocumentDb/databaseAccounts/db");
+    let p = format!("{scope}/providers/microsoft.authorization/roleassignments/g1");
+    assert_eq!(
+        parse(&p),
+        Ok(Address::RoleAssignment {
+            scope: scope.clone(),
+            name: "g1".into()
+        })
+    );
+    assert_eq!(
+        parse("/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/g2"),
+        Ok(Address::RoleAssignment {
+            scope: "/subscriptions/s1".into(),
+            name: "g2".into()
+        })
+    );
+    // Percent-encoded slashes in a scope decode.
+    assert_eq!(
+        parse("/subscriptions/s1/resourceGroups/rg1%2Fproviders/Microsoft.Authorization/roleAssignments/g3")
+            .unwrap()
+            .id(),
+        format!("{RG}/providers/Microsoft.Authorization/roleAssignments/g3")
+    );
+}
+
+#[test]
+fn collections_to_list() {
+    let rg = rg();
+    assert_eq!(
+        parse("/subscriptions/s1/resources"),
+        Ok(Address::SubscriptionResources { sub: "s1".into() })
+    );
+    assert_eq!(
+        parse(
+            "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/a/deployments"
+        ),
+        Ok(Address::Deployments(rg.clone(), "a".into()))
+    );
+    assert_eq!(
+        parse("/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/a/providers/Microsoft.Authorization/roleAssignments"),
+        Ok(Address::RoleAssignments {
+            scope: "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/a".into()
+        })
+    );
+    for (segment, c) in [
+        ("backends", ApimCollection::Backends),
+        ("apis", ApimCollection::Apis),
+        ("subscriptions", ApimCollection::Subscriptions),
+    ] {
+        let addr = parse(&format!(
+            "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/x/{segment}"
+        ))
+        .unwrap();
+        assert_eq!(addr, Address::ApimCollection(rg.clone(), "x".into(), c));
+        assert!(addr.id().ends_with(&format!("/service/x/{segment}")));
+    }
+}
+
+#[test]
+fn what_is_not_served() {
+    assert_eq!(parse("/"), Err(PathError::NoRoute));
+    assert_eq!(parse("/foo/bar"), Err(PathError::NoRoute));
+    assert_eq!(parse("/subscriptions/s1"), Err(PathError::NoRoute));
+    assert_eq!(parse(&format!("{RG}//x")), Err(PathError::NoRoute));
+    assert_eq!(
+        parse(&format!(
+            "{RG}/providers/Microsoft.Storage/storageAccounts/x"
+        )),
+        Err(PathError::UnknownNamespace("Microsoft.Storage".into()))
+    );
+}
+
+#[test]
+fn parents_and_regions() {
+    let d = Address::Deployment(rg(), "a".into(), "d".into());
+    assert_eq!(d.parent(), Some(Address::Account(rg(), "a".into())));
+    assert_eq!(
+        d.parent().unwrap().parent(),
+        Some(Address::ResourceGroup(rg()))
+    );
+    assert_eq!(region_key("West US 2"), "westus2");
+}
