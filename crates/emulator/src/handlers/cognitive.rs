@@ -111,91 +111,56 @@ fn identity(
     Ok(out)
 }
 
-pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
-    let (sub, rg, name) = parts(addr);
-    let rg_id = crate::ids::resource_group(sub, rg);
-    if !cx.store.exists(&rg_id) {
-        return Err(ArmError::group_not_found(rg));
-    }
-    let Some(location) = body["location"].as_str() else {
-        return Err(ArmError::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        ));
-    };
-    let kind = body["kind"].as_str().ok_or_else(|| {
-        ArmError::bad_request("InvalidRequestContent", "The 'kind' property is required.")
-    })?;
-    if str_at(body, "/sku/name").is_none() {
-        return Err(ArmError::bad_request(
-            "InvalidRequestContent",
-            "The 'sku' property is required.",
-        ));
-    }
-    let mut id = addr.id();
-    let existing = cx.store.get(&id).cloned();
-    if existing.is_some() && ops::in_progress(cx.store, &id).is_some() {
-        return Err(conflict_in_progress(&id));
-    }
-    let mut props = object(body, "properties");
-    let restore = props.remove("restore").and_then(|v| v.as_bool()) == Some(true);
-    let deleted_key = DeletedAccount::key(sub, name);
-    let mut restoring = None;
-    if existing.is_none() {
-        match (cx.store.deleted.get(&deleted_key), restore) {
-            (Some(d), false) => {
-                return Err(ArmError::conflict(
-                    "FlagMustBeSetForRestore",
-                    format!(
-                        "An existing resource with ID '{}' has been soft-deleted. To restore the resource, you must specify 'restore' to be 'true' in the property. If you don't want to restore existing resource, please purge it first.",
-                        d.account.id
-                    ),
-                ));
+/// The soft-deleted account a PUT restores (with `restore: true`), refusing a PUT that
+/// would silently replace one, or a restore of nothing.
+fn soft_deleted(
+    cx: &Cx,
+    sub: &str,
+    name: &str,
+    deleted_key: &str,
+    restore: bool,
+) -> Result<Option<DeletedAccount>, ArmError> {
+    match (cx.store.deleted.get(deleted_key), restore) {
+        (Some(d), false) => Err(ArmError::conflict(
+            "FlagMustBeSetForRestore",
+            format!(
+                "An existing resource with ID '{}' has been soft-deleted. To restore the resource, you must specify 'restore' to be 'true' in the property. If you don't want to restore existing resource, please purge it first.",
+                d.account.id
+            ),
+        )),
+        (Some(d), true) => {
+            if ops::in_progress(cx.store, &d.id()).is_some() {
+                return Err(conflict_in_progress(&d.id()));
             }
-            (Some(d), true) => {
-                if ops::in_progress(cx.store, &d.id()).is_some() {
-                    return Err(conflict_in_progress(&d.id()));
-                }
-                restoring = Some(d.clone());
-            }
-            (None, true) => {
-                return Err(ArmError::new(
-                    404,
-                    "ResourceNotFound",
-                    format!(
-                        "There is no soft-deleted account '{name}' to restore in subscription '{sub}'."
-                    ),
-                ));
-            }
-            (None, false) => {}
+            Ok(Some(d.clone()))
         }
+        (None, true) => Err(ArmError::new(
+            404,
+            "ResourceNotFound",
+            format!(
+                "There is no soft-deleted account '{name}' to restore in subscription '{sub}'."
+            ),
+        )),
+        (None, false) => Ok(None),
     }
-    if let Some(d) = &restoring {
-        id = d.account.id.clone();
-    }
-    let subdomain = props
-        .get("customSubDomainName")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let Some(sd) = &subdomain
-        && subdomain_holder(cx, sd, &id).is_some()
-    {
-        return Err(ArmError::conflict(
-            "CustomDomainInUse",
-            format!("Custom domain name '{sd}' is already in use. Please pick another name."),
-        ));
-    }
-    let previous = existing
-        .as_ref()
-        .map(|r| r.body.clone())
-        .or_else(|| restoring.as_ref().map(|d| d.account.body.clone()));
+}
+
+/// The read-only properties ARM adds to an account: endpoints, capabilities, ids and
+/// dates (kept from the account it replaces or restores).
+fn add_read_only(
+    props: &mut Map<String, Value>,
+    kind: &str,
+    subdomain: Option<&str>,
+    location: &str,
+    previous: Option<&Value>,
+    iso: &str,
+) {
     let keep = |field: &str, default: Value| {
         previous
-            .as_ref()
             .and_then(|p| p["properties"].get(field).cloned())
             .unwrap_or(default)
     };
-    let endpoint = endpoint(kind, subdomain.as_deref(), location);
+    let endpoint = endpoint(kind, subdomain, location);
     props.insert("endpoint".into(), Value::from(endpoint.clone()));
     props.insert(
         "endpoints".into(),
@@ -220,12 +185,81 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     );
     props.insert(
         "dateCreated".into(),
-        keep("dateCreated", Value::from(cx.iso.clone())),
+        keep("dateCreated", Value::from(iso.to_string())),
     );
     props.insert("isMigrated".into(), Value::from(false));
     props
         .entry("publicNetworkAccess")
         .or_insert_with(|| Value::from("Enabled"));
+}
+
+/// An account body's `location` and `kind`, refusing one without them or a `sku`.
+fn location_and_kind(body: &Value) -> Result<(&str, &str), ArmError> {
+    let Some(location) = body["location"].as_str() else {
+        return Err(ArmError::bad_request(
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
+    };
+    let kind = body["kind"].as_str().ok_or_else(|| {
+        ArmError::bad_request("InvalidRequestContent", "The 'kind' property is required.")
+    })?;
+    if str_at(body, "/sku/name").is_none() {
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "The 'sku' property is required.",
+        ));
+    }
+    Ok((location, kind))
+}
+
+pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
+    let (sub, rg, name) = parts(addr);
+    let rg_id = crate::ids::resource_group(sub, rg);
+    if !cx.store.exists(&rg_id) {
+        return Err(ArmError::group_not_found(rg));
+    }
+    let (location, kind) = location_and_kind(body)?;
+    let mut id = addr.id();
+    let existing = cx.store.get(&id).cloned();
+    if existing.is_some() && ops::in_progress(cx.store, &id).is_some() {
+        return Err(conflict_in_progress(&id));
+    }
+    let mut props = object(body, "properties");
+    let restore = props.remove("restore").and_then(|v| v.as_bool()) == Some(true);
+    let deleted_key = DeletedAccount::key(sub, name);
+    let restoring = if existing.is_none() {
+        soft_deleted(cx, sub, name, &deleted_key, restore)?
+    } else {
+        None
+    };
+    if let Some(d) = &restoring {
+        id = d.account.id.clone();
+    }
+    let subdomain = props
+        .get("customSubDomainName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(sd) = &subdomain
+        && subdomain_holder(cx, sd, &id).is_some()
+    {
+        return Err(ArmError::conflict(
+            "CustomDomainInUse",
+            format!("Custom domain name '{sd}' is already in use. Please pick another name."),
+        ));
+    }
+    let previous = existing
+        .as_ref()
+        .map(|r| r.body.clone())
+        .or_else(|| restoring.as_ref().map(|d| d.account.body.clone()));
+    add_read_only(
+        &mut props,
+        kind,
+        subdomain.as_deref(),
+        location,
+        previous.as_ref(),
+        &cx.iso,
+    );
     // A failed account is created again; a healthy one is updated in place.
     let creates = existing.is_none()
         || existing.as_ref().and_then(Record::provisioning_state) == Some("Failed");
