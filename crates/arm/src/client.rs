@@ -286,7 +286,17 @@ impl ArmClient {
             .acquire()
             .await
             .expect("the request semaphore is never closed");
-        let failed = |e| pipeline_error(e, &method, &url, resource);
+        let failed = |e| match pipeline_error(e, &method, &url, resource) {
+            // Cut by the operation's deadline, not the request's: the operation timed out.
+            ArmError::Deadline { after, .. } if after < self.options.request_timeout => {
+                ArmError::Timeout {
+                    method: method.to_string(),
+                    resource: resource.to_string(),
+                    after: self.options.lro.timeout,
+                }
+            }
+            other => other,
+        };
         let response = self
             .pipeline
             .stream(&ctx, &mut request, Some(options))
