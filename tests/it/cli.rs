@@ -233,7 +233,7 @@ fn sigterm_finishes_what_is_in_flight_saves_the_state_prints_the_summary_and_exi
             .count()
     };
     // Terminate once the accounts are being created (they take a while under `azure`).
-    while puts("/accounts/") < 2 {
+    while crate::emu::account_puts(&emu) < 2 {
         assert!(
             child.try_wait().unwrap().is_none(),
             "apply ended before it could be terminated"
@@ -259,10 +259,7 @@ fn sigterm_finishes_what_is_in_flight_saves_the_state_prints_the_summary_and_exi
     assert_eq!(puts("/policies/policy"), 0, "{stderr}");
     // What was in flight finished and was recorded: both accounts are in the state.
     let listed = crate::emu::state_ids(&state);
-    let accounts = listed.iter().filter(|id| {
-        id.rsplit_once("/accounts/")
-            .is_some_and(|(_, name)| !name.contains('/'))
-    });
+    let accounts = listed.iter().filter(|id| crate::emu::is_account(id));
     assert_eq!(accounts.count(), 2, "{listed:?}");
     assert!(orphans(&emu, &state).is_empty());
     // The next apply converges from there.

@@ -171,6 +171,22 @@ pub fn state_ids(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Whether an ARM id (or request path) is an account itself, not one of its children
+/// (deployments, role assignments under it).
+pub fn is_account(id: &str) -> bool {
+    let id = id.split('?').next().unwrap_or(id);
+    id.rsplit_once("/accounts/")
+        .is_some_and(|(_, name)| !name.is_empty() && !name.contains('/'))
+}
+
+/// How many account PUTs the emulator has received.
+pub fn account_puts(emu: &Emu) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r["method"] == "PUT" && r["path"].as_str().is_some_and(is_account))
+        .count()
+}
+
 /// Ours in the emulator but not in the state: orphans.
 pub fn orphans(emu: &Emu, state: &Path) -> Vec<String> {
     let listed: Vec<String> = state_ids(state).iter().map(|s| s.to_lowercase()).collect();

@@ -463,12 +463,7 @@ fn ctrl_c_finishes_what_is_in_flight_saves_the_state_and_exits_130() {
         .unwrap();
     // Interrupt once the accounts are being created.
     loop {
-        let accounts = emu
-            .requests()
-            .iter()
-            .filter(|r| r["method"] == "PUT" && r["path"].as_str().unwrap().contains("/accounts/"))
-            .count();
-        if accounts >= 2 {
+        if crate::emu::account_puts(&emu) >= 2 {
             break;
         }
         assert!(
@@ -491,7 +486,7 @@ fn ctrl_c_finishes_what_is_in_flight_saves_the_state_and_exits_130() {
     assert!(
         listed
             .iter()
-            .filter(|id| id.contains("/accounts/") && !id.contains("/deployments/"))
+            .filter(|id| crate::emu::is_account(id))
             .count()
             == 2,
         "{listed:?}"
