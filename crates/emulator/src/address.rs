@@ -333,35 +333,11 @@ fn eq(a: &str, b: &str) -> bool {
 /// Parses a request path (without the query).
 pub fn parse(path: &str) -> Result<Address, PathError> {
     let decoded = percent_decode(path);
-    let s: Vec<&str> = decoded.trim_end_matches('/').split('/').collect();
-    if s.len() < 3 || !s[0].is_empty() || !eq(s[1], "subscriptions") || s[2].is_empty() {
-        return Err(PathError::NoRoute);
+    let s = segments(&decoded)?; // subscriptions, {sub}, ...
+    if let Some(addr) = role_assignment(&s) {
+        return Ok(addr);
     }
-    if s.iter().skip(1).any(|seg| seg.is_empty()) {
-        return Err(PathError::NoRoute);
-    }
-    let s = &s[1..]; // subscriptions, {sub}, ...
     let n = s.len();
-    // A role assignment sits under any scope.
-    if n >= 6
-        && eq(s[n - 4], "providers")
-        && eq(s[n - 3], "Microsoft.Authorization")
-        && eq(s[n - 2], "roleAssignments")
-    {
-        return Ok(Address::RoleAssignment {
-            scope: format!("/{}", s[..n - 4].join("/")),
-            name: s[n - 1].to_string(),
-        });
-    }
-    if n >= 4
-        && eq(s[n - 3], "providers")
-        && eq(s[n - 2], "Microsoft.Authorization")
-        && eq(s[n - 1], "roleAssignments")
-    {
-        return Ok(Address::RoleAssignments {
-            scope: format!("/{}", s[..n - 3].join("/")),
-        });
-    }
     let sub = s[1].to_string();
     if n == 2 {
         return Err(PathError::NoRoute);
@@ -379,20 +355,66 @@ pub fn parse(path: &str) -> Result<Address, PathError> {
         sub,
         name: s[3].to_string(),
     };
-    if n == 4 {
-        return Ok(Address::ResourceGroup(rg));
-    }
-    if n == 5 && eq(s[4], "resources") {
-        return Ok(Address::GroupResources(rg));
-    }
-    if !eq(s[4], "providers") || n < 6 {
+    group_path(rg, &s[4..])
+}
+
+/// The segments after the leading `/`, starting `subscriptions/{sub}`; none empty.
+fn segments(decoded: &str) -> Result<Vec<&str>, PathError> {
+    let s: Vec<&str> = decoded.trim_end_matches('/').split('/').collect();
+    if s.len() < 3 || !s[0].is_empty() || !eq(s[1], "subscriptions") || s[2].is_empty() {
         return Err(PathError::NoRoute);
     }
-    let ns_text = s[5];
+    if s.iter().skip(1).any(|seg| seg.is_empty()) {
+        return Err(PathError::NoRoute);
+    }
+    Ok(s[1..].to_vec())
+}
+
+/// A role assignment, or the role assignments, of any scope.
+fn role_assignment(s: &[&str]) -> Option<Address> {
+    let n = s.len();
+    if n >= 6
+        && eq(s[n - 4], "providers")
+        && eq(s[n - 3], "Microsoft.Authorization")
+        && eq(s[n - 2], "roleAssignments")
+    {
+        return Some(Address::RoleAssignment {
+            scope: format!("/{}", s[..n - 4].join("/")),
+            name: s[n - 1].to_string(),
+        });
+    }
+    if n >= 4
+        && eq(s[n - 3], "providers")
+        && eq(s[n - 2], "Microsoft.Authorization")
+        && eq(s[n - 1], "roleAssignments")
+    {
+        return Some(Address::RoleAssignments {
+            scope: format!("/{}", s[..n - 3].join("/")),
+        });
+    }
+    None
+}
+
+/// What follows `resourceGroups/{rg}`: the group itself, its resources, or a provider's.
+fn group_path(rg: Rg, s: &[&str]) -> Result<Address, PathError> {
+    if s.is_empty() {
+        return Ok(Address::ResourceGroup(rg));
+    }
+    if s.len() == 1 && eq(s[0], "resources") {
+        return Ok(Address::GroupResources(rg));
+    }
+    if !eq(s[0], "providers") || s.len() < 2 {
+        return Err(PathError::NoRoute);
+    }
+    let ns_text = s[1];
     let Some(ns) = Namespace::parse(ns_text) else {
         return Err(PathError::UnknownNamespace(ns_text.to_string()));
     };
-    let rest = &s[6..];
+    provider_resource(rg, ns, &s[2..])
+}
+
+/// A resource of namespace `ns` in a resource group; `rest` follows `providers/{ns}`.
+fn provider_resource(rg: Rg, ns: Namespace, rest: &[&str]) -> Result<Address, PathError> {
     let unknown = || {
         let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
         PathError::UnknownType(ns.name().to_string(), types.join("/"))
@@ -411,29 +433,34 @@ pub fn parse(path: &str) -> Result<Address, PathError> {
             Address::Identity(rg, name(1))
         }
         (Namespace::ApiManagement, _) if k(0, "service") && rest.len() >= 2 => {
-            let svc = name(1);
-            match rest.len() {
-                2 => Address::ApimService(rg, svc),
-                3 if k(2, "backends") => Address::ApimCollection(rg, svc, ApimCollection::Backends),
-                3 if k(2, "apis") => Address::ApimCollection(rg, svc, ApimCollection::Apis),
-                3 if k(2, "subscriptions") => {
-                    Address::ApimCollection(rg, svc, ApimCollection::Subscriptions)
-                }
-                4 if k(2, "backends") => Address::Backend(rg, svc, name(3)),
-                4 if k(2, "apis") => Address::Api(rg, svc, name(3)),
-                4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),
-                5 if k(2, "subscriptions") && k(4, "listSecrets") => {
-                    Address::ListSecrets(rg, svc, name(3))
-                }
-                6 if k(2, "apis") && k(4, "policies") && k(5, "policy") => {
-                    Address::ApiPolicy(rg, svc, name(3))
-                }
-                _ => return Err(unknown()),
-            }
+            return apim_resource(rg, rest).ok_or_else(unknown);
         }
         _ => return Err(unknown()),
     };
     Ok(addr)
+}
+
+/// `service/{svc}/...` of Microsoft.ApiManagement; `None` for a type it does not serve.
+fn apim_resource(rg: Rg, rest: &[&str]) -> Option<Address> {
+    let k = |i: usize, word: &str| rest.get(i).is_some_and(|x| eq(x, word));
+    let name = |i: usize| rest[i].to_string();
+    let svc = name(1);
+    Some(match rest.len() {
+        2 => Address::ApimService(rg, svc),
+        3 if k(2, "backends") => Address::ApimCollection(rg, svc, ApimCollection::Backends),
+        3 if k(2, "apis") => Address::ApimCollection(rg, svc, ApimCollection::Apis),
+        3 if k(2, "subscriptions") => {
+            Address::ApimCollection(rg, svc, ApimCollection::Subscriptions)
+        }
+        4 if k(2, "backends") => Address::Backend(rg, svc, name(3)),
+        4 if k(2, "apis") => Address::Api(rg, svc, name(3)),
+        4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),
+        5 if k(2, "subscriptions") && k(4, "listSecrets") => Address::ListSecrets(rg, svc, name(3)),
+        6 if k(2, "apis") && k(4, "policies") && k(5, "policy") => {
+            Address::ApiPolicy(rg, svc, name(3))
+        }
+        _ => return None,
+    })
 }
 
 /// `/subscriptions/{sub}/providers/...`: deleted accounts and operation polls.
