@@ -74,124 +74,196 @@ pub async fn wait(
     first: ArmResponse,
 ) -> Result<Value, ArmError> {
     let options = client.lro_options().clone();
-    let deadline = Instant::now() + options.timeout;
-    let timeout = || ArmError::Timeout {
-        method: method.to_string(),
-        resource: id.to_string(),
-        after: options.timeout,
+    let op = Operation {
+        client,
+        method,
+        id,
+        api_version,
+        deadline: Instant::now() + options.timeout,
+        options,
     };
-    let interval = |r: &ArmResponse| r.retry_after.unwrap_or(options.default_poll);
-    let is_delete = *method == Method::Delete;
-    let last_wait = interval(&first);
-
-    let poll_url = |raw: &str| {
-        client.poll_url(raw).map_err(|m| ArmError::Transport {
-            method: method.to_string(),
-            resource: id.to_string(),
-            message: m,
-            source: None,
-        })
-    };
-    // After the operation: a delete is done; a PUT or PATCH ends on the resource itself.
-    let after = || async {
-        if is_delete {
-            Ok(Value::Null)
-        } else {
-            final_state(
-                client,
-                method,
-                id,
-                api_version,
-                options.default_poll,
-                deadline,
-            )
-            .await
-        }
-    };
+    let last_wait = op.interval(&first);
 
     // 1. Azure-AsyncOperation: poll the operation's status.
     if (first.status != 200 || first.azure_async_operation.is_some())
-        && let Some(op) = &first.azure_async_operation
+        && let Some(status_url) = &first.azure_async_operation
     {
-        let url = poll_url(op)?;
-        poll(client, url, id, last_wait, deadline, &timeout, |r| {
-            if !(200..300).contains(&r.status) {
-                return Step::Fail(ArmClient::api_error(&Method::Get, id, r));
-            }
-            let status = r
-                .body
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("InProgress");
-            if status.eq_ignore_ascii_case("succeeded") {
-                Step::Done
-            } else if is_terminal(status) {
-                Step::Fail(failed(method, id, status, &r.body))
-            } else {
-                Step::Wait(interval(r))
-            }
-        })
-        .await?;
-        return after().await;
+        op.follow_async_operation(status_url, last_wait).await?;
+        return op.after().await;
     }
 
     // 2. Location: poll until it stops answering 202.
     if first.status == 202 || (first.status == 201 && first.location.is_some()) {
-        if let Some(loc) = &first.location {
-            let url = poll_url(loc)?;
-            poll(
-                client,
-                url,
-                id,
-                last_wait,
-                deadline,
-                &timeout,
-                |r| match r.status {
-                    202 => Step::Wait(interval(r)),
-                    200..=299 => Step::Done,
-                    404 if is_delete => Step::Done,
-                    _ => Step::Fail(ArmClient::api_error(&Method::Get, id, r)),
-                },
-            )
-            .await?;
-            return after().await;
+        if let Some(location) = &first.location {
+            op.follow_location(location, last_wait).await?;
+            return op.after().await;
         }
-        if is_delete {
+        if op.is_delete() {
             // 202 with nothing to follow: watch the resource go.
-            let url = client.url(id, api_version)?;
-            poll(
-                client,
-                url,
-                id,
-                last_wait,
-                deadline,
-                &timeout,
-                |r| match r.status {
-                    404 => Step::Done,
-                    200 => Step::Wait(last_wait),
-                    _ => Step::Fail(ArmClient::api_error(&Method::Get, id, r)),
-                },
-            )
-            .await?;
+            op.watch_resource_go(last_wait).await?;
             return Ok(Value::Null);
         }
     }
 
-    if is_delete {
+    if op.is_delete() {
         return Ok(Value::Null);
     }
     // 3. provisioningState on the resource itself.
-    match first.provisioning_state() {
-        Some(state) if !is_terminal(state) => {
-            final_state(client, method, id, api_version, last_wait, deadline).await
+    op.judge_first_answer(first, last_wait).await
+}
+
+/// One long-running operation being waited on: who started it, on what, and until when.
+struct Operation<'a> {
+    client: &'a ArmClient,
+    method: &'a Method,
+    id: &'a str,
+    api_version: &'a str,
+    options: LroOptions,
+    deadline: Instant,
+}
+
+impl Operation<'_> {
+    fn is_delete(&self) -> bool {
+        *self.method == Method::Delete
+    }
+
+    fn timeout(&self) -> ArmError {
+        ArmError::Timeout {
+            method: self.method.to_string(),
+            resource: self.id.to_string(),
+            after: self.options.timeout,
         }
-        Some(state) if !state.eq_ignore_ascii_case("succeeded") => {
-            Err(failed(method, id, state, &first.body))
+    }
+
+    /// How long an answer asks us to wait before the next poll.
+    fn interval(&self, r: &ArmResponse) -> Duration {
+        r.retry_after.unwrap_or(self.options.default_poll)
+    }
+
+    fn poll_url(&self, raw: &str) -> Result<azure_core::http::Url, ArmError> {
+        self.client.poll_url(raw).map_err(|m| ArmError::Transport {
+            method: self.method.to_string(),
+            resource: self.id.to_string(),
+            message: m,
+            source: None,
+        })
+    }
+
+    /// After the operation: a delete is done; a PUT or PATCH ends on the resource itself.
+    async fn after(&self) -> Result<Value, ArmError> {
+        if self.is_delete() {
+            Ok(Value::Null)
+        } else {
+            self.final_state(self.options.default_poll).await
         }
-        _ if first.body.is_null() => {
-            final_state(client, method, id, api_version, last_wait, deadline).await
+    }
+
+    async fn final_state(&self, poll: Duration) -> Result<Value, ArmError> {
+        final_state(
+            self.client,
+            self.method,
+            self.id,
+            self.api_version,
+            poll,
+            self.deadline,
+        )
+        .await
+    }
+
+    /// Polls the Azure-AsyncOperation status URL until its `status` is terminal.
+    async fn follow_async_operation(
+        &self,
+        raw: &str,
+        first_wait: Duration,
+    ) -> Result<(), ArmError> {
+        let url = self.poll_url(raw)?;
+        let (method, id) = (self.method, self.id);
+        let timeout = || self.timeout();
+        poll(
+            self.client,
+            url,
+            id,
+            first_wait,
+            self.deadline,
+            &timeout,
+            |r| {
+                if !(200..300).contains(&r.status) {
+                    return Step::Fail(ArmClient::api_error(&Method::Get, id, r));
+                }
+                let status = r
+                    .body
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("InProgress");
+                if status.eq_ignore_ascii_case("succeeded") {
+                    Step::Done
+                } else if is_terminal(status) {
+                    Step::Fail(failed(method, id, status, &r.body))
+                } else {
+                    Step::Wait(self.interval(r))
+                }
+            },
+        )
+        .await
+    }
+
+    /// Polls the Location URL until it stops answering 202 (a 404 ends a delete).
+    async fn follow_location(&self, raw: &str, first_wait: Duration) -> Result<(), ArmError> {
+        let url = self.poll_url(raw)?;
+        let (id, is_delete) = (self.id, self.is_delete());
+        let timeout = || self.timeout();
+        poll(
+            self.client,
+            url,
+            id,
+            first_wait,
+            self.deadline,
+            &timeout,
+            |r| match r.status {
+                202 => Step::Wait(self.interval(r)),
+                200..=299 => Step::Done,
+                404 if is_delete => Step::Done,
+                _ => Step::Fail(ArmClient::api_error(&Method::Get, id, r)),
+            },
+        )
+        .await
+    }
+
+    /// A delete answered 202 with nothing to follow: GET the resource until it is gone.
+    async fn watch_resource_go(&self, every: Duration) -> Result<(), ArmError> {
+        let url = self.client.url(self.id, self.api_version)?;
+        let id = self.id;
+        let timeout = || self.timeout();
+        poll(
+            self.client,
+            url,
+            id,
+            every,
+            self.deadline,
+            &timeout,
+            |r| match r.status {
+                404 => Step::Done,
+                200 => Step::Wait(every),
+                _ => Step::Fail(ArmClient::api_error(&Method::Get, id, r)),
+            },
+        )
+        .await
+    }
+
+    /// No operation to follow: the first answer's provisioningState decides.
+    async fn judge_first_answer(
+        &self,
+        first: ArmResponse,
+        last_wait: Duration,
+    ) -> Result<Value, ArmError> {
+        match first.provisioning_state() {
+            Some(state) if !is_terminal(state) => self.final_state(last_wait).await,
+            Some(state) if !state.eq_ignore_ascii_case("succeeded") => {
+                Err(failed(self.method, self.id, state, &first.body))
+            }
+            _ if first.body.is_null() => self.final_state(last_wait).await,
+            _ => Ok(first.body),
         }
-        _ => Ok(first.body),
     }
 }
 
