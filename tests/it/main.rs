@@ -11,6 +11,7 @@ mod durations;
 mod emu;
 mod emulator;
 mod engine;
+mod engine_faults;
 mod faults_at_scale;
 mod golden;
 mod invalid_plans;
