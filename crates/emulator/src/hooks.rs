@@ -95,7 +95,7 @@ pub async fn reset(State(em): State<Arc<Emulator>>) -> Response {
 pub async fn faults(State(em): State<Arc<Emulator>>, body: Bytes) -> Response {
     let parsed = serde_json::from_slice::<Faults>(&body)
         .map_err(|e| e.to_string())
-        .and_then(|f| f.check().map(|()| f));
+        .and_then(|f| f.check().map_err(|e| e.to_string()).map(|()| f));
     match parsed {
         Ok(f) => {
             em.lock().faults = FaultState::new(f.clone());
@@ -120,7 +120,7 @@ pub async fn dataplane(State(em): State<Arc<Emulator>>) -> Response {
 pub async fn set_dataplane(State(em): State<Arc<Emulator>>, body: Bytes) -> Response {
     let parsed = serde_json::from_slice::<DataPlane>(&body)
         .map_err(|e| e.to_string())
-        .and_then(|d| d.check().map(|()| d));
+        .and_then(|d| d.check().map_err(|e| e.to_string()).map(|()| d));
     match parsed {
         Ok(d) => {
             em.lock().dataplane.replace_config(d.clone());

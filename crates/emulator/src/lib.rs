@@ -38,8 +38,9 @@ mod server;
 mod store;
 
 pub use config::{
-    AccountSettings, Config, DEFAULT_SUBSCRIPTION, DataPlane, FailLro, Faults, Flags, Latency,
-    LroKind, Seed, SeedApim, SeedApimIdentity, SeedIdentity, SeedPrincipal,
+    AccountSettings, Config, ConfigError, DEFAULT_SUBSCRIPTION, DataPlane, DataPlaneError, FailLro,
+    Faults, FaultsError, Flags, Latency, LroKind, Seed, SeedApim, SeedApimIdentity, SeedIdentity,
+    SeedPrincipal, UnknownLroKind,
 };
 pub use hooks::HOOK_TOKEN_HEADER;
 pub use server::{Running, start};

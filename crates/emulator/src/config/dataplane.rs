@@ -5,6 +5,19 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// Why a data-plane configuration is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DataPlaneError {
+    #[error("dataPlane.windowSeconds must be a number above 0, not {0}")]
+    WindowSeconds(f64),
+    #[error("dataPlane.accounts.{key}.{name} must be 0 or more, not {value}")]
+    Duration {
+        key: String,
+        name: &'static str,
+        value: f64,
+    },
+}
+
 /// The data plane's behaviour (docs/emulator.md, "Data plane"). Durations are Azure
 /// time: multiplied by `timeScale`, in both latency profiles.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -51,21 +64,20 @@ pub struct AccountSettings {
 }
 
 impl DataPlane {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), DataPlaneError> {
         if !(self.window_seconds.is_finite() && self.window_seconds > 0.0) {
-            return Err(format!(
-                "dataPlane.windowSeconds must be a number above 0, not {}",
-                self.window_seconds
-            ));
+            return Err(DataPlaneError::WindowSeconds(self.window_seconds));
         }
         for (key, a) in &self.accounts {
             for (name, v) in [("latencyMs", a.latency_ms), ("jitterMs", a.jitter_ms)] {
                 if let Some(v) = v
                     && !(v.is_finite() && v >= 0.0)
                 {
-                    return Err(format!(
-                        "dataPlane.accounts.{key}.{name} must be 0 or more, not {v}"
-                    ));
+                    return Err(DataPlaneError::Duration {
+                        key: key.clone(),
+                        name,
+                        value: v,
+                    });
                 }
             }
         }

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod dataplane;
+mod error;
 mod faults;
 
-pub use dataplane::{AccountSettings, DataPlane};
-pub use faults::{FailLro, Faults, LroKind};
+pub use dataplane::{AccountSettings, DataPlane, DataPlaneError};
+pub use error::ConfigError;
+pub use faults::{FailLro, Faults, FaultsError, LroKind, UnknownLroKind};
 
 /// The subscription a seed lands in when none is given.
 pub const DEFAULT_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
@@ -158,9 +160,15 @@ pub struct Flags {
 }
 
 /// `NAME@RG[@SUBSCRIPTION]`.
-fn parse_seed_ref(flag: &str, value: &str) -> Result<(String, String, String), String> {
+fn parse_seed_ref(
+    flag: &'static str,
+    value: &str,
+) -> Result<(String, String, String), ConfigError> {
     let parts: Vec<&str> = value.split('@').collect();
-    let bad = || format!("{flag} `{value}`: expected NAME@RESOURCE_GROUP[@SUBSCRIPTION]");
+    let bad = || ConfigError::SeedRef {
+        flag,
+        value: value.to_string(),
+    };
     if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.trim().is_empty()) {
         return Err(bad());
     }
@@ -216,23 +224,30 @@ impl Config {
     }
 
     /// Reads a configuration file: JSON when it ends in `.json` or starts with `{`, else YAML.
-    pub fn from_file(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let json =
             path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
-        let parsed = if json {
-            serde_json::from_str::<Config>(&text).map_err(|e| e.to_string())
+        type Source = Box<dyn std::error::Error + Send + Sync>;
+        let parsed: Result<Config, Source> = if json {
+            serde_json::from_str::<Config>(&text).map_err(Source::from)
         } else if text.trim().is_empty() {
             Ok(Config::default())
         } else {
-            serde_saphyr::from_str::<Config>(&text).map_err(|e| e.to_string())
+            serde_saphyr::from_str::<Config>(&text).map_err(Source::from)
         };
-        parsed.map_err(|e| format!("{}: {}", path.display(), one_line(&e)))
+        parsed.map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: one_line(&source.to_string()),
+            source,
+        })
     }
 
     /// The configuration of `aoai-lb emulator`: the `--config` file, then the flags over it.
-    pub fn from_args(args: &Flags) -> Result<Config, String> {
+    pub fn from_args(args: &Flags) -> Result<Config, ConfigError> {
         let mut config = match &args.config {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
@@ -263,11 +278,7 @@ impl Config {
             config.latency = match latency.as_str() {
                 "instant" => Latency::Instant,
                 "azure" => Latency::Azure,
-                other => {
-                    return Err(format!(
-                        "--latency `{other}`: expected `instant` or `azure`"
-                    ));
-                }
+                other => return Err(ConfigError::Latency(other.to_string())),
             };
         }
         if let Some(scale) = args.time_scale {
@@ -284,19 +295,14 @@ impl Config {
     }
 
     /// Every rule a configuration must follow.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
-            return Err(format!(
-                "the time scale must be a number above 0, not {}",
-                self.time_scale
-            ));
+            return Err(ConfigError::TimeScale(self.time_scale));
         }
         if let Some(s) = self.principal_replication_seconds
             && !(s.is_finite() && s >= 0.0)
         {
-            return Err(format!(
-                "principalReplicationSeconds must be 0 or more, not {s}"
-            ));
+            return Err(ConfigError::ReplicationSeconds(s));
         }
         self.faults.check()?;
         self.data_plane.check()?;
@@ -304,23 +310,26 @@ impl Config {
         for id in &self.seed.user_assigned_identities {
             for v in [&id.principal_id, &id.client_id].into_iter().flatten() {
                 if !guid(v) {
-                    return Err(format!("seed identity {}: `{v}` is not a GUID", id.name));
+                    return Err(ConfigError::IdentityGuid {
+                        name: id.name.clone(),
+                        value: v.clone(),
+                    });
                 }
             }
         }
         for p in &self.seed.principals {
             if !guid(&p.id) {
-                return Err(format!("seed principal `{}` is not a GUID", p.id));
+                return Err(ConfigError::PrincipalGuid(p.id.clone()));
             }
         }
         for r in &self.seed.role_definitions {
             if !guid(r) {
-                return Err(format!("seed role definition `{r}` is not a GUID"));
+                return Err(ConfigError::RoleDefinitionGuid(r.clone()));
             }
         }
         for s in &self.seed.scopes {
             if !s.to_ascii_lowercase().starts_with("/subscriptions/") {
-                return Err(format!("seed scope `{s}` is not an ARM resource id"));
+                return Err(ConfigError::Scope(s.clone()));
             }
         }
         Ok(())
@@ -452,7 +461,7 @@ dataPlane:
     fn data_plane_settings_are_checked() {
         let mut c = Config::default();
         c.data_plane.window_seconds = 0.0;
-        assert!(c.check().unwrap_err().contains("windowSeconds"));
+        assert!(c.check().unwrap_err().to_string().contains("windowSeconds"));
         c.data_plane.window_seconds = 60.0;
         c.data_plane.accounts.insert(
             "westus".into(),
@@ -461,7 +470,7 @@ dataPlane:
                 ..Default::default()
             },
         );
-        assert!(c.check().unwrap_err().contains("latencyMs"));
+        assert!(c.check().unwrap_err().to_string().contains("latencyMs"));
         // Instant profile: data-plane durations still scale.
         assert_eq!(Config::default().data_plane_ms(1.5), 1500);
     }
@@ -490,7 +499,7 @@ dataPlane:
                 "seed" => a.seed_apim = vec![value.into()],
                 _ => a.time_scale = Some(value.parse().unwrap()),
             }
-            let err = Config::from_args(&a).unwrap_err();
+            let err = Config::from_args(&a).unwrap_err().to_string();
             assert!(err.contains(message), "{value}: {err}");
             assert!(!err.contains('\n'));
         }
@@ -503,7 +512,7 @@ dataPlane:
         std::fs::write(&path, "latency: azure\nbogus: 1\n").unwrap();
         let mut a = args();
         a.config = Some(path.clone());
-        let err = Config::from_args(&a).unwrap_err();
+        let err = Config::from_args(&a).unwrap_err().to_string();
         assert!(err.starts_with(&path.display().to_string()), "{err}");
         assert!(err.contains("bogus"), "{err}");
         assert!(!err.contains('\n'), "{err}");

@@ -28,6 +28,19 @@ enum Frame {
     Interpolated { verbatim: bool },
 }
 
+/// Why the code of an expression cannot be read to its end.
+#[derive(Debug, thiserror::Error)]
+enum CodeError {
+    #[error("a C# string literal is not closed")]
+    String,
+    #[error("a C# char literal is not closed")]
+    Char,
+    #[error("a C# comment is not closed")]
+    Comment,
+    #[error("'{found}' where '{expected}' was expected")]
+    Mismatch { found: char, expected: char },
+}
+
 /// The byte length of the expression at the start of `s` (`@(` or `@{` through its
 /// closing delimiter). `line` is where it starts, for errors.
 pub fn expression_len(s: &str, line: usize) -> Result<usize, PolicyError> {
@@ -53,7 +66,7 @@ pub fn expression_len(s: &str, line: usize) -> Result<usize, PolicyError> {
             }
             Some(Frame::Code(close)) => {
                 let close = *close;
-                let next = in_code(b, i, close, &mut stack).map_err(open)?;
+                let next = in_code(b, i, close, &mut stack).map_err(|e| open(e.to_string()))?;
                 if stack.is_empty() {
                     return Ok(next);
                 }
@@ -89,7 +102,7 @@ fn in_interpolated(b: &[u8], i: usize, verbatim: bool, stack: &mut Vec<Frame>) -
 }
 
 /// One step in code whose brackets `close` ends; the next index.
-fn in_code(b: &[u8], i: usize, close: u8, stack: &mut Vec<Frame>) -> Result<usize, String> {
+fn in_code(b: &[u8], i: usize, close: u8, stack: &mut Vec<Frame>) -> Result<usize, CodeError> {
     let c = b[i];
     let next = b.get(i + 1).copied();
     Ok(match c {
@@ -101,17 +114,17 @@ fn in_code(b: &[u8], i: usize, close: u8, stack: &mut Vec<Frame>) -> Result<usiz
                 stack.push(Frame::Interpolated { verbatim });
                 i + 1
             } else {
-                string_end(b, i + 1, verbatim).ok_or("a C# string literal is not closed")?
+                string_end(b, i + 1, verbatim).ok_or(CodeError::String)?
             }
         }
-        b'\'' => char_end(b, i + 1).ok_or("a C# char literal is not closed")?,
+        b'\'' => char_end(b, i + 1).ok_or(CodeError::Char)?,
         b'/' if next == Some(b'/') => b[i..]
             .iter()
             .position(|&x| x == b'\n')
             .map_or(b.len(), |p| i + p),
         b'/' if next == Some(b'*') => find(b, i + 2, b"*/")
             .map(|p| p + 2)
-            .ok_or("a C# comment is not closed")?,
+            .ok_or(CodeError::Comment)?,
         b'(' | b'[' | b'{' => {
             let closer = match c {
                 b'(' => b')',
@@ -126,10 +139,10 @@ fn in_code(b: &[u8], i: usize, close: u8, stack: &mut Vec<Frame>) -> Result<usiz
             i + 1
         }
         b')' | b']' | b'}' => {
-            return Err(format!(
-                "'{}' where '{}' was expected",
-                c as char, close as char
-            ));
+            return Err(CodeError::Mismatch {
+                found: c as char,
+                expected: close as char,
+            });
         }
         _ => i + 1,
     })
