@@ -9,6 +9,7 @@
 //! applied to it, never a plan. See docs/emulator.md, "Data plane".
 
 pub mod breaker;
+mod identity;
 mod openai;
 mod pick;
 pub mod policy;
@@ -25,6 +26,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use self::breaker::{Breaker, Member, Rule};
+use self::identity::{NoPrincipal, principal_of};
 use self::openai::Usage;
 use self::pick::{feed, pick};
 use self::policy::{Auth, Route, Target};
@@ -183,7 +185,7 @@ struct Prepared {
     route: Route,
     service_url: Option<String>,
     /// The managed identity's principal, or why there is none.
-    principal: Result<Option<String>, String>,
+    principal: Result<Option<String>, NoPrincipal>,
     api_key: bool,
 }
 
@@ -222,38 +224,6 @@ fn loggable_query(raw: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn principal_of(service: &Value, route: &Route) -> Result<Option<String>, String> {
-    let Auth::ManagedIdentity { client_id } = &route.auth else {
-        return Ok(None);
-    };
-    let identity = &service["identity"];
-    match client_id {
-        None => {
-            let system = identity["type"]
-                .as_str()
-                .is_some_and(|t| t.contains("SystemAssigned"));
-            match identity["principalId"].as_str() {
-                Some(p) if system => Ok(Some(p.to_string())),
-                _ => Err("authentication-managed-identity: the service has no system-assigned identity".into()),
-            }
-        }
-        Some(c) => identity["userAssignedIdentities"]
-            .as_object()
-            .and_then(|m| {
-                m.values().find(|u| {
-                    u["clientId"]
-                        .as_str()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(c))
-                })
-            })
-            .and_then(|u| u["principalId"].as_str())
-            .map(|p| Some(p.to_string()))
-            .ok_or_else(|| {
-                format!("authentication-managed-identity: client-id {c} is not an identity of the service")
-            }),
-    }
 }
 
 /// The route of an API's policy as applied (no policy: the API's service URL).
@@ -384,7 +354,7 @@ async fn attempt(em: &Emulator, p: &Prepared, body: &Bytes, method: &Method) -> 
         record.backend = picked.backend.as_ref().map(|b| b.name().to_string());
         let principal = match &p.principal {
             Ok(x) => x.clone(),
-            Err(why) => return (Outcome::Gateway(own(500, why.clone())), record),
+            Err(why) => return (Outcome::Gateway(own(500, why.to_string())), record),
         };
         let url = format!(
             "{}{}{}",
