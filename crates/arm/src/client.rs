@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::auth::BearerPolicy;
 use super::bound::{Bound, BoundPolicy, OperationDeadline};
-use super::error::ArmError;
+use super::error::{ArmError, EndpointError, PollUrlError};
 use super::lro::{self, LroOptions};
 use super::observe::ObservePolicy;
 use super::retry::{ObserverSlot, RetryObserver, RetryOptions, RetryPolicy};
@@ -170,11 +170,12 @@ impl ArmClient {
         endpoint: &str,
         credential: Arc<dyn TokenCredential>,
         options: ArmClientOptions,
-    ) -> Result<ArmClient, String> {
+    ) -> Result<ArmClient, EndpointError> {
         let options = options.scaled();
-        let endpoint: Url = endpoint
-            .parse()
-            .map_err(|e| format!("ARM endpoint `{endpoint}`: {e}"))?;
+        let endpoint: Url = endpoint.parse().map_err(|source| EndpointError {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
         let stats = Arc::new(Stats::default());
         let observer: ObserverSlot = Arc::new(RwLock::new(None));
         let per_call: Vec<Arc<dyn Policy>> = vec![Arc::new(RetryPolicy::new(
@@ -489,19 +490,20 @@ impl ArmClient {
 
     /// A poll URL from a header, refused unless it is on the ARM endpoint's host (a
     /// bearer token is sent to it).
-    pub fn poll_url(&self, raw: &str) -> Result<Url, String> {
-        let url: Url = raw
-            .parse()
-            .map_err(|e| format!("`{raw}` is not a URL: {e}"))?;
+    pub fn poll_url(&self, raw: &str) -> Result<Url, PollUrlError> {
+        let url: Url = raw.parse().map_err(|source| PollUrlError::NotAUrl {
+            raw: raw.to_string(),
+            source,
+        })?;
         let same = url.scheme() == self.endpoint.scheme()
             && url.host_str() == self.endpoint.host_str()
             && url.port_or_known_default() == self.endpoint.port_or_known_default();
         if same {
             Ok(url)
         } else {
-            Err(format!(
-                "ARM sent a poll URL on another host ({raw}); refusing to send it a token"
-            ))
+            Err(PollUrlError::OtherHost {
+                raw: raw.to_string(),
+            })
         }
     }
 }

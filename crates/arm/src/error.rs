@@ -81,6 +81,34 @@ pub enum ArmError {
     Credential(String),
 }
 
+/// Why a URL did not parse (`url::ParseError`, named through the `Url` azure_core
+/// re-exports, so no direct dependency on `url` is needed).
+pub type UrlParseError = <azure_core::http::Url as std::str::FromStr>::Err;
+
+/// The ARM endpoint a client was asked for is not a URL.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("ARM endpoint `{endpoint}`: {source}")]
+pub struct EndpointError {
+    pub endpoint: String,
+    #[source]
+    pub source: UrlParseError,
+}
+
+/// A URL ARM sent to follow (`Azure-AsyncOperation`, `Location`, `nextLink`) that
+/// aoai-lb will not follow.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum PollUrlError {
+    #[error("`{raw}` is not a URL: {source}")]
+    NotAUrl {
+        raw: String,
+        #[source]
+        source: UrlParseError,
+    },
+    /// Not on the ARM endpoint's host: the bearer token would go with it.
+    #[error("ARM sent a poll URL on another host ({raw}); refusing to send it a token")]
+    OtherHost { raw: String },
+}
+
 impl ArmError {
     /// ARM's error code, when there is one.
     pub fn code(&self) -> Option<&str> {

@@ -141,11 +141,11 @@ impl Operation<'_> {
     }
 
     fn poll_url(&self, raw: &str) -> Result<azure_core::http::Url, ArmError> {
-        self.client.poll_url(raw).map_err(|m| ArmError::Transport {
+        self.client.poll_url(raw).map_err(|e| ArmError::Transport {
             method: self.method.to_string(),
             resource: self.id.to_string(),
-            message: m,
-            source: None,
+            message: e.to_string(),
+            source: Some(std::sync::Arc::new(e)),
         })
     }
 

@@ -51,12 +51,12 @@ pub async fn list(
         }
         match r.body.get("nextLink").and_then(Value::as_str) {
             Some(next) if !next.is_empty() => {
-                url = client.poll_url(next).map_err(|message| ArmError::Api {
+                url = client.poll_url(next).map_err(|e| ArmError::Api {
                     method: "GET".into(),
                     resource: path.to_string(),
                     status: 200,
                     code: "UnsafeNextLink".into(),
-                    message,
+                    message: e.to_string(),
                 })?;
             }
             _ => return Ok(items),

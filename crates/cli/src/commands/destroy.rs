@@ -76,7 +76,7 @@ fn run_in(
     ) {
         Ok(p) => p,
         Err(e) => {
-            view.error(&e);
+            view.error(&e.to_string());
             return ExitStatus::Failure;
         }
     };
@@ -149,24 +149,20 @@ fn planned(
     state: &state::State,
     service_id: Option<&str>,
     deployment: Option<&str>,
-) -> Result<plan::Plan, String> {
+) -> Result<plan::Plan, plan::PlanError> {
     let mut p = match model {
         Some(m) => session
             .runtime
-            .block_on(ownership::destroy_plan(&session.client, m, state))
-            .map_err(|e| e.to_string())?,
+            .block_on(ownership::destroy_plan(&session.client, m, state))?,
         None => plan::destroy_plan(state),
     };
     if let Some(id) = service_id {
-        session
-            .runtime
-            .block_on(reliance::fit_restore(
-                &session.client,
-                &mut p,
-                id,
-                deployment,
-            ))
-            .map_err(|e| e.to_string())?;
+        session.runtime.block_on(reliance::fit_restore(
+            &session.client,
+            &mut p,
+            id,
+            deployment,
+        ))?;
     }
     Ok(p)
 }

@@ -24,7 +24,7 @@ pub struct Loaded {
 pub enum LoadError {
     Unreadable {
         file: String,
-        reason: String,
+        reason: ReadPlanError,
     },
     Invalid {
         file: String,
@@ -82,16 +82,25 @@ fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
 const MAX_PLAN_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The plan's text. It may be a pipe (`<(generate-plan)`), so only its size is bounded.
-fn read_plan(path: &Path) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+fn read_plan(path: &Path) -> Result<String, ReadPlanError> {
+    let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
-    file.take(MAX_PLAN_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+    file.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_PLAN_BYTES {
-        return Err("it is larger than 16 MiB, the limit for a plan".into());
+        return Err(ReadPlanError::TooLarge);
     }
-    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".into())
+    String::from_utf8(bytes).map_err(ReadPlanError::NotUtf8)
+}
+
+/// Why the plan's text could not be read; shown after "cannot read the plan FILE: ".
+#[derive(Debug, thiserror::Error)]
+pub enum ReadPlanError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("it is larger than 16 MiB, the limit for a plan")]
+    TooLarge,
+    #[error("it is not UTF-8 text")]
+    NotUtf8(#[source] std::string::FromUtf8Error),
 }
 
 /// A file the plan refers to. Its type is looked at before it is opened: opening a

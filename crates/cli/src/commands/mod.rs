@@ -78,7 +78,7 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub(crate) fn arm_client(
     settings: &Settings,
     max_in_flight: usize,
-) -> Result<aoai_lb_arm::ArmClient, String> {
+) -> Result<aoai_lb_arm::ArmClient, aoai_lb_arm::error::EndpointError> {
     let chain = aoai_lb_arm::auth::CredentialChain::from_env();
     let options = settings.arm_options(max_in_flight);
     aoai_lb_arm::ArmClient::new(&settings.arm_endpoint, chain, options)

@@ -69,7 +69,7 @@ pub fn run(printer: &Printer, settings: &Settings, args: &VerifyArgs) -> ExitSta
         match super::arm_client(settings, 4) {
             Ok(c) => Some(c),
             Err(e) => {
-                view.error(&e);
+                view.error(&e.to_string());
                 return ExitStatus::Usage;
             }
         }
