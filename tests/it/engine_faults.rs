@@ -11,7 +11,7 @@ use serde_json::json;
 fn with_faults_on_every_seeded_run_converges_without_orphans() {
     let example = repo().join("examples/two-regions.yaml");
     let model = load_example(&example);
-    for seed in 0..20u64 {
+    in_parallel(0..20u64, |seed| {
         let mut config = seeded_for(&model);
         config.principal_replication_seconds = Some(0.3);
         config.faults.seed = seed;
@@ -57,7 +57,7 @@ fn with_faults_on_every_seeded_run_converges_without_orphans() {
             .filter(|r| !r["fault"].is_null())
             .count();
         assert!(faulted > 0, "seed {seed}: no fault was injected");
-    }
+    });
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn a_second_apply_on_a_locked_state_refuses() {
 fn killed_at_ten_points_the_next_apply_converges_and_destroy_leaves_nothing() {
     let example = repo().join("examples/two-regions.yaml");
     let model = load_example(&example);
-    for point in 1..=10usize {
+    in_parallel(1..=10usize, |point| {
         let mut config = seeded_for(&model);
         config.latency = aoai_lb::emulator::Latency::Azure;
         config.time_scale = 0.01;
@@ -149,7 +149,7 @@ fn killed_at_ten_points_the_next_apply_converges_and_destroy_leaves_nothing() {
             "point {point}: left {:?}",
             ours_in(&emu.state())
         );
-    }
+    });
 }
 
 #[test]
@@ -203,4 +203,20 @@ fn ctrl_c_finishes_what_is_in_flight_saves_the_state_and_exits_130() {
     assert!(orphans(&emu, &dir.path().join("state.json")).is_empty());
     assert_eq!(apply(&emu, dir.path(), &example).code, 0);
     assert_eq!(run(emu.cli(dir.path()).arg("plan").arg(&example)).code, 0);
+}
+
+/// Runs `f` on every item, four at a time: each run has its own emulator and directory,
+/// and most of a run is spent waiting on the emulator's (scaled) latency, so running them
+/// side by side keeps every assertion and takes a fraction of the time. A failing run's
+/// panic message names its seed or point; the scope then fails the test.
+fn in_parallel<T: Copy + Send>(items: impl IntoIterator<Item = T>, f: impl Fn(T) + Sync) {
+    let items: Vec<T> = items.into_iter().collect();
+    for chunk in items.chunks(4) {
+        std::thread::scope(|scope| {
+            for &item in chunk {
+                let f = &f;
+                scope.spawn(move || f(item));
+            }
+        });
+    }
 }
