@@ -5,6 +5,7 @@
 
 mod examples;
 mod faults;
+mod immutable;
 mod limits;
 mod protocol;
 mod resources;

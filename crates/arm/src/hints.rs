@@ -64,6 +64,18 @@ pub const HINTS: &[(&str, &str)] = &[
         "ARM refused a property value: check the model name, version and SKU against the region's model list",
     ),
     (
+        "InvalidResourceLocation",
+        "the resource exists in another region and ARM cannot move it: keep the account's `location` as deployed, or give the account a new name (and delete the old one)",
+    ),
+    (
+        "UpdateKindNotAllowed",
+        "an account's kind cannot change: an account of this name exists with another kind; give the account a new name, or delete the existing one first",
+    ),
+    (
+        "CannotChangeDeploymentModel",
+        "a deployment's model cannot change (only its version and capacity): give the deployment a new name, or delete the existing one first",
+    ),
+    (
         "AnotherOperationInProgress",
         "the account is busy with another operation: wait a minute and run apply again",
     ),
@@ -133,6 +145,9 @@ mod tests {
             "PrincipalNotFound",
             "RoleAssignmentExists",
             "ValidationError",
+            "InvalidResourceLocation",
+            "UpdateKindNotAllowed",
+            "CannotChangeDeploymentModel",
         ] {
             assert!(hint(code).is_some(), "{code}");
         }

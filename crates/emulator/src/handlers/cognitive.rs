@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Cx, object, str_at};
+use super::{Cx, immutable, object, str_at};
 use crate::address::{Address, Namespace, region_key};
 use crate::ops::{self, OpKind};
 use crate::reply::{ArmError, Reply, uuid_like};
@@ -222,6 +222,10 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let (location, kind) = location_and_kind(body)?;
     let mut id = addr.id();
     let existing = cx.store.get(&id).cloned();
+    if let Some(e) = &existing {
+        immutable::location(&e.body, name, rg, Some(location))?;
+        immutable::account(&e.body, body)?;
+    }
     if existing.is_some() && ops::in_progress(cx.store, &id).is_some() {
         return Err(conflict_in_progress(&id));
     }
@@ -236,10 +240,14 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     if let Some(d) = &restoring {
         id = d.account.id.clone();
     }
-    let subdomain = props
+    let sent_subdomain = props
         .get("customSubDomainName")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let subdomain = immutable::kept_subdomain(existing.as_ref().map(|r| &r.body), sent_subdomain);
+    if let Some(sd) = &subdomain {
+        props.insert("customSubDomainName".into(), Value::from(sd.clone()));
+    }
     if let Some(sd) = &subdomain
         && subdomain_holder(cx, sd, &id).is_some()
     {

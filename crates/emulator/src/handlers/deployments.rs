@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Cx, object, str_at};
+use super::{Cx, immutable, object, str_at};
 use crate::address::{Address, Namespace, region_key};
 use crate::ops::{self, OpKind};
 use crate::reply::{ArmError, Reply};
@@ -92,6 +92,9 @@ fn capacity_used(store: &Store, id_key: &str, sub: &str, sku_name: &str, region:
 }
 
 pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
+    if let Some(existing) = cx.store.get(&addr.id()) {
+        immutable::deployment_model(&existing.body, body)?;
+    }
     let account = ready_account(cx, addr)?;
     let id = addr.id();
     let sub = account.id.split('/').nth(2).unwrap_or_default().to_string();

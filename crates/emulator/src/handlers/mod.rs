@@ -8,6 +8,7 @@ mod authz;
 mod cognitive;
 mod deployments;
 mod groups;
+mod immutable;
 mod lists;
 mod polls;
 
