@@ -21,6 +21,7 @@ mod plan_data;
 mod plan_reads;
 mod plan_schema;
 mod policy_readers;
+mod recorded;
 mod scripted;
 mod util;
 mod verify;

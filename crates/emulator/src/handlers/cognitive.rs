@@ -191,6 +191,23 @@ fn add_read_only(
     props
         .entry("publicNetworkAccess")
         .or_insert_with(|| Value::from("Enabled"));
+    // As ARM answered `New-AzCognitiveServicesAccount -Kind OpenAI` at 2024-10-01
+    // (Azure/azure-powershell, CognitiveServices SessionRecords TestDefenderForAISetting.json,
+    // replayed by tests/it/recorded.rs): the call rate limits (the generic rules of that
+    // recording), no private endpoint connections, and the API properties sent or `{}`.
+    props.insert(
+        "callRateLimit".into(),
+        json!({"rules": [
+            {"key": "openai", "renewalPeriod": 1, "count": 30,
+             "matchPatterns": [{"path": "openai/*", "method": "*"}]},
+            {"key": "default", "renewalPeriod": 1, "count": 30,
+             "matchPatterns": [{"path": "*", "method": "*"}]}
+        ]}),
+    );
+    props
+        .entry("privateEndpointConnections")
+        .or_insert_with(|| json!([]));
+    props.entry("apiProperties").or_insert_with(|| json!({}));
 }
 
 /// An account body's `location` and `kind`, refusing one without them or a `sku`.
