@@ -4,6 +4,7 @@
 mod action;
 mod arm_bounds;
 mod arm_client;
+mod arm_contract;
 mod arm_emulator;
 mod arm_schemas;
 mod cli;

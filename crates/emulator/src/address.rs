@@ -76,6 +76,36 @@ pub enum Address {
     /// `GET .../service/{s}/{backends|apis|subscriptions}` (Backend_ListByService,
     /// Api_ListByService, Subscription_List).
     ApimCollection(Rg, String, ApimCollection),
+    /// `GET /subscriptions/{s}/resourcegroups` (ResourceGroups_List, resources.json).
+    ResourceGroups {
+        sub: String,
+    },
+    /// `GET [/resourceGroups/{rg}]/providers/Microsoft.CognitiveServices/accounts`
+    /// (Accounts_ListByResourceGroup, Accounts_List; cognitiveservices.json).
+    Accounts {
+        sub: String,
+        rg: Option<String>,
+    },
+    /// `GET [/resourceGroups/{rg}]/providers/Microsoft.ApiManagement/service`
+    /// (ApiManagementService_ListByResourceGroup, ApiManagementService_List).
+    ApimServices {
+        sub: String,
+        rg: Option<String>,
+    },
+    /// `GET .../service/{s}/apis/{a}/policies` (ApiPolicy_ListByApi, apimapis.json).
+    ApiPolicies(Rg, String, String),
+    /// `POST .../accounts/{a}/listKeys` or `regenerateKey` (Accounts_ListKeys,
+    /// Accounts_RegenerateKey).
+    AccountKeys(Rg, String, KeyAction),
+    /// `{scope}/providers/Microsoft.Authorization/roleDefinitions/{id}` (RoleDefinitions_Get).
+    RoleDefinition {
+        scope: String,
+        id: String,
+    },
+    /// `{scope}/providers/Microsoft.Authorization/roleDefinitions` (RoleDefinitions_List).
+    RoleDefinitions {
+        scope: String,
+    },
     /// A long-running operation's poll URL (the emulator's own shape).
     Operation {
         sub: String,
@@ -83,6 +113,13 @@ pub enum Address {
         id: String,
         poll: Poll,
     },
+}
+
+/// What a POST to an account's keys does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAction {
+    List,
+    Regenerate,
 }
 
 /// The APIM collections the emulator lists.
@@ -196,7 +233,14 @@ impl Address {
             Address::ResourceGroup(_)
             | Address::GroupResources(_)
             | Address::SubscriptionResources { .. } => Namespace::Resources,
-            Address::Deployments(..) => Namespace::CognitiveServices,
+            Address::Deployments(..) | Address::Accounts { .. } | Address::AccountKeys(..) => {
+                Namespace::CognitiveServices
+            }
+            Address::ResourceGroups { .. } => Namespace::Resources,
+            Address::ApimServices { .. } | Address::ApiPolicies(..) => Namespace::ApiManagement,
+            Address::RoleDefinition { .. } | Address::RoleDefinitions { .. } => {
+                Namespace::Authorization
+            }
             Address::ApimCollection(..) => Namespace::ApiManagement,
             Address::RoleAssignments { .. } => Namespace::Authorization,
             Address::Account(..)
@@ -224,6 +268,28 @@ impl Address {
             Address::GroupResources(rg) => format!("{}/resources", rg.id()),
             Address::SubscriptionResources { sub } => format!("/subscriptions/{sub}/resources"),
             Address::Deployments(rg, a) => format!("{}/{COG}/accounts/{a}/deployments", rg.id()),
+            Address::ResourceGroups { sub } => format!("/subscriptions/{sub}/resourcegroups"),
+            Address::Accounts { sub, rg } => format!("{}/{COG}/accounts", scope_of(sub, rg)),
+            Address::ApimServices { sub, rg } => {
+                format!(
+                    "{}/providers/Microsoft.ApiManagement/service",
+                    scope_of(sub, rg)
+                )
+            }
+            Address::ApiPolicies(rg, s, a) => format!("{}/{APIM}/{s}/apis/{a}/policies", rg.id()),
+            Address::AccountKeys(rg, a, action) => {
+                let verb = match action {
+                    KeyAction::List => "listKeys",
+                    KeyAction::Regenerate => "regenerateKey",
+                };
+                format!("{}/{COG}/accounts/{a}/{verb}", rg.id())
+            }
+            Address::RoleDefinition { scope, id } => {
+                format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{id}")
+            }
+            Address::RoleDefinitions { scope } => {
+                format!("{scope}/providers/Microsoft.Authorization/roleDefinitions")
+            }
             Address::RoleAssignments { scope } => {
                 format!("{scope}/providers/Microsoft.Authorization/roleAssignments")
             }
@@ -292,6 +358,14 @@ impl Address {
     }
 }
 
+/// `/subscriptions/{sub}` or `/subscriptions/{sub}/resourceGroups/{rg}`.
+fn scope_of(sub: &str, rg: &Option<String>) -> String {
+    match rg {
+        Some(g) => format!("/subscriptions/{sub}/resourceGroups/{g}"),
+        None => format!("/subscriptions/{sub}"),
+    }
+}
+
 /// The emulator's poll URL path for an operation.
 pub fn operation_path(sub: &str, namespace: Namespace, id: &str, poll: Poll) -> String {
     let kind = match poll {
@@ -304,29 +378,7 @@ pub fn operation_path(sub: &str, namespace: Namespace, id: &str, poll: Poll) -> 
     )
 }
 
-/// Decodes `%XX` escapes (ARM ids may arrive percent-encoded); invalid escapes stay.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
-}
-
-fn eq(a: &str, b: &str) -> bool {
+pub(crate) fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
@@ -334,7 +386,7 @@ fn eq(a: &str, b: &str) -> bool {
 pub fn parse(path: &str) -> Result<Address, PathError> {
     let decoded = percent_decode(path);
     let s = segments(&decoded)?; // subscriptions, {sub}, ...
-    if let Some(addr) = role_assignment(&s) {
+    if let Some(addr) = role_assignment(&s).or_else(|| role_definition(&s)) {
         return Ok(addr);
     }
     let n = s.len();
@@ -347,6 +399,9 @@ pub fn parse(path: &str) -> Result<Address, PathError> {
     }
     if eq(s[2], "providers") {
         return subscription_provider(sub, &s[3..]);
+    }
+    if n == 3 && eq(s[2], "resourceGroups") {
+        return Ok(Address::ResourceGroups { sub });
     }
     if !eq(s[2], "resourceGroups") || n < 4 {
         return Err(PathError::NoRoute);
@@ -368,31 +423,6 @@ fn segments(decoded: &str) -> Result<Vec<&str>, PathError> {
         return Err(PathError::NoRoute);
     }
     Ok(s[1..].to_vec())
-}
-
-/// A role assignment, or the role assignments, of any scope.
-fn role_assignment(s: &[&str]) -> Option<Address> {
-    let n = s.len();
-    if n >= 6
-        && eq(s[n - 4], "providers")
-        && eq(s[n - 3], "Microsoft.Authorization")
-        && eq(s[n - 2], "roleAssignments")
-    {
-        return Some(Address::RoleAssignment {
-            scope: format!("/{}", s[..n - 4].join("/")),
-            name: s[n - 1].to_string(),
-        });
-    }
-    if n >= 4
-        && eq(s[n - 3], "providers")
-        && eq(s[n - 2], "Microsoft.Authorization")
-        && eq(s[n - 1], "roleAssignments")
-    {
-        return Some(Address::RoleAssignments {
-            scope: format!("/{}", s[..n - 3].join("/")),
-        });
-    }
-    None
 }
 
 /// What follows `resourceGroups/{rg}`: the group itself, its resources, or a provider's.
@@ -422,7 +452,21 @@ fn provider_resource(rg: Rg, ns: Namespace, rest: &[&str]) -> Result<Address, Pa
     let k = |i: usize, word: &str| rest.get(i).is_some_and(|x| eq(x, word));
     let name = |i: usize| rest[i].to_string();
     let addr = match (ns, rest.len()) {
+        (Namespace::CognitiveServices, 1) if k(0, "accounts") => Address::Accounts {
+            sub: rg.sub,
+            rg: Some(rg.name),
+        },
+        (Namespace::ApiManagement, 1) if k(0, "service") => Address::ApimServices {
+            sub: rg.sub,
+            rg: Some(rg.name),
+        },
         (Namespace::CognitiveServices, 2) if k(0, "accounts") => Address::Account(rg, name(1)),
+        (Namespace::CognitiveServices, 3) if k(0, "accounts") && k(2, "listKeys") => {
+            Address::AccountKeys(rg, name(1), KeyAction::List)
+        }
+        (Namespace::CognitiveServices, 3) if k(0, "accounts") && k(2, "regenerateKey") => {
+            Address::AccountKeys(rg, name(1), KeyAction::Regenerate)
+        }
         (Namespace::CognitiveServices, 3) if k(0, "accounts") && k(2, "deployments") => {
             Address::Deployments(rg, name(1))
         }
@@ -456,6 +500,7 @@ fn apim_resource(rg: Rg, rest: &[&str]) -> Option<Address> {
         4 if k(2, "apis") => Address::Api(rg, svc, name(3)),
         4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),
         5 if k(2, "subscriptions") && k(4, "listSecrets") => Address::ListSecrets(rg, svc, name(3)),
+        5 if k(2, "apis") && k(4, "policies") => Address::ApiPolicies(rg, svc, name(3)),
         6 if k(2, "apis") && k(4, "policies") && k(5, "policy") => {
             Address::ApiPolicy(rg, svc, name(3))
         }
@@ -474,6 +519,12 @@ fn subscription_provider(sub: String, s: &[&str]) -> Result<Address, PathError> 
     let k = |i: usize, word: &str| s.get(i).is_some_and(|x| eq(x, word));
     if ns == Namespace::CognitiveServices && s.len() == 2 && k(1, "deletedAccounts") {
         return Ok(Address::DeletedAccounts { sub });
+    }
+    if ns == Namespace::CognitiveServices && s.len() == 2 && k(1, "accounts") {
+        return Ok(Address::Accounts { sub, rg: None });
+    }
+    if ns == Namespace::ApiManagement && s.len() == 2 && k(1, "service") {
+        return Ok(Address::ApimServices { sub, rg: None });
     }
     if ns == Namespace::CognitiveServices
         && s.len() == 7
@@ -517,6 +568,10 @@ pub fn region_key(location: &str) -> String {
         .flat_map(char::to_lowercase)
         .collect()
 }
+
+#[path = "address_scopes.rs"]
+mod scopes;
+use scopes::{percent_decode, role_assignment, role_definition};
 
 #[cfg(test)]
 #[path = "address_tests.rs"]

@@ -182,3 +182,78 @@ fn parents_and_regions() {
     );
     assert_eq!(region_key("West US 2"), "westus2");
 }
+
+#[test]
+fn collections_of_whole_types() {
+    assert_eq!(
+        parse("/subscriptions/s1/resourcegroups"),
+        Ok(Address::ResourceGroups { sub: "s1".into() })
+    );
+    let by_sub = "/subscriptions/s1/providers/Microsoft.CognitiveServices/accounts";
+    let accounts = Address::Accounts {
+        sub: "s1".into(),
+        rg: None,
+    };
+    assert_eq!(parse(by_sub), Ok(accounts.clone()));
+    assert_eq!(accounts.id(), by_sub);
+    let by_group = format!("{RG}/providers/microsoft.cognitiveservices/ACCOUNTS");
+    assert_eq!(
+        parse(&by_group),
+        Ok(Address::Accounts {
+            sub: "s1".into(),
+            rg: Some("rg1".into())
+        })
+    );
+    assert_eq!(
+        parse("/subscriptions/s1/providers/Microsoft.ApiManagement/service"),
+        Ok(Address::ApimServices {
+            sub: "s1".into(),
+            rg: None
+        })
+    );
+    assert_eq!(
+        parse(&format!("{RG}/providers/Microsoft.ApiManagement/service")),
+        Ok(Address::ApimServices {
+            sub: "s1".into(),
+            rg: Some("rg1".into())
+        })
+    );
+    let policies = format!("{RG}/providers/Microsoft.ApiManagement/service/s/apis/a/policies");
+    assert_eq!(
+        parse(&policies),
+        Ok(Address::ApiPolicies(rg(), "s".into(), "a".into()))
+    );
+    assert_eq!(parse(&policies).unwrap().id(), policies);
+}
+
+#[test]
+fn account_keys_and_role_definitions() {
+    let acc = format!("{RG}/providers/Microsoft.CognitiveServices/accounts/a");
+    assert_eq!(
+        parse(&format!("{acc}/listkeys")),
+        Ok(Address::AccountKeys(rg(), "a".into(), KeyAction::List))
+    );
+    assert_eq!(
+        parse(&format!("{acc}/regenerateKey")),
+        Ok(Address::AccountKeys(
+            rg(),
+            "a".into(),
+            KeyAction::Regenerate
+        ))
+    );
+    let g = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd";
+    let def = format!("{acc}/providers/Microsoft.Authorization/roleDefinitions/{g}");
+    assert_eq!(
+        parse(&def),
+        Ok(Address::RoleDefinition {
+            scope: acc.clone(),
+            id: g.into()
+        })
+    );
+    assert_eq!(
+        parse("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions"),
+        Ok(Address::RoleDefinitions {
+            scope: "/subscriptions/s1".into()
+        })
+    );
+}

@@ -12,11 +12,12 @@
 //!   those of one principal; no filter lists those above, at and below the scope.
 //! - Backend_ListByService, Api_ListByService, Subscription_List (apimbackends.json,
 //!   apimapis.json, apimsubscriptions.json): `$top` / `$skip` paging (TopQueryParameter,
-//!   SkipQueryParameter in apimanagement.json).
+//!   SkipQueryParameter in apimanagement.json) and the documented `$filter` fields
+//!   (`odata.rs`).
 
 use serde_json::{Value, json};
 
-use super::Cx;
+use super::{Cx, odata};
 use crate::address::{Address, ApimCollection, Rg};
 use crate::reply::{ArmError, Reply};
 use crate::store::{Kind, key};
@@ -24,7 +25,7 @@ use crate::store::{Kind, key};
 /// Items per page when the request does not say (`$top`).
 const PAGE: usize = 100;
 
-fn invalid_filter(filter: &str) -> ArmError {
+pub(super) fn invalid_filter(filter: &str) -> ArmError {
     ArmError::bad_request(
         "InvalidFilterInQueryString",
         format!("Invalid $filter '{filter}' specified in the query string."),
@@ -32,7 +33,7 @@ fn invalid_filter(filter: &str) -> ArmError {
 }
 
 /// `name eq 'value'` clauses of an OData filter joined by `and`.
-fn clauses(filter: &str) -> Option<Vec<(String, String)>> {
+pub(super) fn clauses(filter: &str) -> Option<Vec<(String, String)>> {
     filter
         .split(" and ")
         .map(|c| {
@@ -56,7 +57,12 @@ fn encode(s: &str) -> String {
 
 /// One page of `items`, from the offset the query names, with a `nextLink` when more
 /// are left. APIM's lists page with `$skip`, ARM's with `$skiptoken`.
-fn page(cx: &Cx, addr: &Address, items: Vec<Value>, skip_param: &str) -> Result<Reply, ArmError> {
+pub(super) fn page(
+    cx: &Cx,
+    addr: &Address,
+    items: Vec<Value>,
+    skip_param: &str,
+) -> Result<Reply, ArmError> {
     let top = match cx.query.get("$top") {
         Some(t) => match t.parse::<usize>() {
             Ok(n) if n >= 1 => n,
@@ -222,14 +228,44 @@ pub fn apim(
     if !cx.store.exists(&service_addr.id()) {
         return Err(cx.missing(&service_addr));
     }
-    if let Some(f) = cx.query.get("$filter") {
-        // Not evaluated here: refusing beats answering as if it had been.
-        return Err(invalid_filter(f));
-    }
-    let (kind, depth) = match c {
-        ApimCollection::Backends => (Kind::Backend, 2),
-        ApimCollection::Apis => (Kind::Api, 2),
-        ApimCollection::Subscriptions => (Kind::ApimSubscription, 2),
+    let (kind, depth, fields): (Kind, usize, &[&str]) = match c {
+        ApimCollection::Backends => (Kind::Backend, 2, &["name", "title", "url"]),
+        ApimCollection::Apis => (
+            Kind::Api,
+            2,
+            &[
+                "name",
+                "displayName",
+                "description",
+                "serviceUrl",
+                "path",
+                "isCurrent",
+            ],
+        ),
+        ApimCollection::Subscriptions => (
+            Kind::ApimSubscription,
+            2,
+            &[
+                "name",
+                "displayName",
+                "stateComment",
+                "ownerId",
+                "scope",
+                "userId",
+                "productId",
+                "state",
+                "user",
+            ],
+        ),
+    };
+    let wanted = match cx.query.get("$filter") {
+        Some(f) => odata::parse(f)
+            .filter(|cs| {
+                cs.iter()
+                    .all(|c| fields.iter().any(|x| x.eq_ignore_ascii_case(&c.field)))
+            })
+            .ok_or_else(|| invalid_filter(f))?,
+        None => vec![],
     };
     let base = key(&service_addr.id());
     let items = cx
@@ -243,6 +279,7 @@ pub fn apim(
                 .count()
                 == depth
         })
+        .filter(|r| odata::matches(&wanted, &r.body))
         .map(|r| r.body.clone())
         .collect();
     page(cx, addr, items, "$skip")

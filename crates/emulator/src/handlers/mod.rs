@@ -6,10 +6,12 @@ mod apim;
 mod apis;
 mod authz;
 mod cognitive;
+mod collections;
 mod deployments;
 mod groups;
 mod immutable;
 mod lists;
+mod odata;
 mod polls;
 
 use std::collections::BTreeMap;
@@ -253,6 +255,10 @@ pub fn handle(
         (Address::Deployments(rg, a), "GET") => lists::deployments(cx, addr, rg, a),
         (Address::RoleAssignments { scope }, "GET") => lists::role_assignments(cx, addr, scope),
         (Address::ApimCollection(rg, s, c), "GET") => lists::apim(cx, addr, rg, s, *c),
+        (Address::ResourceGroups { sub }, "GET") => collections::resource_groups(cx, addr, sub),
+        (Address::Accounts { sub, rg }, "GET") => collections::accounts(cx, addr, sub, rg),
+        (Address::ApimServices { sub, rg }, "GET") => collections::apim_services(cx, addr, sub, rg),
+        (Address::ApiPolicies(rg, s, a), "GET") => collections::api_policies(cx, addr, rg, s, a),
         _ => Err(method_not_allowed(method, addr)),
     }
 }

@@ -1,0 +1,167 @@
+//! Collection GETs of whole resource types, paged as `lists.rs` pages (`nextLink` with
+//! `$skiptoken`), each as its operation in azure-rest-api-specs lists it:
+//!
+//! - ResourceGroups_List (resources.json, `GET /subscriptions/{s}/resourcegroups`):
+//!   `$filter` by `tagName eq '…'` and `tagValue eq '…'` ("You can filter by tag names
+//!   and values"), `$top`.
+//! - Accounts_List and Accounts_ListByResourceGroup (cognitiveservices.json): every
+//!   account of the subscription or group; neither documents a `$filter`.
+//! - ApiManagementService_List and _ListByResourceGroup (apimdeployment.json).
+//! - ApiPolicy_ListByApi (apimapis.json, `GET .../apis/{a}/policies`): the API's policy,
+//!   if it has one.
+//!
+//! A group that does not exist is `404 ResourceGroupNotFound`, as for any resource in it.
+
+use serde_json::Value;
+
+use super::Cx;
+use super::lists::{clauses, invalid_filter, page};
+use crate::address::{Address, Rg};
+use crate::reply::{ArmError, Reply};
+use crate::store::{Kind, key};
+
+/// Refuses a `$filter` on a list that documents none.
+fn no_filter(cx: &Cx) -> Result<(), ArmError> {
+    match cx.query.get("$filter") {
+        Some(f) => Err(invalid_filter(f)),
+        None => Ok(()),
+    }
+}
+
+/// The `(tagName, tagValue)` a ResourceGroups_List filter asks for.
+fn tag_filter(cx: &Cx) -> Result<(Option<String>, Option<String>), ArmError> {
+    let Some(f) = cx.query.get("$filter") else {
+        return Ok((None, None));
+    };
+    let wanted = clauses(f).ok_or_else(|| invalid_filter(f))?;
+    let (mut name, mut value) = (None, None);
+    for (field, v) in wanted {
+        match field.as_str() {
+            "tagname" if name.is_none() => name = Some(v),
+            "tagvalue" if value.is_none() => value = Some(v),
+            _ => return Err(invalid_filter(f)),
+        }
+    }
+    if value.is_some() && name.is_none() {
+        return Err(invalid_filter(f));
+    }
+    Ok((name, value))
+}
+
+/// Whether a resource's tags satisfy a tag filter (names without case, values too).
+fn tagged(body: &Value, name: &Option<String>, value: &Option<String>) -> bool {
+    let Some(name) = name else { return true };
+    let found = body
+        .get("tags")
+        .and_then(Value::as_object)
+        .and_then(|t| t.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+        .and_then(|(_, v)| v.as_str());
+    match (found, value) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(f), Some(v)) => f.eq_ignore_ascii_case(v),
+    }
+}
+
+/// ResourceGroups_List.
+pub fn resource_groups(cx: &mut Cx, addr: &Address, sub: &str) -> Result<Reply, ArmError> {
+    let (name, value) = tag_filter(cx)?;
+    let prefix = format!("/subscriptions/{}/resourcegroups/", key(sub));
+    let items = cx
+        .store
+        .resources
+        .iter()
+        .filter(|(k, r)| r.kind == Kind::ResourceGroup && k.starts_with(&prefix))
+        .map(|(_, r)| &r.body)
+        .filter(|b| tagged(b, &name, &value))
+        .cloned()
+        .collect();
+    page(cx, addr, items, "$skiptoken")
+}
+
+/// The records of `kind` in a subscription, or in one of its groups (which must exist).
+fn of_kind(cx: &Cx, kind: Kind, sub: &str, rg: &Option<String>) -> Result<Vec<Value>, ArmError> {
+    let prefix = match rg {
+        Some(g) => {
+            let group = Rg {
+                sub: sub.to_string(),
+                name: g.clone(),
+            };
+            if !cx.store.exists(&group.id()) {
+                return Err(ArmError::group_not_found(g));
+            }
+            format!("{}/", key(&group.id()))
+        }
+        None => format!("/subscriptions/{}/resourcegroups/", key(sub)),
+    };
+    Ok(cx
+        .store
+        .resources
+        .iter()
+        .filter(|(k, r)| r.kind == kind && k.starts_with(&prefix))
+        .map(|(_, r)| r.body.clone())
+        .collect())
+}
+
+/// Accounts_List, Accounts_ListByResourceGroup.
+pub fn accounts(
+    cx: &mut Cx,
+    addr: &Address,
+    sub: &str,
+    rg: &Option<String>,
+) -> Result<Reply, ArmError> {
+    no_filter(cx)?;
+    let items = of_kind(cx, Kind::Account, sub, rg)?;
+    page(cx, addr, items, "$skiptoken")
+}
+
+/// ApiManagementService_List, ApiManagementService_ListByResourceGroup.
+pub fn apim_services(
+    cx: &mut Cx,
+    addr: &Address,
+    sub: &str,
+    rg: &Option<String>,
+) -> Result<Reply, ArmError> {
+    no_filter(cx)?;
+    let items = of_kind(cx, Kind::ApimService, sub, rg)?;
+    page(cx, addr, items, "$skiptoken")
+}
+
+/// ApiPolicy_ListByApi: `{value: [policy]}` or `{value: []}`.
+pub fn api_policies(
+    cx: &mut Cx,
+    addr: &Address,
+    rg: &Rg,
+    service: &str,
+    api: &str,
+) -> Result<Reply, ArmError> {
+    let api_addr = Address::Api(rg.clone(), service.to_string(), api.to_string());
+    if !cx.store.exists(&api_addr.id()) {
+        return Err(cx.missing(&api_addr));
+    }
+    let policy = Address::ApiPolicy(rg.clone(), service.to_string(), api.to_string());
+    let items = cx
+        .store
+        .get(&policy.id())
+        .map(|r| r.body.clone())
+        .into_iter()
+        .collect();
+    page(cx, addr, items, "$skip")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tags_match_by_name_and_value_without_case() {
+        let b = json!({"tags": {"Managed-By": "AOAI-LB"}});
+        let s = |x: &str| Some(x.to_string());
+        assert!(tagged(&b, &None, &None));
+        assert!(tagged(&b, &s("managed-by"), &None));
+        assert!(tagged(&b, &s("managed-by"), &s("aoai-lb")));
+        assert!(!tagged(&b, &s("managed-by"), &s("other")));
+        assert!(!tagged(&json!({}), &s("managed-by"), &None));
+    }
+}
