@@ -256,3 +256,46 @@ fn referenced_files_must_be_regular_files_within_their_size_limit() {
         "plan.yaml:22:11: spec `fifo.json` is a FIFO (named pipe), not a regular file",
     );
 }
+
+/// Unknown fields, missing fields and type errors no longer stop at the first: one run
+/// names them all, each at its place, with a did-you-mean for a misspelt field.
+#[test]
+fn every_shape_error_is_reported_in_one_run_with_a_did_you_mean() {
+    let dir = repo().join("tests/fixtures/invalid");
+    let out = run(aoai_lb(&dir).args([
+        "validate",
+        "shape-errors-all-at-once.yaml",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    let found: Vec<(u64, u64, String)> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["field"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (8, 1, "region".to_string()),
+            (22, 7, "accounts[0].backend.wieght".to_string()),
+            (23, 5, "accounts[1].location".to_string()),
+            (25, 88, "accounts[1].deployments[0].capacity".to_string()),
+            (30, 3, "apim.resource_group".to_string()),
+            (35, 11, "apim.api.path".to_string()),
+            (42, 12, "apim.policy.retry".to_string()),
+        ]
+    );
+    let messages = v["diagnostics"].to_string();
+    assert!(messages.contains("unknown field `wieght` (did you mean `weight`?)"));
+    assert!(messages.contains("unknown field `resource_group` (did you mean `resourceGroup`?)"));
+}

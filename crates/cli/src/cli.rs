@@ -76,9 +76,10 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a plan offline; errors are reported as PLAN:LINE:COL: message.
+    /// Check a plan offline; every error (unknown fields with a did-you-mean, wrong types,
+    /// then every rule) is reported in one run as PLAN:LINE:COL: message. Exit 2 if invalid.
     #[command(
-        after_help = "Examples:\n  aoai-lb validate plan.yaml\n  aoai-lb validate plan.yaml --output json"
+        after_help = "Examples:\n  aoai-lb validate plan.yaml\n  aoai-lb validate plan.yaml --output json | jq '.diagnostics[].message'"
     )]
     Validate {
         /// The plan file (YAML).

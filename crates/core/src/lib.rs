@@ -16,6 +16,7 @@ pub mod policy_xml;
 pub mod regions;
 pub mod render;
 pub mod schema;
+pub mod shape;
 pub mod spec;
 pub mod validate;
 pub mod verify;

@@ -16,3 +16,10 @@ pub fn plan_schema_json() -> String {
     text.push('\n');
     text
 }
+
+/// The schema as a JSON value (what [`crate::shape`] walks a plan against; its keys
+/// are not in the published order).
+pub fn plan_schema() -> serde_json::Value {
+    let generator = SchemaSettings::draft07().into_generator();
+    generator.into_root_schema_for::<Plan>().to_value()
+}

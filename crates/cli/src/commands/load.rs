@@ -49,9 +49,9 @@ fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
         file: file.clone(),
         reason,
     })?;
-    let plan = parse::parse(&text).map_err(|d| LoadError::Invalid {
+    let plan = parse::parse(&text).map_err(|diagnostics| LoadError::Invalid {
         file: file.clone(),
-        diagnostics: vec![d],
+        diagnostics,
     })?;
 
     let base = path.parent().unwrap_or(Path::new("."));
