@@ -1,0 +1,91 @@
+"""azure-mgmt-apimanagement: backends for the lab's accounts (with a circuit breaker) and the
+pool over them with priorities and weights."""
+
+import datetime
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+
+import lab
+
+SCRATCH = "openai-scratch"
+
+
+def _single(account, description):
+    return {
+        "properties": {
+            "url": f"https://{account}.openai.azure.com/openai",
+            "protocol": "http",
+            "description": description,
+            "circuitBreaker": {
+                "rules": [
+                    {
+                        "name": "openai-breaker",
+                        "failureCondition": {
+                            "count": 1,
+                            "interval": "PT10S",
+                            "statusCodeRanges": [{"min": 429, "max": 429}],
+                        },
+                        "tripDuration": "PT10S",
+                        "acceptRetryAfter": True,
+                    }
+                ]
+            },
+        }
+    }
+
+
+def test_backend_create_and_get(apim):
+    for name, account in ((lab.BACKEND1, lab.ACCOUNT), (lab.BACKEND2, lab.ACCOUNT2)):
+        created = apim.backend.create_or_update(
+            lab.APIM_RG, lab.APIM, name, _single(account, f"Azure OpenAI {account}")
+        )
+        assert created.id == lab.backend_id(name)
+        assert created.url == f"https://{account}.openai.azure.com/openai"
+    got = apim.backend.get(lab.APIM_RG, lab.APIM, lab.BACKEND1)
+    assert got.protocol == "http"
+    rule = got.circuit_breaker.rules[0]
+    assert rule.failure_condition.count == 1
+    assert rule.failure_condition.interval == datetime.timedelta(seconds=10)
+    assert rule.trip_duration == datetime.timedelta(seconds=10)
+    assert rule.accept_retry_after is True
+
+
+def test_backend_pool_with_priorities_and_weights(apim):
+    pool = apim.backend.create_or_update(
+        lab.APIM_RG,
+        lab.APIM,
+        lab.POOL,
+        {
+            "properties": {
+                "type": "Pool",
+                "description": "the lab's pool",
+                "pool": {
+                    "services": [
+                        {"id": lab.backend_id(lab.BACKEND1), "priority": 1, "weight": 2},
+                        {"id": lab.backend_id(lab.BACKEND2), "priority": 1, "weight": 1},
+                    ]
+                },
+            }
+        },
+    )
+    assert pool.type_properties_type == "Pool"
+    got = apim.backend.get(lab.APIM_RG, lab.APIM, lab.POOL)
+    assert got.type_properties_type == "Pool"
+    assert [(s.id, s.priority, s.weight) for s in got.pool.services] == [
+        (lab.backend_id(lab.BACKEND1), 1, 2),
+        (lab.backend_id(lab.BACKEND2), 1, 1),
+    ]
+
+
+def test_backend_list_by_service(apim):
+    names = {b.name for b in apim.backend.list_by_service(lab.APIM_RG, lab.APIM)}
+    assert {lab.BACKEND1, lab.BACKEND2, lab.POOL} <= names
+
+
+
+def test_backend_delete(apim):
+    apim.backend.create_or_update(lab.APIM_RG, lab.APIM, SCRATCH, _single(lab.ACCOUNT, "scratch"))
+    apim.backend.delete(lab.APIM_RG, lab.APIM, SCRATCH, "*")
+    with pytest.raises(ResourceNotFoundError):
+        apim.backend.get(lab.APIM_RG, lab.APIM, SCRATCH)

@@ -1,0 +1,22 @@
+"""azure-mgmt-apimanagement: the Azure OpenAI API imported from the 2024-10-21 inference spec
+(specs/)."""
+
+import build
+import lab
+
+
+def test_api_import_with_the_poller(apim):
+    api = build.api(apim)
+    assert api.id == f"{lab.apim_id()}/apis/{lab.API}"
+    assert api.path == lab.API_PATH
+    assert api.display_name == "Azure OpenAI"
+    assert api.is_current is True
+
+
+def test_api_get_and_list(apim):
+    build.api(apim)
+    got = apim.api.get(lab.APIM_RG, lab.APIM, lab.API)
+    assert got.path == lab.API_PATH
+    assert got.is_current is True
+    assert got.subscription_key_parameter_names.header == "api-key"
+    assert lab.API in {a.name for a in apim.api.list_by_service(lab.APIM_RG, lab.APIM)}

@@ -1,0 +1,54 @@
+"""The openai package against the lab `aoai-lb apply` made: AzureOpenAI with the APIM gateway
+URL and a subscription key, as the seed article's client does."""
+
+import openai
+import pytest
+
+import lab
+
+
+@pytest.fixture
+def client(applied_lab):
+    """AzureOpenAI on the applied lab's gateway, without client retries (they would hide a 429)."""
+    with applied_lab.openai(max_retries=0) as client:
+        yield client
+
+
+def test_chat_completion_through_the_gateway(client):
+    raw = client.chat.completions.with_raw_response.create(
+        model=lab.DEPLOYMENT,
+        messages=[{"role": "user", "content": "Say hi."}],
+        max_tokens=5,
+    )
+    completion = raw.parse()
+    assert completion.object == "chat.completion"
+    assert completion.model.startswith("gpt-4o")
+    assert completion.choices[0].message.role == "assistant"
+    assert completion.choices[0].message.content
+    assert completion.usage.completion_tokens <= 5
+    assert completion.usage.total_tokens == (
+        completion.usage.prompt_tokens + completion.usage.completion_tokens
+    )
+    assert raw.headers["x-ms-region"] in ("West US", "East US")
+    assert int(raw.headers["x-ratelimit-remaining-requests"]) >= 0
+    assert int(raw.headers["x-ratelimit-remaining-tokens"]) >= 0
+    assert raw.headers["apim-request-id"]
+
+
+
+
+
+def test_throttled_backends_answer_429_with_retry_after(client, emulator):
+    before = emulator.hook("GET", "/_emulator/dataplane")["config"]
+    emulator.hook("PUT", "/_emulator/dataplane", {**before, "accounts": {"default": {"requests": 0}}})
+    try:
+        with pytest.raises(openai.RateLimitError) as throttled:
+            client.chat.completions.create(
+                model=lab.DEPLOYMENT, messages=[{"role": "user", "content": "hi"}], max_tokens=5
+            )
+    finally:
+        emulator.hook("PUT", "/_emulator/dataplane", before)
+    headers = throttled.value.response.headers
+    assert throttled.value.status_code == 429
+    assert int(headers["retry-after"]) >= 1
+    assert int(headers["retry-after-ms"]) > 0
