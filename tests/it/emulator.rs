@@ -10,6 +10,7 @@ mod limits;
 mod protocol;
 mod resources;
 mod roles_and_apim;
+mod versions;
 
 use aoai_lb::emulator::{self, Config, Running, SeedApim, SeedApimIdentity, SeedIdentity};
 use reqwest::Method;

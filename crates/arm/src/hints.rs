@@ -96,6 +96,14 @@ pub const HINTS: &[(&str, &str)] = &[
         "an assignment with this name exists for another principal: delete it (az role assignment delete --ids <id>) and apply again",
     ),
     (
+        "InvalidApiVersionParameter",
+        "ARM does not serve this api-version for the type: report it as an aoai-lb bug (the versions it sends are fixed)",
+    ),
+    (
+        "NoRegisteredProviderFound",
+        "the provider does not serve this api-version or region for the type: check the `location` in the plan; if it is valid, report it as an aoai-lb bug",
+    ),
+    (
         "InvalidRequestContent",
         "ARM could not read the body: a field is misspelt or not supported by this api-version (report it as an aoai-lb bug)",
     ),
@@ -148,6 +156,8 @@ mod tests {
             "InvalidResourceLocation",
             "UpdateKindNotAllowed",
             "CannotChangeDeploymentModel",
+            "InvalidApiVersionParameter",
+            "NoRegisteredProviderFound",
         ] {
             assert!(hint(code).is_some(), "{code}");
         }

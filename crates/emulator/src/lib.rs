@@ -36,6 +36,7 @@ pub mod schema;
 mod seed;
 mod server;
 mod store;
+pub mod versions;
 
 pub use config::{
     AccountSettings, Config, ConfigError, DEFAULT_SUBSCRIPTION, DataPlane, DataPlaneError, FailLro,

@@ -105,6 +105,11 @@ pub struct Operation {
     pub end_time: Option<String>,
     /// A poll before this (ms since start) is early; 0 once a terminal status was sent.
     pub next_poll_ms: u64,
+    /// The api-version of the request that started it, which its poll URLs carry (ARM's
+    /// operation URLs repeat the caller's version). Empty in state files written before
+    /// versions were windows: the namespace's version then.
+    #[serde(default)]
+    pub api_version: String,
 }
 
 impl Operation {
@@ -115,10 +120,13 @@ impl Operation {
     }
 
     pub fn url(&self, base: &str, poll: Poll) -> String {
+        let version = match self.api_version.as_str() {
+            "" => self.namespace.api_version(),
+            v => v,
+        };
         format!(
-            "{base}{}?api-version={}",
+            "{base}{}?api-version={version}",
             operation_path(&self.sub, self.namespace, &self.id, poll),
-            self.namespace.api_version()
         )
     }
 
@@ -285,6 +293,7 @@ mod tests {
             start_time: "t0".into(),
             end_time: None,
             next_poll_ms: 0,
+            api_version: String::new(),
         }
     }
 

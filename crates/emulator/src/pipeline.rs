@@ -23,6 +23,7 @@ use super::ops;
 use super::reply::{ArmError, Reply, into_response};
 use super::schema::{ArmSchemas, BodyKind};
 use super::store::Store;
+use super::versions;
 
 /// Marks a response whose connection must be closed without sending it.
 #[derive(Clone, Copy, Debug)]
@@ -250,50 +251,78 @@ fn schema_check(addr: &Address, method: &Method, body: &Value) -> Result<(), Arm
     Err(ArmError::bad_request(code, message).with_details(details))
 }
 
+/// Why a request was refused before reaching its handler.
+enum Refused {
+    Arm(ArmError),
+    /// An api-version outside its window: the error names the request's location.
+    Version(versions::Unsupported),
+}
+
+impl From<ArmError> for Refused {
+    fn from(e: ArmError) -> Refused {
+        Refused::Arm(e)
+    }
+}
+
 /// Everything before the lock: path, api-version, body.
 fn prepare(
     method: &Method,
     path: &str,
     query: &BTreeMap<String, String>,
     body: &Bytes,
-) -> Result<(Address, Option<Value>), ArmError> {
+) -> Result<(Address, Option<Value>), Refused> {
     let addr = address::parse(path).map_err(path_error)?;
     let ns = addr.namespace();
-    match query.get("api-version") {
-        None => {
-            return Err(ArmError::bad_request(
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            ));
-        }
-        Some(v) if v != ns.api_version() => {
-            return Err(ArmError::bad_request(
-                "InvalidApiVersionParameter",
-                format!(
-                    "The api-version '{v}' is invalid. The supported versions are '{}'.",
-                    ns.api_version()
-                ),
-            ));
-        }
-        Some(_) => {}
-    }
+    let type_ = versions::resource_type(path);
+    let Some(version) = query.get("api-version") else {
+        return Err(ArmError::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+        .into());
+    };
+    versions::check(ns, &type_, version).map_err(Refused::Version)?;
     let parsed = if body.iter().all(u8::is_ascii_whitespace)
         || *method == Method::GET
         || *method == Method::DELETE
     {
         None
     } else {
-        Some(serde_json::from_slice::<Value>(body).map_err(|e| {
+        let mut value = serde_json::from_slice::<Value>(body).map_err(|e| {
             ArmError::bad_request(
                 "InvalidRequestContent",
                 format!("The request content was invalid and could not be deserialized: {e}"),
             )
-        })?)
+        })?;
+        versions::adapt_request(&type_, version, &mut value);
+        Some(value)
     };
     if let Some(b) = &parsed {
         schema_check(&addr, method, b)?;
     }
     Ok((addr, parsed))
+}
+
+/// The location an api-version error names: the body's, else the resource's or its
+/// group's as stored, else `global`.
+fn request_location(inner: &Inner, path: &str, body: &Bytes) -> String {
+    let sent = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["location"].as_str().map(str::to_string));
+    let stored = |id: &str| {
+        inner
+            .store
+            .get(id)
+            .and_then(|r| r.body["location"].as_str().map(str::to_string))
+    };
+    let group = path
+        .to_ascii_lowercase()
+        .find("/providers/")
+        .map(|i| &path[..i])
+        .map(str::to_string);
+    sent.or_else(|| stored(path))
+        .or_else(|| group.as_deref().and_then(stored))
+        .unwrap_or_else(|| "global".into())
 }
 
 /// The handler under the lock.
@@ -375,9 +404,19 @@ pub async fn arm(
         match prepare(&method, &path, &query, body) {
             Ok((addr, parsed)) => {
                 let mut inner = em.lock();
-                run(&em, &mut inner, &method, &addr, &query, parsed.as_ref())
+                let mut result = run(&em, &mut inner, &method, &addr, &query, parsed.as_ref());
+                if let (Ok(reply), Some(v)) = (&mut result, query.get("api-version"))
+                    && let Some(b) = reply.body.as_mut()
+                {
+                    versions::adapt_response(&versions::resource_type(&path), v, b);
+                }
+                result
             }
-            Err(e) => Err(e),
+            Err(Refused::Arm(e)) => Err(e),
+            Err(Refused::Version(v)) => {
+                let inner = em.lock();
+                Err(v.arm_error(&request_location(&inner, &path, body)))
+            }
         }
     };
     let dropped = fault == Some(Fault::Drop);

@@ -101,6 +101,11 @@ pub fn lookup(input: &str) -> Option<Region> {
         .map(|&(name, display_name)| Region { name, display_name })
 }
 
+/// Every region's name, in the order of the source (the locations an error lists).
+pub fn names() -> Vec<&'static str> {
+    REGIONS.iter().map(|(name, _)| *name).collect()
+}
+
 /// The display name of a region given by name or display name (`westus` -> `West US`).
 pub fn display_name(input: &str) -> Option<&'static str> {
     lookup(input).map(|r| r.display_name)

@@ -38,14 +38,27 @@ async fn api_versions_are_required_and_checked_per_provider() {
     let arm = Arm::start(Config::default()).await;
     let r = arm.send(Method::GET, &rg_path("rg1"), None).await;
     r.expect_error(400, "MissingApiVersionParameter");
+    // Microsoft.Resources answers for itself; a provider's type is refused by routing.
     let r = arm.get(&rg_path("rg1"), COG).await;
     let message = r.expect_error(400, "InvalidApiVersionParameter");
+    assert!(
+        message.starts_with(&format!(
+            "The api-version '{COG}' is invalid. The supported versions are '2025-04-01,"
+        )),
+        "{message}"
+    );
     assert!(message.contains(RES), "{message}");
     arm.create(&rg_path("rg1"), RES, &json!({"location": "westus"}))
         .await;
-    arm.get(&account_path("rg1", "a1"), APIM)
+    let message = arm
+        .get(&account_path("rg1", "a1"), APIM)
         .await
-        .expect_error(400, "InvalidApiVersionParameter");
+        .expect_error(400, "NoRegisteredProviderFound");
+    assert!(
+        message.starts_with(&format!("No registered resource provider found for location 'westus' and API version '{APIM}' for type 'accounts'. The supported api-versions are '")),
+        "{message}"
+    );
+    assert!(message.contains(COG), "{message}");
     arm.stop().await;
 }
 

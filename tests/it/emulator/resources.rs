@@ -172,7 +172,7 @@ async fn two_parallel_deployments_on_one_account_get_exactly_one_conflict() {
     let statuses = [a.status, b.status];
     assert!(statuses.contains(&201), "{statuses:?}");
     let conflict = if a.status == 409 { &a } else { &b };
-    let message = conflict.expect_error(409, "AnotherOperationInProgress");
+    let message = conflict.expect_error(409, "RequestConflict");
     assert!(
         message.contains("Another operation is being performed on the parent resource"),
         "{message}"
@@ -200,7 +200,7 @@ async fn deployments_need_a_succeeded_account_and_quota() {
     let created = arm.put(&acc, COG, &openai("westus", "acc1")).await;
     arm.put(&format!("{acc}/deployments/d"), COG, &gpt4o(1))
         .await
-        .expect_error(409, "AnotherOperationInProgress");
+        .expect_error(409, "RequestConflict");
     arm.wait(&created).await;
 
     // Quota is per subscription, region and sku: 30 + 30 > 50 in westus.

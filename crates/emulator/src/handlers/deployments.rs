@@ -1,5 +1,5 @@
 //! Model deployments: asynchronous PUT and DELETE, one operation per account at a time
-//! (`409 AnotherOperationInProgress`, as Azure OpenAI does), capacity checked against the
+//! (`409 RequestConflict`, as ARM answers it), capacity checked against the
 //! per-subscription, per-region, per-sku quota (`400 InsufficientQuota`).
 
 use serde_json::{Value, json};
@@ -12,10 +12,14 @@ use crate::store::{Kind, Record, Store};
 
 const TYPE: &str = "Microsoft.CognitiveServices/accounts/deployments";
 
-/// The error of a second operation on one account.
+/// The error of a second operation on one account: `409 RequestConflict`, "Another
+/// operation is being performed on the parent resource '…'" as real deployments get it
+/// (Azure-Samples/tutor#114: "HTTP 409 `RequestConflict`", "Another operation is being
+/// performed on the parent resource .../Microsoft.CognitiveServices/accounts/..."; the
+/// closing "Please try again later." as the product's tests quote ARM).
 pub fn another_operation(account_id: &str) -> ArmError {
     ArmError::conflict(
-        "AnotherOperationInProgress",
+        "RequestConflict",
         format!(
             "Another operation is being performed on the parent resource '{account_id}'. Please try again later."
         ),

@@ -73,6 +73,7 @@ impl Cx<'_> {
             start_time: self.iso.clone(),
             end_time: None,
             next_poll_ms: self.now + retry_ms,
+            api_version: self.query.get("api-version").cloned().unwrap_or_default(),
         };
         self.store.operations.insert(op.id.clone(), op.clone());
         op
