@@ -24,6 +24,8 @@
 //!   authorization roleassignments 2022-04-01, roledefinitions 2022-05-01-preview;
 //!   resources resourcegroups 2023-07-01. azapi takes any version; it is covered by the
 //!   union above;
+//! - recorded real traffic: Azure/azure-powershell CognitiveServices SessionRecords at
+//!   2022-10-01 (tests/fixtures/recorded); resource groups at 2016-09-01;
 //! - Bicep/AVM: Azure/ResourceModules (roleAssignments 2020-10-01-preview,
 //!   CognitiveServices 2021-10-01), AVM's API Management modules (service 2024-05-01),
 //!   Bicep modules using CognitiveServices 2025-10-01-preview and ApiManagement
@@ -54,6 +56,7 @@ const COGNITIVE: &[&str] = &[
     "2024-10-01",
     "2024-04-01-preview",
     "2023-05-01",
+    "2022-10-01",
     "2021-10-01",
 ];
 
