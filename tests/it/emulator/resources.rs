@@ -281,3 +281,31 @@ async fn a_deployment_body_with_an_unknown_field_is_refused() {
     assert_eq!(log.last().unwrap()["method"], Method::PUT.as_str());
     arm.stop().await;
 }
+
+#[tokio::test]
+async fn a_patch_changes_the_tags_of_an_account_or_deployment_and_nothing_else() {
+    let arm = Arm::start(Config::default()).await;
+    account(&arm, "rg1", "acc1", "westus").await;
+    let acc = account_path("rg1", "acc1");
+    let dep = format!("{acc}/deployments/gpt-4o");
+    arm.create(&dep, COG, &gpt4o(10)).await;
+    for id in [&acc, &dep] {
+        let before = arm.get(id, COG).await.body;
+        let tags = json!({"tags": {"owner": "me", "aoai-lb-deployment": "dev"}});
+        let r = arm.patch(id, COG, &tags).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let after = arm.get(id, COG).await.body;
+        assert_eq!(after["tags"], tags["tags"], "{id}");
+        assert_eq!(after["properties"], before["properties"], "{id}");
+        assert_eq!(after["sku"], before["sku"], "{id}");
+        arm.patch(id, COG, &json!({"sku": {"name": "S1"}}))
+            .await
+            .expect_error(400, "InvalidRequestContent");
+        arm.patch(id, COG, &json!({"tags": {"n": 1}}))
+            .await
+            .expect_error(400, "InvalidRequestContent");
+    }
+    arm.patch(&account_path("rg1", "nothing"), COG, &json!({"tags": {}}))
+        .await
+        .expect_error(404, "ResourceNotFound");
+}

@@ -210,6 +210,15 @@ async fn role_assignment_rules() {
         200,
         "idempotent"
     );
+    let mut described = body.clone();
+    described["properties"]["description"] = json!("marked");
+    let updated = arm.put(&at(NAME_1), AUTH, &described).await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(
+        arm.get(&at(NAME_1), AUTH).await.body["properties"]["description"],
+        "marked",
+        "the description of an assignment changes in place"
+    );
 
     arm.put(&at(NAME_2), AUTH, &body)
         .await

@@ -155,7 +155,7 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
                 "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
             ));
         }
-        return Ok(Reply::ok(existing.body.clone()));
+        return Ok(update_description(cx, &id, &props));
     }
     let duplicate = cx
         .store
@@ -195,6 +195,28 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
         201,
         cx.store.get(&id).expect("stored").body.clone(),
     ))
+}
+
+/// A PUT of an existing assignment with the same scope, role and principal: its
+/// `description` is what may change (the refusal above names what may not: "Tenant ID,
+/// application ID, principal ID, and scope are not allowed to be updated"; Microsoft
+/// Learn, "Role Assignments - Create": `properties.description`, and `az role assignment
+/// update` changes an assignment's description and condition in place).
+fn update_description(
+    cx: &mut Cx,
+    id: &str,
+    props: &serde_json::Map<String, Value>,
+) -> Reply {
+    let iso = cx.iso.clone();
+    let record = cx.store.get_mut(id).expect("exists");
+    if let Some(d) = props.get("description")
+        && record.body["properties"]["description"] != *d
+    {
+        record.body["properties"]["description"] = d.clone();
+        record.body["properties"]["updatedOn"] = Value::from(iso);
+        record.body["properties"]["updatedBy"] = Value::from("aoai-lb-emulator");
+    }
+    Reply::ok(record.body.clone())
 }
 
 pub fn get(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {

@@ -13,6 +13,7 @@ mod immutable;
 mod lists;
 mod odata;
 mod polls;
+mod tags;
 
 use std::collections::BTreeMap;
 
@@ -224,6 +225,7 @@ pub fn handle(
         (Address::Account(..), "PUT") => cognitive::put(cx, addr, need()?),
         (Address::Account(..), "GET") => cognitive::get(cx, addr),
         (Address::Account(..), "DELETE") => cognitive::delete(cx, addr),
+        (Address::Account(..) | Address::Deployment(..), "PATCH") => tags::patch(cx, addr, need()?),
         (Address::DeletedAccounts { sub }, "GET") => cognitive::list_deleted(cx, sub),
         (Address::DeletedAccount { .. }, "GET") => cognitive::get_deleted(cx, addr),
         (Address::DeletedAccount { .. }, "DELETE") => cognitive::purge(cx, addr),
