@@ -8,6 +8,8 @@
 //! - [`plan`]: reading Azure and computing the changes.
 //! - [`request`]: the request each change sends, and the placeholders apply fills.
 //! - [`apply`]: executing a plan; [`execute`]: one change of it.
+//! - [`import`]: adopting what exists, by writing the ownership marks
+//!   ([`import_marks`]) and recording it in the state.
 //! - [`ownership`]: acting only on what carries this deployment's mark; finding it
 //!   without the state file.
 //! - [`reliance`]: who relies on a shared APIM service's identity.
@@ -20,6 +22,8 @@ pub mod diff;
 pub mod error;
 pub mod execute;
 pub mod graph;
+pub mod import;
+pub mod import_marks;
 pub mod ownership;
 pub mod plan;
 pub mod reliance;

@@ -214,7 +214,9 @@ pub fn wanted(identity: &Identity) -> WantedIdentity<'_> {
 /// Computes the plan.
 pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Plan, PlanError> {
     let (facts, identity, found) = discover(client, model).await?;
-    let desired = desired::build(model, &facts).map_err(|e| PlanError::Missing(e.to_string()))?;
+    let mut desired =
+        desired::build(model, &facts).map_err(|e| PlanError::Missing(e.to_string()))?;
+    super::import::recorded_role_assignments(client, state, &mut desired).await?;
     let spec_text = desired
         .iter()
         .find(|r| r.kind == Kind::Api)
@@ -456,7 +458,7 @@ fn change_for(
 
 /// ARM never returns the imported spec: the state remembers its hash. Without a
 /// record, the service URL the spec sets is what can be compared.
-fn spec_change(
+pub(crate) fn spec_change(
     r: &DesiredResource,
     live: &Value,
     imported: Option<&str>,
