@@ -105,6 +105,14 @@ impl Emu {
         )
     }
 
+    pub fn patch(&self, id: &str, api_version: &str, body: Value) -> (u16, Value) {
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("{id}?api-version={api_version}"),
+            Some(body),
+        )
+    }
+
     /// GET of a path with its query as given.
     pub fn get_raw(&self, path_and_query: &str) -> (u16, Value) {
         self.call(reqwest::Method::GET, path_and_query, None)

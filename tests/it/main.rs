@@ -15,6 +15,7 @@ mod engine;
 mod engine_faults;
 mod faults_at_scale;
 mod golden;
+mod import;
 mod invalid_plans;
 mod ownership;
 mod parser_fuzz;

@@ -122,6 +122,22 @@ pub enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Adopt what already exists for the plan (a lab built by hand, with Bicep or
+    /// Terraform): show what would be adopted and every difference, ask, then write
+    /// aoai-lb's ownership marks and record the resources in the state. Nothing else in
+    /// Azure changes; a resource marked by another aoai-lb deployment is never adopted.
+    #[command(
+        after_help = "Examples:\n  aoai-lb import plan.yaml\n  aoai-lb import plan.yaml --yes && aoai-lb plan plan.yaml\n  aoai-lb import plan.yaml --output json | jq '.resources[] | select(.status == \"adopt\")'"
+    )]
+    Import {
+        /// The plan file (YAML).
+        plan: PathBuf,
+        /// Do not ask for confirmation (required when there is no terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Delete what aoai-lb created (from the state file), children first; put the APIM
     /// identity back as it was found.
     #[command(

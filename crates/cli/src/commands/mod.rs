@@ -6,6 +6,7 @@ mod demo;
 mod destroy;
 mod doctor;
 mod emulator;
+mod import;
 mod load;
 mod plan;
 mod render;
@@ -54,6 +55,9 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Plan { plan, engine } => plan::run(&printer, &settings, &plan, &engine),
         Command::Apply { plan, yes, engine } => {
             apply::run(&printer, &settings, &plan, yes, &engine)
+        }
+        Command::Import { plan, yes, engine } => {
+            import::run(&printer, &settings, &plan, yes, &engine)
         }
         Command::Destroy {
             plan,

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod destroy;
 pub mod doctor;
 pub mod github;
+pub mod import;
 mod load;
 pub mod plan;
 pub mod progress;

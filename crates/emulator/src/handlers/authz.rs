@@ -202,11 +202,7 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
 /// application ID, principal ID, and scope are not allowed to be updated"; Microsoft
 /// Learn, "Role Assignments - Create": `properties.description`, and `az role assignment
 /// update` changes an assignment's description and condition in place).
-fn update_description(
-    cx: &mut Cx,
-    id: &str,
-    props: &serde_json::Map<String, Value>,
-) -> Reply {
+fn update_description(cx: &mut Cx, id: &str, props: &serde_json::Map<String, Value>) -> Reply {
     let iso = cx.iso.clone();
     let record = cx.store.get_mut(id).expect("exists");
     if let Some(d) = props.get("description")
