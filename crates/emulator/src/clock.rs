@@ -51,6 +51,27 @@ pub fn iso(unix_ms: i64) -> String {
     )
 }
 
+/// An ISO 8601 UTC time as [`iso`] writes it, `hours` later (None if it is not one).
+pub fn iso_plus_hours(at: &str, hours: i64) -> Option<String> {
+    let n = |r: std::ops::Range<usize>| at.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, min, s, ms) = (n(11..13)?, n(14..16)?, n(17..19)?, n(20..23).unwrap_or(0));
+    let days = days_from_civil(y, m, d);
+    let secs = days * 86_400 + h * 3600 + min * 60 + s + hours * 3600;
+    Some(iso(secs * 1000 + ms))
+}
+
+/// Howard Hinnant's civil-to-days algorithm (the inverse of [`civil_from_days`]).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -68,6 +89,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forty_eight_hours_later() {
+        assert_eq!(
+            iso_plus_hours("2024-02-28T10:00:00.250Z", 48).as_deref(),
+            Some("2024-03-01T10:00:00.250Z")
+        );
+        assert_eq!(
+            iso_plus_hours("2026-12-31T23:59:59.000Z", 48).as_deref(),
+            Some("2027-01-02T23:59:59.000Z")
+        );
+        assert_eq!(iso_plus_hours("not a date", 1), None);
+    }
 
     #[test]
     fn iso_dates() {

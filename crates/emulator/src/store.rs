@@ -108,10 +108,12 @@ impl DeletedAccount {
                 "deletionDate".into(),
                 Value::from(self.deletion_date.clone()),
             );
-            p.insert(
-                "scheduledPurgeDate".into(),
-                Value::from(self.deletion_date.clone()),
-            );
+            // Azure keeps a deleted account 48 hours ("Recover or purge deleted Azure
+            // AI services resources", learn.microsoft.com); GetDeletedAccount.json
+            // (azure-rest-api-specs) returns both dates.
+            let purge = crate::clock::iso_plus_hours(&self.deletion_date, 48)
+                .unwrap_or_else(|| self.deletion_date.clone());
+            p.insert("scheduledPurgeDate".into(), Value::from(purge));
             p.insert("provisioningState".into(), Value::from("Succeeded"));
         }
         v
