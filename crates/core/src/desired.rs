@@ -234,9 +234,8 @@ fn account(model: &Model, a: &Account) -> DesiredResource {
     let mut properties = Map::new();
     properties.insert("customSubDomainName".into(), json!(a.custom_sub_domain));
     properties.insert("publicNetworkAccess".into(), json!("Enabled"));
-    if a.restore {
-        properties.insert("restore".into(), json!(true));
-    }
+    // `restore: true` is not sent as is: the engine restores an account only when it
+    // finds it soft-deleted (a restore of nothing is refused), see the engine's plan.
     DesiredResource {
         address: address(Kind::Account, &a.name),
         kind: Kind::Account,

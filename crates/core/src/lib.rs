@@ -15,6 +15,7 @@ pub mod policy;
 pub mod policy_xml;
 pub mod regions;
 pub mod render;
+pub mod replace;
 pub mod schema;
 pub mod shape;
 pub mod spec;

@@ -67,7 +67,7 @@ pub struct Account {
     /// Custom subdomain (a DNS label, globally unique); the endpoint is `https://{customSubDomain}.openai.azure.com/`. Default: the account name in lower case.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$"))]
     pub custom_sub_domain: Option<Located<String>>,
-    /// `true` recovers a soft-deleted account of this name instead of creating a new one.
+    /// `true` lets aoai-lb restore a soft-deleted account of this name that does not carry this deployment's mark (one of its own is restored without it); an account that is not soft-deleted is created as usual.
     pub restore: Option<Located<bool>>,
     /// Model deployments in this account; deployed one at a time, in this order.
     #[serde(default)]
