@@ -41,7 +41,7 @@ pub const HINTS: &[(&str, &str)] = &[
     ),
     (
         "FlagMustBeSetForRestore",
-        "an account of this name was deleted in the last 48 hours: set `restore: true` on it, or purge it (aoai-lb destroy --purge, or az cognitiveservices account purge)",
+        "an account of this name was deleted in the last 48 hours (after the plan was made): run `aoai-lb plan` again, which plans its restore when it is this deployment's; otherwise set `restore: true` on it, or purge it (az cognitiveservices account purge)",
     ),
     (
         "CustomDomainInUse",

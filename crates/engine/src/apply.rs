@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::ChangeError;
-use super::execute::{Shared, entry_for, run_change};
+use super::execute::{DeletedAccount, Shared, entry_for, run_change};
 use super::graph::{self, Cancel, Node, Outcome};
 use super::plan::{Action, Change, Plan};
 use super::state::LockedState;
@@ -83,6 +83,10 @@ pub struct Report {
     pub updated: usize,
     pub unchanged: usize,
     pub deleted: usize,
+    /// Deleted (an account also purged) and created again.
+    pub replaced: usize,
+    /// Soft-deleted accounts recovered.
+    pub restored: usize,
     /// (address, message) of each failed change.
     pub failed: Vec<(String, String)>,
     /// The same failures, with ARM's status and code.
@@ -96,6 +100,9 @@ pub struct Report {
     /// mark (address, why).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub left_alone: Vec<(String, String)>,
+    /// Accounts this run deleted (soft-deleted, or purged with `--purge`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deleted_accounts: Vec<DeletedAccount>,
     pub requests: Counts,
     pub wall_seconds: f64,
     /// When each change started and ended (seconds since the start), for the benchmark.
@@ -186,6 +193,11 @@ pub async fn apply(run: Run<'_>, plan: Plan, state: LockedState) -> (Report, Loc
     report.timeline = shared.timeline.lock().expect("timeline").clone();
     report.state_error = shared.state_error.lock().expect("state error").clone();
     report.left_alone = shared.left_alone.lock().expect("left alone").clone();
+    report.deleted_accounts = shared
+        .deleted_accounts
+        .lock()
+        .expect("deleted accounts")
+        .clone();
     // What was left alone was neither updated nor deleted.
     for (address, _) in &report.left_alone {
         match plan
@@ -259,6 +271,8 @@ fn tally(
                 Action::Create => report.created += 1,
                 Action::Update => report.updated += 1,
                 Action::Delete => report.deleted += 1,
+                Action::Replace => report.replaced += 1,
+                Action::Restore => report.restored += 1,
                 Action::NoOp => {}
             },
             Some(Outcome::Failed(e)) => {
@@ -293,7 +307,12 @@ fn phases(plan: &Plan) -> (Vec<Node<Change>>, Vec<Node<Change>>) {
     let writes = plan
         .changes
         .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Update) && !after_deletes(c))
+        .filter(|c| {
+            matches!(
+                c.action,
+                Action::Create | Action::Update | Action::Replace | Action::Restore
+            ) && !after_deletes(c)
+        })
         .map(node)
         .collect();
     let mut second = delete_nodes(plan);

@@ -13,13 +13,18 @@ use serde_json::Value;
 
 use aoai_lb_core::desired::Kind;
 use aoai_lb_core::policy_xml::{self, Format};
+use aoai_lb_core::replace;
 
 /// One field that differs: `old` is Null when ARM has no value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldChange {
     pub path: String,
     pub old: Value,
     pub new: Value,
+    /// ARM cannot change it in place: the resource must be replaced.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forces_replacement: bool,
 }
 
 /// Fields ARM never returns, per kind (dotted paths).
@@ -85,6 +90,7 @@ pub fn diff(kind: Kind, want: &Value, have: &Value) -> Vec<FieldChange> {
                 path: "properties.value".into(),
                 old: Value::String(h.into()),
                 new: Value::String(w.into()),
+                forces_replacement: false,
             });
         }
         return out;
@@ -102,6 +108,7 @@ fn walk(kind: Kind, path: &str, want: &Value, have: &Value, out: &mut Vec<FieldC
             path: path.to_string(),
             old: have.clone(),
             new: want.clone(),
+            forces_replacement: replace::forces_replacement(kind, path, have),
         })
     };
     match (want, have) {

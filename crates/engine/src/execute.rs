@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::apply::{ApplyOptions, Observer};
@@ -40,6 +41,8 @@ pub(crate) struct Shared {
     pub deployment: Option<String>,
     /// Resources not updated or deleted because they are no longer this deployment's.
     pub left_alone: Mutex<Vec<(String, String)>>,
+    /// Accounts this run deleted: soft-deleted, or purged too.
+    pub deleted_accounts: Mutex<Vec<DeletedAccount>>,
 }
 
 impl Shared {
@@ -75,6 +78,7 @@ impl Shared {
             state_error: Mutex::new(None),
             deployment: None,
             left_alone: Mutex::new(Vec::new()),
+            deleted_accounts: Mutex::new(Vec::new()),
         }
     }
 
@@ -120,6 +124,20 @@ impl Shared {
     }
 }
 
+/// An account a run deleted: Azure keeps it soft-deleted for 48 hours (its name and
+/// subdomain stay taken) unless it was purged.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedAccount {
+    pub address: String,
+    pub name: String,
+    pub resource_group: String,
+    /// Its region, as the state recorded it (None in a state from before regions were
+    /// recorded: it cannot be purged by aoai-lb).
+    pub location: Option<String>,
+    pub purged: bool,
+}
+
 /// The state entry of a change that succeeded (before any fill: the planned id).
 pub(crate) fn entry_for(c: &Change, spec_sha: &str) -> Entry {
     Entry {
@@ -151,6 +169,9 @@ pub(crate) async fn run_change(s: &Shared, change: Change) -> Result<(), ChangeE
     let result = match change.action {
         Action::Delete => delete(s, &change).await,
         Action::Create | Action::Update => write(s, &change).await,
+        Action::Replace => replace(s, &change).await,
+        // A restore is a create whose PUT says `restore: true`.
+        Action::Restore => write(s, &as_create(&change)).await,
         Action::NoOp => Ok(()),
     };
     let t1 = s.started.elapsed().as_secs_f64();
@@ -176,16 +197,30 @@ async fn delete(s: &Shared, change: &Change) -> Result<(), ChangeError> {
         .delete(&change.request.id, &change.request.api_version)
         .await?;
     let entry = s.recorded(&change.address);
-    if change.kind == Kind::Account
-        && s.options.purge
-        && let Some(location) = entry.as_ref().and_then(|e| e.location.clone())
-    {
+    if change.kind == Kind::Account {
         let (sub, rg, name) = parse_account_id(&change.id)
             .ok_or_else(|| ChangeError::AccountId(change.id.clone()))?;
-        let deleted = ids::deleted_account(&sub, &location, &rg, &name);
-        s.client
-            .delete(&deleted, ids::api_version::COGNITIVE_SERVICES)
-            .await?;
+        let location = entry.as_ref().and_then(|e| e.location.clone());
+        let mut gone = DeletedAccount {
+            address: change.address.clone(),
+            name: name.clone(),
+            resource_group: rg.clone(),
+            location: location.clone(),
+            purged: false,
+        };
+        if s.options.purge
+            && let Some(location) = location
+        {
+            let deleted = ids::deleted_account(&sub, &location, &rg, &name);
+            s.client
+                .delete(&deleted, ids::api_version::COGNITIVE_SERVICES)
+                .await?;
+            gone.purged = true;
+        }
+        s.deleted_accounts
+            .lock()
+            .expect("deleted accounts")
+            .push(gone);
     }
     s.save(|st| {
         if st
@@ -195,6 +230,35 @@ async fn delete(s: &Shared, change: &Change) -> Result<(), ChangeError> {
             st.remove(&change.address);
         }
     })
+}
+
+fn as_create(change: &Change) -> Change {
+    let mut c = change.clone();
+    c.action = Action::Create;
+    c
+}
+
+/// A replacement: delete what is there (if it is still ours), purge the account it
+/// leaves soft-deleted, then create. The state entry is pending from before the delete
+/// until the new resource is recorded, so a run stopped anywhere in between is
+/// resolved by the next plan (which finds it live, soft-deleted or gone).
+async fn replace(s: &Shared, change: &Change) -> Result<(), ChangeError> {
+    let deployment = s.deployment.as_deref();
+    let owned = s.recorded(&change.address).is_none_or(|e| e.owned);
+    if let Some(why) = ownership::before_write(&s.client, change, deployment, owned).await? {
+        return s.leave_alone(change, why);
+    }
+    if let Some(mut e) = s.recorded(&change.address) {
+        e.pending = true;
+        s.save(|st| st.upsert(e))?;
+    }
+    s.client.delete(&change.id, &change.api_version).await?;
+    if let Some(purge) = &change.purge {
+        s.client
+            .delete(purge, ids::api_version::COGNITIVE_SERVICES)
+            .await?;
+    }
+    write(s, &as_create(change)).await
 }
 
 /// A create or update: the planned request, filled, recorded ahead and after.

@@ -13,6 +13,7 @@
 //! - [`ownership`]: acting only on what carries this deployment's mark; finding it
 //!   without the state file.
 //! - [`reliance`]: who relies on a shared APIM service's identity.
+//! - [`replace`]: replacements (what ARM cannot change in place) and soft-deleted accounts.
 //! - [`state`]: the state file and its lock.
 //! - [`traffic`]: verify's traffic through the APIM gateway, and finding its URL and key.
 //! - [`error`]: why a change failed.
@@ -27,6 +28,7 @@ pub mod import_marks;
 pub mod ownership;
 pub mod plan;
 pub mod reliance;
+pub mod replace;
 pub mod request;
 pub mod state;
 pub mod traffic;

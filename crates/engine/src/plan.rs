@@ -10,6 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::diff::{FieldChange, diff};
+use super::replace;
 use super::request::{self, IdentityRef, Method, Record, Request};
 use super::state::State;
 use aoai_lb_arm::resources::{ServiceIdentity, WantedIdentity, user_assigned_identity};
@@ -27,6 +28,11 @@ pub enum Action {
     Update,
     NoOp,
     Delete,
+    /// Delete (and, for an account, purge) then create: ARM cannot change a field in
+    /// place (see [`aoai_lb_core::replace`]).
+    Replace,
+    /// Recover a soft-deleted account (a PUT with `properties.restore: true`).
+    Restore,
 }
 
 /// One line of the plan.
@@ -54,6 +60,10 @@ pub struct Change {
     /// What apply records in the state around the request, besides the entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<Record>,
+    /// A replacement of an account: the soft-deleted account apply purges between the
+    /// delete and the create, to free the name and the subdomain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purge: Option<String>,
 }
 
 impl Change {
@@ -77,6 +87,7 @@ impl Change {
                 fills: vec![],
             },
             record: None,
+            purge: None,
         }
     }
 
@@ -116,6 +127,12 @@ impl Plan {
                 Action::Update => s.change += 1,
                 Action::Delete => s.destroy += 1,
                 Action::NoOp => s.unchanged += 1,
+                // As Terraform counts them: a replacement adds one and destroys one.
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Restore => s.add += 1,
             }
         }
         s
@@ -145,6 +162,19 @@ pub enum PlanError {
         .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
     )]
     Owned(Vec<String>),
+    /// Accounts of the plan that sit soft-deleted and are not this deployment's to
+    /// restore.
+    #[error(
+        "these accounts of the plan sit soft-deleted (Azure keeps a deleted account 48 hours and will not create another of its name):\n{}",
+        .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
+    )]
+    SoftDeleted(Vec<String>),
+    /// Owned resource groups the plan moves to another region.
+    #[error(
+        "ARM cannot move a resource group to another region, and aoai-lb will not delete a group to re-create it: {}. Put the group's location back in the plan, or use another group.",
+        .0.join(", ")
+    )]
+    Immovable(Vec<String>),
     #[error("a read task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
     /// Resources whose read failed after its retries (address, why); the other reads
@@ -225,11 +255,75 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         .unwrap_or_default()
         .to_string();
     let spec_sha256 = sha256(&spec_text);
+    let live = read_live(client, &desired).await?;
+    let deleted = replace::deleted_if_missing(client, model, &desired, &live).await?;
 
-    // Read every desired resource at once (the client bounds requests in flight); one
-    // seen mid-operation (`Creating`, `Accepted`...) is waited for, so its children are
-    // never planned against a busy parent. A read that fails fails its resource: the
-    // others complete, and the plan names every resource it could not read.
+    let apim = ApimIdentity {
+        now: &identity,
+        found: &found,
+        wanted: &model.apim.identity,
+    };
+    let mut changes = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut owned_elsewhere = Vec::new();
+    let mut soft_deleted = Vec::new();
+    for (i, r) in desired.iter().enumerate() {
+        let live = live.get(&i).cloned().flatten();
+        match replace::for_soft_deleted(r, live.is_some(), &deleted, model) {
+            Some(Ok(c)) => {
+                changes.push(c);
+                continue;
+            }
+            Some(Err(line)) => {
+                soft_deleted.push(line);
+                continue;
+            }
+            None => {}
+        }
+        if let Some(o) = live.as_ref().and_then(|l| owner_elsewhere(r, l, model)) {
+            owned_elsewhere.push(format!(
+                "{} ({}) belongs to aoai-lb deployment `{o}`",
+                r.address, r.id
+            ));
+            continue;
+        }
+        match change_for(r, live, state, &apim, &spec_sha256, &model.deployment) {
+            Ok(c) => changes.push(c),
+            Err(Conflict(conflict)) => conflicts.push(conflict),
+        }
+    }
+    if !owned_elsewhere.is_empty() {
+        return Err(PlanError::Owned(owned_elsewhere));
+    }
+    if !conflicts.is_empty() {
+        return Err(PlanError::Conflicts(conflicts));
+    }
+    replace::settle(&mut changes, soft_deleted)?;
+    adopt_api_children(&mut changes, state);
+    request::add_fills(&mut changes, &IdentityRef::of(&model.apim.identity));
+    changes.extend(deletes(state, &desired));
+    // What the marks say is this deployment's besides (the state is only their cache).
+    let keep = desired.iter().map(|d| d.id.to_lowercase()).collect();
+    let known = state
+        .resources
+        .iter()
+        .map(|e| e.id.to_lowercase())
+        .collect();
+    changes.extend(super::ownership::orphans(client, model, &keep, &known).await?);
+    Ok(Plan {
+        changes,
+        spec_sha256,
+    })
+}
+
+/// Reads every desired resource at once (the client bounds requests in flight); one
+/// seen mid-operation (`Creating`, `Accepted`...) is waited for, so its children are
+/// never planned against a busy parent. A read that fails fails its resource: the
+/// others complete, and the plan names every resource it could not read.
+async fn read_live(
+    client: &ArmClient,
+    desired: &[DesiredResource],
+) -> Result<BTreeMap<usize, Option<Value>>, PlanError> {
     let mut reads = tokio::task::JoinSet::new();
     for (i, r) in desired.iter().enumerate() {
         if r.kind == Kind::ApimIdentity || r.id.contains(desired::UNKNOWN) {
@@ -253,50 +347,7 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         let read = live.len();
         return Err(PlanError::Unreadable { failed, read });
     }
-
-    let apim = ApimIdentity {
-        now: &identity,
-        found: &found,
-        wanted: &model.apim.identity,
-    };
-    let mut changes = Vec::new();
-    let mut conflicts = Vec::new();
-    let mut owned_elsewhere = Vec::new();
-    for (i, r) in desired.iter().enumerate() {
-        let live = live.get(&i).cloned().flatten();
-        if let Some(o) = live.as_ref().and_then(|l| owner_elsewhere(r, l, model)) {
-            owned_elsewhere.push(format!(
-                "{} ({}) belongs to aoai-lb deployment `{o}`",
-                r.address, r.id
-            ));
-            continue;
-        }
-        match change_for(r, live, state, &apim, &spec_sha256, &model.deployment) {
-            Ok(c) => changes.push(c),
-            Err(Conflict(conflict)) => conflicts.push(conflict),
-        }
-    }
-    if !owned_elsewhere.is_empty() {
-        return Err(PlanError::Owned(owned_elsewhere));
-    }
-    if !conflicts.is_empty() {
-        return Err(PlanError::Conflicts(conflicts));
-    }
-    adopt_api_children(&mut changes, state);
-    request::add_fills(&mut changes, &IdentityRef::of(&model.apim.identity));
-    changes.extend(deletes(state, &desired));
-    // What the marks say is this deployment's besides (the state is only their cache).
-    let keep = desired.iter().map(|d| d.id.to_lowercase()).collect();
-    let known = state
-        .resources
-        .iter()
-        .map(|e| e.id.to_lowercase())
-        .collect();
-    changes.extend(super::ownership::orphans(client, model, &keep, &known).await?);
-    Ok(Plan {
-        changes,
-        spec_sha256,
-    })
+    Ok(live)
 }
 
 /// The policy and the subscription live on the API (they carry no mark of their own):
@@ -350,7 +401,7 @@ fn short_sha(sha: &str) -> &str {
 }
 
 /// The change of one desired resource, before any diff: its request as desired.
-fn planned(r: &DesiredResource) -> Change {
+pub(crate) fn planned(r: &DesiredResource) -> Change {
     Change {
         address: r.address.clone(),
         kind: r.kind,
@@ -369,6 +420,7 @@ fn planned(r: &DesiredResource) -> Change {
             fills: vec![],
         },
         record: None,
+        purge: None,
     }
 }
 
@@ -383,6 +435,7 @@ fn identity_change(mut c: Change, apim: &ApimIdentity<'_>) -> Change {
             path: "identity.type".into(),
             old: Value::String(apim.now.kind.clone()),
             new: want["identity"]["type"].clone(),
+            forces_replacement: false,
         });
         c.record = Some(Record::IdentityFound(apim.found.clone()));
     }
@@ -452,6 +505,7 @@ fn change_for(
     }
     if !c.fields.is_empty() {
         c.action = Action::Update;
+        replace::mark_replacement(&mut c, &live);
     }
     Ok(c)
 }
@@ -475,6 +529,7 @@ pub(crate) fn spec_change(
             .map(|s| Value::String(format!("sha256:{}", short_sha(s))))
             .unwrap_or(Value::String("(not imported by aoai-lb)".into())),
         new: Value::String(format!("sha256:{}", short_sha(spec_sha))),
+        forces_replacement: false,
     })
 }
 

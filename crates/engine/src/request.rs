@@ -274,5 +274,6 @@ pub fn identity_restore(service_id: &str, before: &Value, after: Vec<String>) ->
             fills: vec![],
         },
         record: Some(Record::IdentityRestored),
+        purge: None,
     }
 }

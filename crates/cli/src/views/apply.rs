@@ -13,8 +13,14 @@ use aoai_lb_engine::plan::Plan;
 /// `Apply complete: N created, ... ARM requests: ... 1.2s.`
 pub fn summary_text(report: &Report, verb: &str) -> String {
     let r = &report.requests;
+    let mut also = String::new();
+    for (n, what) in [(report.replaced, "replaced"), (report.restored, "restored")] {
+        if n > 0 {
+            also.push_str(&format!(", {n} {what}"));
+        }
+    }
     format!(
-        "{verb}: {} created, {} updated, {} unchanged, {} deleted; {} failed. ARM requests: {} reads, {} writes, {} polls ({} retries). {:.1}s.",
+        "{verb}: {} created, {} updated, {} unchanged, {} deleted{also}; {} failed. ARM requests: {} reads, {} writes, {} polls ({} retries). {:.1}s.",
         report.created,
         report.updated,
         report.unchanged,
@@ -105,7 +111,9 @@ pub trait ApplyView: View {
             ));
         }
         gh.summary(&md);
-        let changed = report.created + report.updated + report.deleted > 0;
+        let changed =
+            report.created + report.updated + report.deleted + report.replaced + report.restored
+                > 0;
         gh.output("changes", if changed { "true" } else { "false" });
         gh.output("gateway-url", a.gateway.as_deref().unwrap_or_default());
         gh.output("api-url", api_url.as_deref().unwrap_or_default());

@@ -22,6 +22,39 @@ impl Destroyed<'_> {
     }
 }
 
+/// What becomes of the accounts a destroy deleted: Azure keeps them soft-deleted for
+/// 48 hours, their names and subdomains taken ("Recover or purge deleted Azure AI
+/// services resources", learn.microsoft.com); how to purge them.
+pub fn soft_deleted_note(report: &Report) -> Option<String> {
+    let kept: Vec<_> = report
+        .deleted_accounts
+        .iter()
+        .filter(|a| !a.purged)
+        .collect();
+    let purged = report.deleted_accounts.len() - kept.len();
+    let mut out = Vec::new();
+    if purged > 0 {
+        out.push(format!(
+            "{purged} account(s) purged: their names are free again."
+        ));
+    }
+    if !kept.is_empty() {
+        out.push(format!(
+            "{} account(s) stay soft-deleted for 48 hours, their names and subdomains taken: `aoai-lb apply` restores them; to free the names now, purge them (or run `aoai-lb destroy --purge` next time):",
+            kept.len()
+        ));
+        for a in kept {
+            out.push(format!(
+                "  az cognitiveservices account purge --name {} --resource-group {} --location {}",
+                a.name,
+                a.resource_group,
+                a.location.as_deref().unwrap_or("<its region>")
+            ));
+        }
+    }
+    (!out.is_empty()).then(|| out.join("\n"))
+}
+
 /// The view of `aoai-lb destroy`.
 pub trait DestroyView: View {
     /// The state lists nothing aoai-lb created.
@@ -76,6 +109,9 @@ impl DestroyView for Human {
             "Destroy incomplete"
         };
         printer.result(&summary_text(d.report, verb));
+        if let Some(note) = soft_deleted_note(d.report) {
+            printer.result(&note);
+        }
         failures(printer, d.report);
         if let Some(e) = &d.report.state_error {
             printer.error(&format!("error: {e}"));

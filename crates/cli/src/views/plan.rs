@@ -78,6 +78,8 @@ pub fn render(plan: &Plan, colour: bool) -> String {
             Action::Create => (p.green("+"), "will be created"),
             Action::Update => (p.yellow("~"), "will be updated in place"),
             Action::Delete => (p.red("-"), "will be destroyed"),
+            Action::Replace => (p.red("-/+"), "must be replaced"),
+            Action::Restore => (p.green("+"), "will be restored from soft-delete"),
             Action::NoOp => unreachable!(),
         };
         out.push_str(&format!(
@@ -90,8 +92,13 @@ pub fn render(plan: &Plan, colour: bool) -> String {
         }
         out.push_str(&format!("  {mark} {}\n", c.id));
         for f in &c.fields {
+            let forces = if f.forces_replacement {
+                p.red(" # forces replacement")
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "      {} {}: {} -> {}\n",
+                "      {} {}: {} -> {}{forces}\n",
                 p.yellow("~"),
                 f.path,
                 show_field(&f.path, &f.old),
@@ -135,6 +142,8 @@ pub fn markdown(plan: &Plan, title: &str) -> String {
             Action::Create => "➕ create",
             Action::Update => "🔄 update",
             Action::Delete => "➖ destroy",
+            Action::Replace => "♻️ replace",
+            Action::Restore => "♻️ restore",
             Action::NoOp => "",
         };
         let fields: Vec<String> = c
@@ -142,10 +151,15 @@ pub fn markdown(plan: &Plan, title: &str) -> String {
             .iter()
             .map(|f| {
                 format!(
-                    "`{}`: {} → {}",
+                    "`{}`: {} → {}{}",
                     f.path,
                     show_field(&f.path, &f.old),
-                    show_field(&f.path, &f.new)
+                    show_field(&f.path, &f.new),
+                    if f.forces_replacement {
+                        " (forces replacement)"
+                    } else {
+                        ""
+                    }
                 )
             })
             .collect();

@@ -18,6 +18,8 @@ fn verb(action: Action) -> (&'static str, &'static str) {
         Action::Create => ("creating", "created"),
         Action::Update => ("updating", "updated"),
         Action::Delete => ("destroying", "destroyed"),
+        Action::Replace => ("replacing", "replaced"),
+        Action::Restore => ("restoring", "restored"),
         Action::NoOp => ("reading", "read"),
     }
 }

@@ -43,6 +43,7 @@ fn create(address: &str, kind: Kind, deps: &[&str]) -> Change {
             fills: vec![],
         },
         record: None,
+        purge: None,
     }
 }
 
