@@ -152,6 +152,124 @@ fn killed_at_ten_points_the_next_apply_converges_and_destroy_leaves_nothing() {
     });
 }
 
+/// Starts `aoai-lb apply PLAN` and kills it (-9) once the emulator has seen `target`
+/// writes in all; asserts it was killed, not finished.
+fn kill_at_write(emu: &Emu, dir: &std::path::Path, plan: &std::path::Path, target: usize) {
+    let mut child = emu
+        .cli(dir)
+        .env("AOAI_LB_DELAY_SCALE", DELAY_SCALE)
+        .arg("apply")
+        .arg(plan)
+        .args(["--yes", "-q"])
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the apply ended ({status}) before write {target}");
+        }
+        if writes(emu) >= target {
+            child.kill().unwrap();
+            break child.wait().unwrap();
+        }
+        // Not a wait for work: a pause between two reads of the request log.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "not killed: {status}");
+}
+
+fn writes(emu: &Emu) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r["method"] != "GET")
+        .count()
+}
+
+/// Soft-deleted accounts the emulator holds (aoai-lb's, in these tests).
+fn soft_deleted(emu: &Emu) -> Vec<String> {
+    emu.state()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .filter(|id| id.to_lowercase().contains("/deletedaccounts/"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// After a kill: the next apply converges, `plan` finds nothing to do, nothing is
+/// orphaned (live or soft-deleted), and destroy leaves nothing of ours.
+fn converges_after_kill(emu: &Emu, dir: &std::path::Path, plan: &std::path::Path, what: &str) {
+    let state = dir.join("state.json");
+    let _ = crate::emu::state_ids(&state); // parses, whatever the moment of death
+    let out = apply(emu, dir, plan);
+    assert_eq!(out.code, 0, "{what}: {}", out.stderr);
+    let again = run(emu.cli(dir).arg("plan").arg(plan));
+    assert_eq!(again.code, 0, "{what}: {}", again.stdout);
+    assert!(orphans(emu, &state).is_empty(), "{what}: orphans");
+    assert!(
+        soft_deleted(emu).is_empty(),
+        "{what}: {:?}",
+        soft_deleted(emu)
+    );
+}
+
+#[test]
+fn killed_during_a_replacement_or_a_restore_the_next_apply_converges() {
+    let example = repo().join("examples/two-regions.yaml");
+    let model = load_example(&example);
+    let start = || {
+        let mut config = seeded_for(&model);
+        config.latency = aoai_lb::emulator::Latency::Azure;
+        config.time_scale = 0.01;
+        Emu::start(config)
+    };
+    // A replacement (account 2 to another region) sends 6 writes: delete, purge, the
+    // account, its deployment, its role assignment and the backend that names the region.
+    in_parallel(1..=6usize, |point| {
+        let emu = start();
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+        let text = std::fs::read_to_string(&example).unwrap();
+        let moved = dir.path().join("moved.yaml");
+        std::fs::write(
+            &moved,
+            text.replace("location: eastus", "location: westus3")
+                .replace("../schemas", "schemas"),
+        )
+        .unwrap();
+        kill_at_write(&emu, dir.path(), &moved, writes(&emu) + point);
+        converges_after_kill(&emu, dir.path(), &moved, &format!("replace, point {point}"));
+        let account = emu.get(
+            &aoai_lb::core::ids::account(
+                &model.subscription_id,
+                &model.resource_group.name,
+                "aoai-nov26-instance2",
+            ),
+            aoai_lb::core::ids::api_version::COGNITIVE_SERVICES,
+        );
+        assert_eq!(account.1["location"], "westus3", "point {point}");
+    });
+    // A restore after destroy: kill at points spread over its first writes.
+    in_parallel([1usize, 2, 3, 5], |point| {
+        let emu = start();
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+        let destroy = run(emu.cli(dir.path()).args(["destroy", "--yes"]));
+        assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+        assert_eq!(soft_deleted(&emu).len(), 2);
+        kill_at_write(&emu, dir.path(), &example, writes(&emu) + point);
+        converges_after_kill(
+            &emu,
+            dir.path(),
+            &example,
+            &format!("restore, point {point}"),
+        );
+        let destroy = run(emu.cli(dir.path()).args(["destroy", "--yes", "--purge"]));
+        assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+        assert!(ours_in(&emu.state()).is_empty(), "point {point}");
+        assert!(soft_deleted(&emu).is_empty(), "point {point}: purged");
+    });
+}
+
 #[test]
 fn ctrl_c_finishes_what_is_in_flight_saves_the_state_and_exits_130() {
     let example = repo().join("examples/two-regions.yaml");

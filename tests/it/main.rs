@@ -17,6 +17,7 @@ mod faults_at_scale;
 mod golden;
 mod import;
 mod invalid_plans;
+mod lifecycle;
 mod ownership;
 mod parser_fuzz;
 mod plan_data;

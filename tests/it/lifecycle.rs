@@ -1,0 +1,212 @@
+//! The lifecycle a Terraform user expects (issue 12, items 1 and 2), against the
+//! emulator: apply -> destroy -> apply restores the soft-deleted accounts and converges;
+//! a change ARM refuses in place (an account's region) is planned and applied as a
+//! replacement; an account soft-deleted by someone else is an error naming both ways
+//! out, and `restore: true` is one of them.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::emu::{Emu, orphans, ours_in, seeded_for};
+use crate::engine::apply;
+use crate::util::{load_example, repo, run};
+
+/// The two-regions example in `dir`, with `edit` applied to its text.
+fn plan_in(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("examples/two-regions.yaml")).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, edit(text.replace("../schemas", "schemas"))).unwrap();
+    path
+}
+
+fn deleted_accounts(emu: &Emu) -> Vec<String> {
+    emu.state()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .filter(|id| id.to_lowercase().contains("/deletedaccounts/"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn plan_json(emu: &Emu, dir: &Path, plan: &Path) -> (i32, Value, String) {
+    let out = run(emu
+        .cli(dir)
+        .arg("plan")
+        .arg(plan)
+        .args(["--output", "json"]));
+    let v = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+    (out.code, v, out.stderr)
+}
+
+fn action_of<'a>(plan: &'a Value, address: &str) -> &'a str {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == address)
+        .and_then(|c| c["action"].as_str())
+        .unwrap_or_else(|| panic!("{address} is not in the plan: {plan:#}"))
+}
+
+#[test]
+fn apply_destroy_apply_restores_the_accounts_and_then_plans_no_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), "lab.yaml", |t| t);
+    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    let out = apply(&emu, dir.path(), &plan);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+    let destroy = run(emu.cli(dir.path()).args(["destroy", "--yes"]));
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    assert!(
+        destroy.stdout.contains("stay soft-deleted for 48 hours")
+            && destroy.stdout.contains(
+                "az cognitiveservices account purge --name aoai-nov26-instance1 --resource-group rg-aoai-lb --location westus"
+            ),
+        "destroy says what became of the accounts: {}",
+        destroy.stdout
+    );
+    assert_eq!(deleted_accounts(&emu).len(), 2, "{:?}", emu.state());
+
+    // plan predicts the restores: no 409 FlagMustBeSetForRestore at apply.
+    let (code, v, stderr) = plan_json(&emu, dir.path(), &plan);
+    assert_eq!(code, 3, "{v:#}{stderr}");
+    for a in [
+        "account.aoai-nov26-instance1",
+        "account.aoai-nov26-instance2",
+    ] {
+        assert_eq!(action_of(&v, a), "restore", "{v:#}");
+    }
+    let out = apply(&emu, dir.path(), &plan);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["report"]["restored"], 2, "{report:#}");
+    assert!(deleted_accounts(&emu).is_empty());
+
+    let again = run(emu.cli(dir.path()).arg("plan").arg(&plan));
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert!(orphans(&emu, &dir.path().join("state.json")).is_empty());
+}
+
+#[test]
+fn a_new_region_is_a_replacement_that_purges_the_account_and_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), "lab.yaml", |t| t);
+    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    assert_eq!(apply(&emu, dir.path(), &plan).code, 0);
+
+    let moved = plan_in(dir.path(), "lab.yaml", |t| {
+        t.replace("location: eastus", "location: westus3")
+    });
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&moved));
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("account.aoai-nov26-instance2 must be replaced")
+            && out.stdout.contains("# forces replacement")
+            && out.stdout.contains("PURGES"),
+        "{}",
+        out.stdout
+    );
+    let (_, v, _) = plan_json(&emu, dir.path(), &moved);
+    assert_eq!(action_of(&v, "account.aoai-nov26-instance2"), "replace");
+    // What ARM deletes with the account is replaced with it; the other account is not.
+    assert_eq!(
+        action_of(&v, "deployment.aoai-nov26-instance2/gpt-4o"),
+        "replace"
+    );
+    assert_eq!(action_of(&v, "account.aoai-nov26-instance1"), "noop");
+
+    let out = apply(&emu, dir.path(), &moved);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let account = emu
+        .state()
+        .into_iter()
+        .find(|r| {
+            r["id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("/accounts/aoai-nov26-instance2"))
+        })
+        .expect("the account is there again");
+    assert_eq!(account["location"], "westus3");
+    assert!(
+        deleted_accounts(&emu).is_empty(),
+        "the old account was purged"
+    );
+    let after = run(emu.cli(dir.path()).arg("plan").arg(&moved));
+    assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
+    assert!(orphans(&emu, &dir.path().join("state.json")).is_empty());
+
+    // verify's traffic reaches the account in its new region.
+    let verify = run(emu.cli(dir.path()).arg("verify").arg(&moved).args([
+        "--requests",
+        "30",
+        "--output",
+        "json",
+    ]));
+    let v: Value = serde_json::from_str(&verify.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", verify.stdout, verify.stderr));
+    let row = v["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["backends"][0] == "openai-instance2")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(row["region"], "West US 3", "{v:#}");
+}
+
+#[test]
+fn an_account_deleted_outside_aoai_lb_is_an_error_until_the_plan_says_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), "lab.yaml", |t| t);
+    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    // Someone else's account of the plan's name, deleted by hand: no aoai-lb mark.
+    let id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-lb/providers/Microsoft.CognitiveServices/accounts/aoai-nov26-instance2";
+    let cog = aoai_lb::core::ids::api_version::COGNITIVE_SERVICES;
+    let rg = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-lb";
+    let (s, _) = emu.put(
+        rg,
+        "2021-04-01",
+        serde_json::json!({ "location": "westus" }),
+    );
+    assert!(s < 300);
+    let body = serde_json::json!({
+        "location": "eastus", "kind": "OpenAI", "sku": { "name": "S0" },
+        "properties": { "customSubDomainName": "aoai-nov26-instance2" },
+    });
+    assert!(emu.put(id, cog, body).0 < 300);
+    let _ = emu.get(id, cog); // the create settles
+    assert!(emu.delete(id, cog) < 300);
+    let _ = emu.get(id, cog);
+    assert_eq!(deleted_accounts(&emu).len(), 1, "{:?}", emu.state());
+
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&plan));
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for part in [
+        "account.aoai-nov26-instance2",
+        "soft-deleted on",
+        "carries no aoai-lb mark",
+        "restore: true",
+        "az cognitiveservices account purge --name aoai-nov26-instance2 --resource-group rg-aoai-lb --location eastus",
+    ] {
+        assert!(out.stderr.contains(part), "{part}: {}", out.stderr);
+    }
+
+    let restoring = plan_in(dir.path(), "lab.yaml", |t| {
+        t.replace(
+            "  - name: aoai-nov26-instance2\n",
+            "  - name: aoai-nov26-instance2\n    restore: true\n",
+        )
+    });
+    let (code, v, stderr) = plan_json(&emu, dir.path(), &restoring);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(action_of(&v, "account.aoai-nov26-instance2"), "restore");
+    let out = apply(&emu, dir.path(), &restoring);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(deleted_accounts(&emu).is_empty());
+    assert!(ours_in(&emu.state()).iter().any(|i| i == id));
+    let after = run(emu.cli(dir.path()).arg("plan").arg(&restoring));
+    assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
+}
