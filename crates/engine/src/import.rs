@@ -337,6 +337,7 @@ fn identity_found(r: &DesiredResource, now: &ServiceIdentity, model: &Model) -> 
             path: "identity.type".into(),
             old: Value::String(now.kind.clone()),
             new: now.patch_adding(want)["identity"]["type"].clone(),
+            forces_replacement: false,
         });
     }
     f

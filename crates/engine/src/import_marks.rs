@@ -112,6 +112,7 @@ fn tag_changes(live: &Value, deployment: &str) -> Vec<FieldChange> {
                 path: format!("tags.{name}"),
                 old: old.map(Value::from).unwrap_or(Value::Null),
                 new: Value::from(*value),
+                forces_replacement: false,
             })
         })
         .collect()
@@ -161,6 +162,7 @@ pub fn marks_for(
                 path: "properties.description".into(),
                 old,
                 new: description,
+                forces_replacement: false,
             };
             Some((
                 Write::Put(json!({ "properties": properties })),
