@@ -1,151 +1,54 @@
-"""Fixtures of the conformance suite: one emulator for the session, and the official clients
-pointed at it with their default api-versions.
-
-The emulator is the binary's own `aoai-lb emulator --port 0` (tests/conformance/run builds it;
-AOAI_LB_BIN names it), started once and stopped at the end. Its first stdout line carries the
-URL, the second the test hooks' token. Nothing here reaches beyond 127.0.0.1.
-"""
-
-from __future__ import annotations
+"""Fixtures of the conformance suite: one emulator for the session (both labs live on it),
+the official clients pointed at it with their default api-versions, and the lab `aoai-lb
+apply` makes. Nothing here reaches beyond 127.0.0.1."""
 
 import json
 import os
-import re
 import subprocess
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
-from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.mgmt.apimanagement import ApiManagementClient
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
-from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 import lab
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class FixedToken:
-    """A TokenCredential with one fixed token: the emulator accepts any bearer token."""
-
-    def get_token(self, *scopes, **kwargs):
-        return AccessToken("conformance-token", int(time.time()) + 3600)
-
-    def get_token_info(self, *scopes, options=None):
-        return AccessTokenInfo("conformance-token", int(time.time()) + 3600)
-
-
-class LoopbackBearerPolicy(ARMChallengeAuthenticationPolicy):
-    """ARM's bearer policy, allowed over plain http to the loopback emulator only.
-
-    azure-core refuses a bearer token on a non-https URL unless the request's context says
-    `enforce_https: False` (its per-operation `enforce_https` option); this policy sets it
-    for 127.0.0.1 and leaves every other URL to the normal check.
-    """
-
-    def on_request(self, request):
-        if request.http_request.url.startswith("http://127.0.0.1:"):
-            request.context["enforce_https"] = False
-        return super().on_request(request)
-
-
-class Emulator:
-    """A running `aoai-lb emulator`: its URL, and its test hooks (`/_emulator/...`)."""
-
-    def __init__(self, proc: subprocess.Popen, url: str, token: str):
-        self.proc = proc
-        self.url = url
-        self._token = token
-
-    def hook(self, method: str, path: str, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("x-aoai-lb-emulator-token", self._token)
-        if data is not None:
-            req.add_header("content-type", "application/json")
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            text = resp.read()
-        return json.loads(text) if text else None
-
-    def requests(self):
-        """The emulator's request log (ARM requests only)."""
-        return self.hook("GET", "/_emulator/requests")
-
-
-def _binary() -> str:
-    path = os.environ.get("AOAI_LB_BIN", str(ROOT / "target" / "debug" / "aoai-lb"))
-    if not Path(path).exists():
-        pytest.exit(f"{path} is missing: run tests/conformance/run (it builds it)", 2)
-    return path
+from harness import binary, client_for, running_emulator
 
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
+    """The suite's emulator (instant profile): both labs live on it."""
     config = tmp_path_factory.mktemp("emulator") / "emulator.json"
     config.write_text(json.dumps({"dataPlane": {"seed": 7}}))
-    args = [_binary(), "emulator", "--port", "0", "--config", str(config)]
+    flags = ["--config", str(config)]
     for apim in (lab.APIM, lab.APPLY_APIM):
-        args += ["--seed-apim", f"{apim}@{lab.APIM_RG}"]
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
-    )
-    try:
-        first, second = proc.stdout.readline(), proc.stdout.readline()
-        url = re.search(r"(http://127\.0\.0\.1:\d+)", first)
-        token = re.search(r"x-aoai-lb-emulator-token: ([0-9a-f]+)", second)
-        assert url and token, f"unexpected emulator banner: {first!r} {second!r}"
-        yield Emulator(proc, url.group(1), token.group(1))
-    finally:
-        proc.stdout.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _client(cls, emulator, **kwargs):
-    credential = FixedToken()
-    return cls(
-        credential,
-        lab.SUBSCRIPTION,
-        base_url=emulator.url,
-        authentication_policy=LoopbackBearerPolicy(
-            credential, "https://management.azure.com/.default"
-        ),
-        # The emulator's operations under the instant profile finish at their first poll;
-        # no client-side wait between polls beyond what the emulator's Retry-After says.
-        polling_interval=0,
-        **kwargs,
-    )
+        flags += ["--seed-apim", f"{apim}@{lab.APIM_RG}"]
+    with running_emulator(*flags) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
 def resources(emulator):
-    with _client(ResourceManagementClient, emulator) as client:
+    with client_for(ResourceManagementClient, emulator) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def cognitive(emulator):
-    with _client(CognitiveServicesManagementClient, emulator) as client:
+    with client_for(CognitiveServicesManagementClient, emulator) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def apim(emulator):
-    with _client(ApiManagementClient, emulator) as client:
+    with client_for(ApiManagementClient, emulator) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def authorization(emulator):
-    with _client(AuthorizationManagementClient, emulator) as client:
+    with client_for(AuthorizationManagementClient, emulator) as client:
         yield client
 
 
@@ -173,7 +76,7 @@ def applied_lab(emulator, apim, tmp_path_factory):
     state = tmp_path_factory.mktemp("apply") / "apply-lab.state.json"
     env = dict(os.environ, AOAI_LB_ARM_ENDPOINT=emulator.url, AOAI_LB_ACCESS_TOKEN="conformance")
     done = subprocess.run(
-        [_binary(), "apply", str(lab.APPLY_PLAN), "--yes", "--state", str(state), "-q"],
+        [binary(), "apply", str(lab.APPLY_PLAN), "--yes", "--state", str(state), "-q"],
         env=env,
         capture_output=True,
         text=True,

@@ -1,0 +1,77 @@
+"""azure-mgmt-cognitiveservices at its default api-version: Azure OpenAI accounts, with the
+SDK's long-running-operation pollers, soft delete, purge and restore."""
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+import build
+import lab
+
+SCRATCH = "aoai-conf-scratch"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def group(resources):
+    build.group(resources)
+
+
+def test_account_create_with_the_poller(cognitive):
+    for name, location in ((lab.ACCOUNT, lab.LOCATION), (lab.ACCOUNT2, lab.LOCATION2)):
+        poller = cognitive.accounts.begin_create(lab.RG, name, build.account_body(location, name))
+        account = poller.result()
+        assert poller.status() == "Succeeded"
+        assert account.id == lab.account_id(name)
+        assert account.kind == "OpenAI"
+        assert account.sku.name == "S0"
+        assert account.location == location
+        assert account.properties.provisioning_state == "Succeeded"
+        assert account.properties.custom_sub_domain_name == name
+        assert account.properties.endpoint == f"https://{name}.openai.azure.com/"
+
+
+def test_account_get(cognitive):
+    account = cognitive.accounts.get(lab.RG, lab.ACCOUNT)
+    assert account.name == lab.ACCOUNT
+    assert account.tags == {"suite": "conformance"}
+    assert account.properties.endpoint == f"https://{lab.ACCOUNT}.openai.azure.com/"
+
+
+def test_account_list_by_resource_group_and_subscription(cognitive):
+    in_group = {a.name for a in cognitive.accounts.list_by_resource_group(lab.RG)}
+    assert in_group == {lab.ACCOUNT, lab.ACCOUNT2}
+    everywhere = {a.id for a in cognitive.accounts.list()}
+    assert {lab.account_id(lab.ACCOUNT), lab.account_id(lab.ACCOUNT2)} <= everywhere
+
+
+
+def test_account_location_cannot_change(cognitive):
+    with pytest.raises(HttpResponseError) as refused:
+        cognitive.accounts.begin_create(lab.RG, lab.ACCOUNT, build.account_body(lab.LOCATION2, lab.ACCOUNT))
+    assert refused.value.status_code == 409
+    assert refused.value.error.code == "InvalidResourceLocation"
+    assert cognitive.accounts.get(lab.RG, lab.ACCOUNT).location == lab.LOCATION
+
+
+
+def test_account_soft_delete_purge_and_restore(cognitive):
+    cognitive.accounts.begin_create(lab.RG, SCRATCH, build.account_body(lab.LOCATION, SCRATCH)).result()
+    cognitive.accounts.begin_delete(lab.RG, SCRATCH).result()
+    with pytest.raises(ResourceNotFoundError):
+        cognitive.accounts.get(lab.RG, SCRATCH)
+
+    deleted = cognitive.deleted_accounts.get(lab.LOCATION, lab.RG, SCRATCH)
+    assert deleted.name == SCRATCH
+    assert deleted.location == lab.LOCATION
+    assert SCRATCH in {d.name for d in cognitive.deleted_accounts.list()}
+
+    restored = cognitive.accounts.begin_create(
+        lab.RG, SCRATCH, build.account_body(lab.LOCATION, SCRATCH, restore=True)
+    ).result()
+    assert restored.properties.provisioning_state == "Succeeded"
+    assert SCRATCH not in {d.name for d in cognitive.deleted_accounts.list()}
+
+    cognitive.accounts.begin_delete(lab.RG, SCRATCH).result()
+    cognitive.deleted_accounts.begin_purge(lab.LOCATION, lab.RG, SCRATCH).result()
+    assert SCRATCH not in {d.name for d in cognitive.deleted_accounts.list()}
+    with pytest.raises(ResourceNotFoundError):
+        cognitive.deleted_accounts.get(lab.LOCATION, lab.RG, SCRATCH)
