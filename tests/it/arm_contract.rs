@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::emulator::{
-    APIM, Arm, COG, RES, SUB, account, openapi_json, rg_path, service_path, with_apim,
+    APIM, Arm, COG, RES, Resp, SUB, account, openapi_json, rg_path, service_path, with_apim,
 };
 
 /// Follows `nextLink` from `first` to the end; returns every item and the page count.
@@ -152,5 +152,157 @@ async fn apim_lists_page_with_skip_and_honour_documented_filters() {
     arm.get(&format!("{svc}/apis/nope/policies"), APIM)
         .await
         .expect_error(404, "ResourceNotFound");
+    arm.stop().await;
+}
+
+/// `method` on `path` (api-version added) with an `If-Match` header.
+async fn if_match(arm: &Arm, method: Method, path: &str, body: Option<&Value>, tag: &str) -> Resp {
+    let mut req = arm
+        .http
+        .request(method, format!("{}{path}?api-version={APIM}", arm.url))
+        .bearer_auth("t")
+        .header("If-Match", tag);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    Arm::answer(req).await.unwrap()
+}
+
+async fn head(arm: &Arm, path: String, version: &str) -> Resp {
+    let url = format!("{}{path}?api-version={version}", arm.url);
+    arm.send(Method::HEAD, &url, None).await
+}
+
+#[tokio::test]
+async fn head_answers_existence_and_entity_tags() {
+    let arm = Arm::start(with_apim(&[("apim1", "rg-apim")])).await;
+    arm.create(&rg_path("rg1"), RES, &json!({"location": "westus"}))
+        .await;
+    let r = head(&arm, rg_path("rg1"), RES).await;
+    assert_eq!((r.status, r.body.clone()), (204, Value::Null));
+    assert_eq!(head(&arm, rg_path("nope"), RES).await.status, 404);
+
+    import(&arm, "openai", "openai").await;
+    let api = format!("{}/apis/openai", service_path("rg-apim", "apim1"));
+    let got = arm.get(&api, APIM).await;
+    let tag = got.header("etag").expect("GET sends the ETag").to_string();
+    assert!(tag.starts_with('"') && tag.ends_with("=\""), "{tag}");
+    let r = head(&arm, api.clone(), APIM).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("etag"), Some(tag.as_str()));
+    assert_eq!(head(&arm, format!("{api}-x"), APIM).await.status, 404);
+    let svc = arm.get(&service_path("rg-apim", "apim1"), APIM).await;
+    assert_eq!(
+        svc.header("etag").unwrap().trim_matches('"'),
+        svc.body["etag"].as_str().unwrap(),
+        "the service's ETag header is its body's etag"
+    );
+    arm.stop().await;
+}
+
+#[tokio::test]
+async fn if_match_guards_puts_patches_and_deletes_of_apim_entities() {
+    let arm = Arm::start(with_apim(&[("apim1", "rg-apim")])).await;
+    let svc = service_path("rg-apim", "apim1");
+    import(&arm, "openai", "openai").await;
+    let api = format!("{svc}/apis/openai");
+    let tag = arm
+        .get(&api, APIM)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+
+    let rename = json!({"properties": {"displayName": "Renamed"}});
+    let stale = "\"AAAAAAAAAAA=\"";
+    let r = if_match(&arm, Method::PATCH, &api, Some(&rename), stale).await;
+    r.expect_error(412, "PreconditionFailed");
+    assert_eq!(
+        arm.get(&api, APIM).await.body["properties"]["displayName"],
+        "Azure OpenAI"
+    );
+
+    let r = if_match(&arm, Method::PATCH, &api, Some(&rename), &tag).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["properties"]["displayName"], "Renamed");
+    assert_eq!(r.body["properties"]["path"], "openai", "the rest is kept");
+    let new_tag = r.header("etag").unwrap().to_string();
+    assert_ne!(new_tag, tag, "a change gives a new ETag");
+    if_match(&arm, Method::PATCH, &api, Some(&rename), &tag)
+        .await
+        .expect_error(412, "PreconditionFailed");
+    if_match(
+        &arm,
+        Method::PATCH,
+        &api,
+        Some(&json!({"properties": {"format": "openapi"}})),
+        "*",
+    )
+    .await
+    .expect_error(400, "ValidationError");
+
+    if_match(&arm, Method::DELETE, &api, None, stale)
+        .await
+        .expect_error(412, "PreconditionFailed");
+    let r = if_match(&arm, Method::DELETE, &api, None, "*").await;
+    assert_eq!(
+        (r.status, r.body.clone()),
+        (204, Value::Null),
+        "Api_Delete: 202 or 204"
+    );
+    assert_eq!(arm.get(&api, APIM).await.status, 404);
+    assert_eq!(
+        if_match(&arm, Method::DELETE, &api, None, "*").await.status,
+        204
+    );
+    arm.stop().await;
+}
+
+#[tokio::test]
+async fn backends_and_subscriptions_are_patched_in_place() {
+    let arm = Arm::start(with_apim(&[("apim1", "rg-apim")])).await;
+    let svc = service_path("rg-apim", "apim1");
+    let backend = format!("{svc}/backends/b1");
+    let single =
+        json!({"properties": {"url": "https://a.openai.azure.com/openai", "protocol": "http"}});
+    arm.create(&backend, APIM, &single).await;
+    let r = if_match(
+        &arm,
+        Method::PATCH,
+        &backend,
+        Some(&json!({"properties": {"title": "one"}})),
+        "*",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["properties"]["title"], "one");
+    assert_eq!(
+        r.body["properties"]["url"],
+        "https://a.openai.azure.com/openai"
+    );
+    assert!(r.header("etag").is_some());
+
+    import(&arm, "openai", "openai").await;
+    let sub = format!("{svc}/subscriptions/s1");
+    let body =
+        json!({"properties": {"scope": "/apis/openai", "displayName": "s1", "state": "active"}});
+    arm.create(&sub, APIM, &body).await;
+    let keys = arm.post(&format!("{sub}/listSecrets"), APIM).await.body;
+    let r = if_match(
+        &arm,
+        Method::PATCH,
+        &sub,
+        Some(&json!({"properties": {"state": "suspended"}})),
+        "*",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["properties"]["state"], "suspended");
+    assert!(
+        r.body["properties"].get("primaryKey").is_none(),
+        "keys stay out of the body"
+    );
+    let after = arm.post(&format!("{sub}/listSecrets"), APIM).await.body;
+    assert_eq!(after, keys, "a PATCH without keys keeps them");
     arm.stop().await;
 }

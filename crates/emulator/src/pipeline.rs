@@ -284,6 +284,7 @@ fn prepare(
     versions::check(ns, &type_, version).map_err(Refused::Version)?;
     let parsed = if body.iter().all(u8::is_ascii_whitespace)
         || *method == Method::GET
+        || *method == Method::HEAD
         || *method == Method::DELETE
     {
         None
@@ -333,6 +334,7 @@ fn run(
     addr: &Address,
     query: &BTreeMap<String, String>,
     body: Option<&Value>,
+    if_match: Option<&str>,
 ) -> Result<Reply, ArmError> {
     let now = em.clock.now_ms();
     let iso = iso_now();
@@ -342,7 +344,9 @@ fn run(
                 op.observed = true;
             }
         }
-        _ if *method == Method::GET => ops::observe(&mut inner.store, &addr.id()),
+        _ if *method == Method::GET || *method == Method::HEAD => {
+            ops::observe(&mut inner.store, &addr.id())
+        }
         _ => {}
     }
     let advanced = ops::advance(&mut inner.store, now, &iso);
@@ -354,9 +358,11 @@ fn run(
         iso,
         base: &em.base,
         query,
+        if_match,
     };
     let result = handlers::handle(&mut cx, method, addr, body);
-    let changed = advanced || (*method != Method::GET && result.is_ok());
+    let reads = *method == Method::GET || *method == Method::HEAD;
+    let changed = advanced || (!reads && result.is_ok());
     if changed {
         em.persist(inner);
     }
@@ -404,7 +410,16 @@ pub async fn arm(
         match prepare(&method, &path, &query, body) {
             Ok((addr, parsed)) => {
                 let mut inner = em.lock();
-                let mut result = run(&em, &mut inner, &method, &addr, &query, parsed.as_ref());
+                let if_match = headers.get("if-match").and_then(|v| v.to_str().ok());
+                let mut result = run(
+                    &em,
+                    &mut inner,
+                    &method,
+                    &addr,
+                    &query,
+                    parsed.as_ref(),
+                    if_match,
+                );
                 if let (Ok(reply), Some(v)) = (&mut result, query.get("api-version"))
                     && let Some(b) = reply.body.as_mut()
                 {

@@ -38,16 +38,55 @@ pub struct Record {
     /// What GET never shows: subscription keys, a policy as it was sent.
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub private: Value,
+    /// The entity tag API Management sends as `ETag` and compares with `If-Match`; new
+    /// at every change (`touch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+/// A new entity tag in API Management's form: eight bytes in base64, `AAAAAAAAFYg=`
+/// (the `ETag` headers of the Azure PowerShell ApiManagement session records, e.g.
+/// BackendCrudTest.json, quote it: `"AAAAAAAAFYg="`).
+pub fn new_etag() -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = rand::random::<u64>().to_be_bytes();
+    let mut out = String::with_capacity(12);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out.push('=');
+    out
 }
 
 impl Record {
     pub fn new(kind: Kind, id: String, body: Value) -> Record {
-        Record {
+        let mut record = Record {
             kind,
             id,
             body,
             private: Value::Null,
+            etag: None,
+        };
+        record.touch();
+        record
+    }
+
+    /// A new entity tag, after a change; a body that shows an `etag` (the APIM service)
+    /// shows the new one.
+    pub fn touch(&mut self) {
+        let etag = new_etag();
+        if self.kind == Kind::ApimService
+            && let Some(obj) = self.body.as_object_mut()
+        {
+            obj.insert("etag".into(), Value::from(etag.clone()));
         }
+        self.etag = Some(etag);
     }
 
     pub fn provisioning_state(&self) -> Option<&str> {
@@ -312,6 +351,26 @@ mod tests {
             d.id(),
             "/subscriptions/s/providers/Microsoft.CognitiveServices/locations/westus/resourceGroups/rg/deletedAccounts/a"
         );
+    }
+
+    #[test]
+    fn entity_tags_are_eight_bytes_in_base64_and_change() {
+        let a = new_etag();
+        assert_eq!(a.len(), 12);
+        assert!(a.ends_with('='));
+        assert!(
+            a[..11]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        );
+        let mut r = rec(
+            Kind::ApimService,
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/x",
+        );
+        let first = r.etag.clone().unwrap();
+        r.touch();
+        assert_ne!(r.etag.as_deref(), Some(first.as_str()));
+        assert_eq!(r.body["etag"].as_str(), r.etag.as_deref());
     }
 
     #[test]

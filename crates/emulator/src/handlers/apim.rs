@@ -157,10 +157,9 @@ pub fn patch(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmErro
         identity["principalId"] = Value::from(principal);
         identity["tenantId"] = Value::from(super::TENANT_ID);
     }
-    let etag = cx.etag();
     let record = cx.store.get_mut(&id).expect("checked above");
     record.body["identity"] = identity;
-    record.body["etag"] = Value::from(etag);
+    record.touch();
     if let Some(tags) = obj.get("tags") {
         record.body["tags"] = tags.clone();
     }

@@ -85,6 +85,15 @@ pub fn get(cx: &mut Cx, rg: &Rg) -> Result<Reply, ArmError> {
     }
 }
 
+/// ResourceGroups_CheckExistence (`HEAD`, resources.json): 204 when the group exists,
+/// 404 when it does not (no body either way).
+pub fn exists(cx: &mut Cx, rg: &Rg) -> Result<Reply, ArmError> {
+    match cx.store.exists(&rg.id()) {
+        true => Ok(Reply::empty(204)),
+        false => Err(ArmError::group_not_found(&rg.name)),
+    }
+}
+
 /// The group's top-level resources (`{rg}/providers/{namespace}/{type}/{name}`), as
 /// ARM's "Resources - List By Resource Group" returns them: child resources are not listed.
 pub fn list_resources(cx: &mut Cx, rg: &Rg) -> Result<Reply, ArmError> {

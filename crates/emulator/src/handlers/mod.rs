@@ -8,10 +8,12 @@ mod authz;
 mod cognitive;
 mod collections;
 mod deployments;
+mod etags;
 mod groups;
 mod immutable;
 mod lists;
 mod odata;
+mod patches;
 mod polls;
 mod tags;
 
@@ -44,6 +46,8 @@ pub struct Cx<'a> {
     pub base: &'a str,
     /// Query parameters, keys lower-cased.
     pub query: &'a BTreeMap<String, String>,
+    /// The request's `If-Match` header, if any.
+    pub if_match: Option<&'a str>,
 }
 
 impl Cx<'_> {
@@ -208,6 +212,19 @@ pub fn handle(
     addr: &Address,
     body: Option<&Value>,
 ) -> Result<Reply, ArmError> {
+    etags::precondition(cx, method, addr)?;
+    let mut reply = dispatch(cx, method, addr, body)?;
+    etags::add_header(cx, method, addr, &mut reply);
+    Ok(reply)
+}
+
+/// The handler of (address, method).
+fn dispatch(
+    cx: &mut Cx,
+    method: &Method,
+    addr: &Address,
+    body: Option<&Value>,
+) -> Result<Reply, ArmError> {
     let need = || {
         body.ok_or_else(|| {
             ArmError::bad_request(
@@ -220,6 +237,8 @@ pub fn handle(
     match (addr, m) {
         (Address::ResourceGroup(rg), "PUT") => groups::put(cx, rg, need()?),
         (Address::ResourceGroup(rg), "GET") => groups::get(cx, rg),
+        (Address::ResourceGroup(rg), "HEAD") => groups::exists(cx, rg),
+        (a, "HEAD") if etags::tagged(a) => etags::head(cx, addr),
         (Address::GroupResources(rg), "GET") => groups::list_resources(cx, rg),
         (Address::ResourceGroup(rg), "DELETE") => groups::delete(cx, rg),
         (Address::Account(..), "PUT") => cognitive::put(cx, addr, need()?),
@@ -244,7 +263,10 @@ pub fn handle(
         (Address::ListSecrets(..), "POST") => apim::list_secrets(cx, addr),
         (Address::Api(..), "PUT") => apis::put_api(cx, addr, need()?),
         (Address::Api(..), "GET") => apim::get(cx, addr),
-        (Address::Api(..), "DELETE") => apis::delete_api(cx, addr),
+        (Address::Api(..), "PATCH") => patches::api(cx, addr, need()?),
+        (Address::Api(..), "DELETE") => patches::delete_api(cx, addr),
+        (Address::Backend(..), "PATCH") => patches::backend(cx, addr, need()?),
+        (Address::ApimSubscription(..), "PATCH") => patches::subscription(cx, addr, need()?),
         (Address::ApiPolicy(..), "PUT") => apis::put_policy(cx, addr, need()?),
         (Address::ApiPolicy(..), "GET") => apis::get_policy(cx, addr),
         (Address::ApiPolicy(..), "DELETE") => apim::delete_simple(cx, addr),
