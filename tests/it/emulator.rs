@@ -215,8 +215,12 @@ impl Arm {
         };
         for _ in 0..50 {
             let r = self.send(Method::GET, &url, None).await;
+            // Any status but a terminal one is running (`InProgress`, `Creating`, ...).
             let running = if status_url {
-                r.body["status"] == "InProgress"
+                !matches!(
+                    r.body["status"].as_str(),
+                    Some("Succeeded" | "Failed" | "Canceled") | None
+                )
             } else {
                 r.status == 202
             };

@@ -403,6 +403,15 @@ pub fn parse(path: &str) -> Result<Address, PathError> {
     if n == 3 && eq(s[2], "resourceGroups") {
         return Ok(Address::ResourceGroups { sub });
     }
+    // A resource group deletion's Location (op_urls).
+    if n == 4 && eq(s[2], "operationresults") {
+        return Ok(Address::Operation {
+            sub,
+            namespace: Namespace::Resources,
+            id: s[3].to_string(),
+            poll: Poll::Result,
+        });
+    }
     if !eq(s[2], "resourceGroups") || n < 4 {
         return Err(PathError::NoRoute);
     }
@@ -496,6 +505,13 @@ fn apim_resource(rg: Rg, rest: &[&str]) -> Option<Address> {
         3 if k(2, "subscriptions") => {
             Address::ApimCollection(rg, svc, ApimCollection::Subscriptions)
         }
+        // An API Management service operation's Location (op_urls).
+        4 if k(2, "operationresults") => Address::Operation {
+            sub: rg.sub,
+            namespace: Namespace::ApiManagement,
+            id: name(3),
+            poll: Poll::Result,
+        },
         4 if k(2, "backends") => Address::Backend(rg, svc, name(3)),
         4 if k(2, "apis") => Address::Api(rg, svc, name(3)),
         4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),

@@ -27,6 +27,7 @@ mod hooks;
 mod ids;
 mod limits;
 mod log;
+mod op_urls;
 mod ops;
 mod pipeline;
 pub mod policy;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::address::{Namespace, Poll, operation_path};
+use super::address::{Namespace, Poll};
 use super::config::LroKind;
 use super::reply::ArmError;
 use super::store::{Kind, Store, key};
@@ -110,6 +110,13 @@ pub struct Operation {
     /// versions were windows: the namespace's version then.
     #[serde(default)]
     pub api_version: String,
+    /// Cognitive Services: the location its URLs name (`op_urls::region`).
+    #[serde(default)]
+    pub region: String,
+    /// What its status URL reports while it runs (`op_urls::running_status`); empty in
+    /// older state files: `InProgress`.
+    #[serde(default)]
+    pub running: String,
 }
 
 impl Operation {
@@ -120,14 +127,7 @@ impl Operation {
     }
 
     pub fn url(&self, base: &str, poll: Poll) -> String {
-        let version = match self.api_version.as_str() {
-            "" => self.namespace.api_version(),
-            v => v,
-        };
-        format!(
-            "{base}{}?api-version={version}",
-            operation_path(&self.sub, self.namespace, &self.id, poll),
-        )
+        super::op_urls::url(self, base, poll)
     }
 
     /// `Retry-After` (whole seconds, at least 1) and `retry-after-ms` (scaled).
@@ -149,10 +149,14 @@ impl Operation {
 
     /// The body of the `Azure-AsyncOperation` URL.
     pub fn status_body(&self) -> Value {
+        let status = match (self.status, self.running.as_str()) {
+            (OpStatus::InProgress, running) if !running.is_empty() => json!(running),
+            (status, _) => json!(status),
+        };
         let mut v = json!({
-            "id": operation_path(&self.sub, self.namespace, &self.id, Poll::Status),
+            "id": super::op_urls::status_id(self),
             "name": self.id,
-            "status": self.status,
+            "status": status,
             "startTime": self.start_time,
         });
         if let Some(end) = &self.end_time {
@@ -294,6 +298,8 @@ mod tests {
             end_time: None,
             next_poll_ms: 0,
             api_version: String::new(),
+            region: String::new(),
+            running: String::new(),
         }
     }
 

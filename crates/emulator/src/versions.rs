@@ -60,6 +60,22 @@ const COGNITIVE: &[&str] = &[
     "2021-10-01",
 ];
 
+/// Cognitive Services operation URLs: the window plus the version ARM writes on them
+/// (`op_urls::COGNITIVE_OPERATIONS_VERSION`, recorded).
+const COGNITIVE_OPERATIONS: &[&str] = &[
+    "2026-03-01",
+    "2025-10-01-preview",
+    "2025-09-01",
+    "2025-06-01",
+    "2025-04-01-preview",
+    "2024-10-01",
+    "2024-04-01-preview",
+    "2023-05-01",
+    "2022-10-01",
+    "2021-10-01",
+    "2017-04-18",
+];
+
 const APIM: &[&str] = &[
     "2025-03-01-preview",
     "2024-06-01-preview",
@@ -155,6 +171,11 @@ const WINDOWS: &[Window] = &[
         namespace: Namespace::CognitiveServices,
         type_: None,
         versions: COGNITIVE,
+    },
+    Window {
+        namespace: Namespace::CognitiveServices,
+        type_: Some("locations/operationResults"),
+        versions: COGNITIVE_OPERATIONS,
     },
     Window {
         namespace: Namespace::ApiManagement,

@@ -174,3 +174,12 @@ fn backends_before_2023_05_01_preview_have_no_pools() {
     adapt_response("service/backends", "2024-05-01", &mut one);
     assert_eq!(one, untouched);
 }
+
+#[test]
+fn cognitive_operation_urls_add_only_their_recorded_version() {
+    assert_eq!(&COGNITIVE_OPERATIONS[..COGNITIVE.len()], COGNITIVE);
+    assert_eq!(COGNITIVE_OPERATIONS[COGNITIVE.len()..], ["2017-04-18"]);
+    let t = "locations/operationResults";
+    assert!(check(Namespace::CognitiveServices, t, "2017-04-18").is_ok());
+    assert!(check(Namespace::CognitiveServices, "accounts", "2017-04-18").is_err());
+}

@@ -153,10 +153,25 @@ async fn resource_group_delete_is_a_long_running_operation_that_takes_the_conten
     account(&arm, "rg1", "acc1", "westus").await;
     let r = arm.delete(&rg_path("rg1"), RES).await;
     assert_eq!(r.status, 202);
-    assert!(r.header("location").is_some());
+    // As recorded (TestDeployment.json): /subscriptions/{s}/operationresults/{token},
+    // ending in 200 with no body.
+    let location = r.header("location").unwrap();
+    let path = location.split('?').next().unwrap();
+    assert!(
+        path.ends_with(&format!(
+            "/subscriptions/{SUB}/operationresults/{}",
+            path.rsplit('/').next().unwrap()
+        )),
+        "{location}"
+    );
+    assert!(
+        location.ends_with(&format!("?api-version={RES}")),
+        "{location}"
+    );
     assert!(r.header("retry-after").is_some());
     let end = arm.wait(&r).await;
-    assert_eq!(end.status, 204);
+    assert_eq!(end.status, 200);
+    assert_eq!(end.body, serde_json::Value::Null, "no body");
     arm.get(&rg_path("rg1"), RES)
         .await
         .expect_error(404, "ResourceGroupNotFound");
@@ -206,14 +221,14 @@ async fn azure_latency_sends_scaled_retry_after_and_marks_early_polls() {
     assert_eq!(r.header("retry-after-ms"), Some("100"));
     let status_url = r.header("azure-asyncoperation").unwrap().to_string();
     let poll = arm.send(Method::GET, &status_url, None).await;
-    assert_eq!(poll.body["status"], "InProgress", "300 ms have not passed");
+    assert_eq!(poll.body["status"], "Creating", "300 ms have not passed");
     assert_eq!(poll.header("retry-after-ms"), Some("100"));
     let end = arm.wait(&poll_with_url(&status_url)).await;
     assert_eq!(end.body["status"], "Succeeded");
     let log = arm.log().await;
     let polls: Vec<_> = log
         .iter()
-        .filter(|e| e["path"].as_str().unwrap().contains("operationStatuses"))
+        .filter(|e| e["path"].as_str().unwrap().contains("operationResults"))
         .collect();
     assert!(
         polls[0]["early"].as_bool().unwrap(),

@@ -1,5 +1,5 @@
 //! The api-version windows as a client sees them: the official SDKs' default versions
-//! work end to end, operation URLs carry the version that was asked, versions outside a
+//! work end to end, operation URLs carry the version ARM puts there, versions outside a
 //! type's window get ARM's error, and an older APIM version's backend contract has no
 //! pools.
 
@@ -28,8 +28,14 @@ async fn the_sdk_default_versions_create_poll_and_read() {
                       "properties": {"customSubDomainName": "acc1"}});
     let r = arm.put(&path, COG_SDK, &body).await;
     assert_eq!(r.status, 201, "{}", r.body);
+    // Cognitive Services writes 2017-04-18 on its operation URLs whatever was asked
+    // (recorded at 2022-10-01, 2023-05-01 and 2024-10-01), and serves it there.
     let poll = r.header("azure-asyncoperation").unwrap().to_string();
-    assert_eq!(query_version(&poll), COG_SDK, "{poll}");
+    assert_eq!(query_version(&poll), "2017-04-18", "{poll}");
+    assert!(
+        poll.contains("/providers/Microsoft.CognitiveServices/locations/westus/operationResults/"),
+        "{poll}"
+    );
     assert_eq!(arm.wait(&r).await.body["status"], "Succeeded");
     let got = arm.get(&path, COG_SDK).await;
     assert_eq!(got.status, 200);
@@ -45,8 +51,13 @@ async fn the_sdk_default_versions_create_poll_and_read() {
         )
         .await;
     assert_eq!(d.status, 201, "{}", d.body);
-    let poll = d.header("azure-asyncoperation").unwrap();
-    assert_eq!(query_version(poll), "2023-05-01", "{poll}");
+    arm.wait(&d).await;
+    // Other providers' operation URLs carry the version that was asked.
+    let r = arm.delete(&rg_path("rg1"), RES_SDK).await;
+    assert_eq!(r.status, 202);
+    let location = r.header("location").unwrap();
+    assert_eq!(query_version(location), RES_SDK, "{location}");
+    assert_eq!(arm.wait(&r).await.status, 200);
     arm.stop().await;
 }
 

@@ -79,6 +79,8 @@ impl Cx<'_> {
             end_time: None,
             next_poll_ms: self.now + retry_ms,
             api_version: self.query.get("api-version").cloned().unwrap_or_default(),
+            region: super::op_urls::region(self.store, kind, target),
+            running: super::op_urls::running_status(self.store, kind, target),
         };
         self.store.operations.insert(op.id.clone(), op.clone());
         op

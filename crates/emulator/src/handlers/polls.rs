@@ -4,12 +4,15 @@
 //! the last one allowed is marked `early` in the request log.
 
 use super::Cx;
-use crate::address::Poll;
-use crate::ops::OpStatus;
+use crate::address::{Namespace, Poll};
+use crate::ops::{OpKind, OpStatus};
 use crate::reply::{ArmError, Reply};
 
 pub fn get(cx: &mut Cx, id: &str, poll: Poll) -> Result<Reply, ArmError> {
     let now = cx.now;
+    let location_marked = cx
+        .query
+        .contains_key(&crate::op_urls::LOCATION_MARKER.to_ascii_lowercase());
     let Some(op) = cx.store.operations.get_mut(id) else {
         return Err(ArmError::new(
             404,
@@ -21,6 +24,12 @@ pub fn get(cx: &mut Cx, id: &str, poll: Poll) -> Result<Reply, ArmError> {
     let running = op.status == OpStatus::InProgress;
     op.next_poll_ms = if running { now + op.retry_ms } else { 0 };
     let op = op.clone();
+    // Cognitive Services polls its status at `operationResults` (see op_urls); only
+    // its Location URL carries the marker.
+    let poll = match (op.namespace, poll) {
+        (Namespace::CognitiveServices, Poll::Result) if !location_marked => Poll::Status,
+        _ => poll,
+    };
     let mut reply = match (poll, op.status) {
         (Poll::Status, _) => {
             let mut r = Reply::ok(op.status_body());
@@ -35,6 +44,8 @@ pub fn get(cx: &mut Cx, id: &str, poll: Poll) -> Result<Reply, ArmError> {
             r
         }
         (Poll::Result, OpStatus::Failed) => return failed(op.error(), early),
+        // A deleted resource group's Location ends in 200 with no body (recorded).
+        (Poll::Result, OpStatus::Succeeded) if op.kind == OpKind::GroupDelete => Reply::empty(200),
         (Poll::Result, OpStatus::Succeeded) => match cx.store.get(&op.target) {
             Some(r) if !op.kind.removes() => Reply::ok(r.body.clone()),
             _ => Reply::empty(204),
