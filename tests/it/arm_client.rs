@@ -264,6 +264,38 @@ async fn a_poll_url_on_another_host_is_refused() {
     assert!(err.to_string().contains("another host"), "{err}");
 }
 
+/// Every running status ARM's operations report (the recorded Cognitive Services
+/// `Creating`/`Deleting`, the spec's `Accepted`, `Running`, `InProgress`) keeps the
+/// poller waiting; only a terminal one ends it.
+#[tokio::test]
+async fn every_running_status_value_keeps_polling() {
+    const RUNNING: [&str; 6] = [
+        "Accepted",
+        "Running",
+        "Creating",
+        "Updating",
+        "Deleting",
+        "InProgress",
+    ];
+    let server = Scripted::start(|method, path, n, base| match (method, path) {
+        ("PUT", _) => reply(201, resource("Creating"))
+            .header("azure-asyncoperation", format!("{base}/ops/9"))
+            .header("retry-after-ms", "5"),
+        ("GET", "/ops/9") if n <= RUNNING.len() => {
+            reply(200, json!({ "status": RUNNING[n - 1] })).header("retry-after-ms", "5")
+        }
+        ("GET", "/ops/9") => reply(200, json!({ "status": "Succeeded" })),
+        ("GET", _) => reply(200, resource("Succeeded")),
+        _ => reply(500, json!({})),
+    })
+    .await;
+    let c = client(&server.url, fast_options());
+    let body = c.put(ID, V, &json!({})).await.unwrap();
+    assert_eq!(body["properties"]["provisioningState"], "Succeeded");
+    let polls = server.seen().iter().filter(|s| s.path == "/ops/9").count();
+    assert_eq!(polls, RUNNING.len() + 1);
+}
+
 #[tokio::test]
 async fn an_operation_that_never_ends_times_out() {
     let server = Scripted::start(|method, path, _, base| match (method, path) {
