@@ -19,7 +19,6 @@ use aoai_lb_core::desired::{self, DesiredResource, Facts, Kind};
 use aoai_lb_core::ids::api_version;
 use aoai_lb_core::marks::{self, Mark};
 use aoai_lb_core::model::{Identity, Model};
-use aoai_lb_core::validate::{OWNER_TAG, OWNER_TAG_VALUE};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -152,7 +151,7 @@ pub enum PlanError {
     Missing(String),
     /// Resources that exist, were not created by aoai-lb, and which it will not take over.
     #[error(
-        "these resources already exist and were not created by aoai-lb, which will not take them over:\n{}\nRemove them from the plan, delete them, or tag them `{OWNER_TAG}: {OWNER_TAG_VALUE}` to let aoai-lb own them.",
+        "these resources already exist and were not created by aoai-lb, which will not take them over:\n{}\nAdopt them with `aoai-lb import PLAN` (only aoai-lb's ownership marks are written), remove them from the plan, or delete them.",
         .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
     )]
     Conflicts(Vec<String>),
