@@ -243,6 +243,32 @@ fn a_lab_built_by_hand_is_imported_planned_without_changes_and_destroyed() {
     );
     assert!(out.stdout.contains("No changes"), "{}", out.stdout);
 
+    // Again: everything is already this deployment's, nothing to write or confirm.
+    let marked_state = emu.state();
+    let out = run(emu
+        .cli(dir.path())
+        .arg("import")
+        .arg(&plan)
+        .args(["--output", "json"])
+        .stdin(Stdio::null()));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let again: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(again["summary"]["ours"], 13, "{again:#}");
+    assert_eq!(again["marksWritten"], 0);
+    assert_eq!(emu.state(), marked_state);
+
+    // The marks are the record: with the state lost, plan still finds no changes.
+    let state_file = dir.path().join("state.json");
+    let saved = std::fs::read(&state_file).unwrap();
+    std::fs::remove_file(&state_file).unwrap();
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&plan));
+    assert_eq!(
+        out.code, 0,
+        "plan without the state: {}{}",
+        out.stdout, out.stderr
+    );
+    std::fs::write(&state_file, saved).unwrap();
+
     let out = run(emu.cli(dir.path()).arg("destroy").arg("--yes"));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(

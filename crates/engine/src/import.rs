@@ -403,20 +403,31 @@ fn record(state: &mut State, f: &Found) {
 /// For `plan`: a role assignment the state records under another name than aoai-lb
 /// would give it (an imported one) is that one while it still grants the same role to
 /// the same principal on the same scope; otherwise the plan's own name stands (and the
-/// recorded one is deleted as before).
+/// recorded one is deleted as before). Without a state entry (a lost state), the
+/// assignment that grants it and carries this deployment's mark is the one.
 pub async fn recorded_role_assignments(
     client: &ArmClient,
     state: &State,
+    deployment: &str,
     desired: &mut [DesiredResource],
 ) -> Result<(), ArmError> {
     for r in desired
         .iter_mut()
         .filter(|r| r.kind == Kind::RoleAssignment)
     {
+        if r.id.contains(desired::UNKNOWN) {
+            continue;
+        }
         let Some(e) = state.get(&r.address) else {
+            if let Some(live) = role_assignment(client, r).await?
+                && marks::mark_of(&live, Some(deployment)) == Mark::Ours
+                && let Some(id) = live.get("id").and_then(Value::as_str)
+            {
+                r.id = id.to_string();
+            }
             continue;
         };
-        if e.id.eq_ignore_ascii_case(&r.id) || r.id.contains(desired::UNKNOWN) {
+        if e.id.eq_ignore_ascii_case(&r.id) {
             continue;
         }
         if let Some(live) = client.get(&e.id, r.api_version).await?

@@ -245,7 +245,8 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
     let (facts, identity, found) = discover(client, model).await?;
     let mut desired =
         desired::build(model, &facts).map_err(|e| PlanError::Missing(e.to_string()))?;
-    super::import::recorded_role_assignments(client, state, &mut desired).await?;
+    super::import::recorded_role_assignments(client, state, &model.deployment, &mut desired)
+        .await?;
     let spec_text = desired
         .iter()
         .find(|r| r.kind == Kind::Api)
