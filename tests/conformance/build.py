@@ -2,6 +2,11 @@
 resources: each module can then run alone (`tests/conformance/run test_80_subscriptions.py`)
 and in the whole suite alike (a PUT of what exists changes nothing)."""
 
+import io
+import json
+import uuid
+
+from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 from azure.mgmt.cognitiveservices.models import (
     Account,
     AccountProperties,
@@ -12,6 +17,28 @@ from azure.mgmt.cognitiveservices.models import (
 )
 
 import lab
+
+POLICY = f"""<policies>
+    <inbound>
+        <base />
+        <set-backend-service backend-id="{lab.POOL}" />
+        <authentication-managed-identity resource="https://cognitiveservices.azure.com" output-token-variable-name="managed-id-access-token" ignore-error="false" />
+        <set-header name="Authorization" exists-action="override">
+            <value>@("Bearer " + (string)context.Variables["managed-id-access-token"])</value>
+        </set-header>
+    </inbound>
+    <backend>
+        <retry count="1" interval="0" first-fast-retry="true" condition="@(context.Response.StatusCode == 429 || context.Response.StatusCode == 503)">
+            <forward-request buffer-request-body="true" />
+        </retry>
+    </backend>
+    <outbound>
+        <base />
+    </outbound>
+    <on-error>
+        <base />
+    </on-error>
+</policies>"""
 
 
 def account_body(location, subdomain, **properties):
@@ -66,3 +93,99 @@ def api(apim):
             }
         },
     ).result()
+
+
+def identity(apim):
+    """The APIM service's system-assigned identity on; its principal id.
+
+    Sent as the raw body `{"identity": {"type": "SystemAssigned"}}` through the SDK's own
+    begin_update (its model always adds `properties`; test_40 drives that form)."""
+    service = apim.api_management_service.get(lab.APIM_RG, lab.APIM)
+    if service.identity is None or service.identity.type != "SystemAssigned":
+        body = io.BytesIO(json.dumps({"identity": {"type": "SystemAssigned"}}).encode())
+        service = apim.api_management_service.begin_update(
+            lab.APIM_RG, lab.APIM, body, content_type="application/json"
+        ).result()
+    return service.identity.principal_id
+
+
+def single_backend(account, description):
+    """A backend for ACCOUNT with a circuit breaker that trips on one 429 for 10 s."""
+    return {
+        "properties": {
+            "url": f"https://{account}.openai.azure.com/openai",
+            "protocol": "http",
+            "description": description,
+            "circuitBreaker": {
+                "rules": [
+                    {
+                        "name": "openai-breaker",
+                        "failureCondition": {
+                            "count": 1,
+                            "interval": "PT10S",
+                            "statusCodeRanges": [{"min": 429, "max": 429}],
+                        },
+                        "tripDuration": "PT10S",
+                        "acceptRetryAfter": True,
+                    }
+                ]
+            },
+        }
+    }
+
+
+def pool_backend():
+    """The pool over both backends, 2:1 at one priority."""
+    return {
+        "properties": {
+            "type": "Pool",
+            "description": "the lab's pool",
+            "pool": {
+                "services": [
+                    {"id": lab.backend_id(lab.BACKEND1), "priority": 1, "weight": 2},
+                    {"id": lab.backend_id(lab.BACKEND2), "priority": 1, "weight": 1},
+                ]
+            },
+        }
+    }
+
+
+def backends(apim):
+    for name, account in ((lab.BACKEND1, lab.ACCOUNT), (lab.BACKEND2, lab.ACCOUNT2)):
+        apim.backend.create_or_update(
+            lab.APIM_RG, lab.APIM, name, single_backend(account, f"Azure OpenAI {account}")
+        )
+    apim.backend.create_or_update(lab.APIM_RG, lab.APIM, lab.POOL, pool_backend())
+
+
+def role_assignment_name(scope, principal):
+    """A deterministic name for the OpenAI User role of PRINCIPAL at SCOPE."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{scope}|{lab.OPENAI_USER_ROLE}|{principal}"))
+
+
+def lab_behind_the_gateway(resources, cognitive, apim, authorization):
+    """The whole SDK lab: accounts, identity and its roles, backends, API, policy, subscription;
+    the subscription's primary key."""
+    accounts(resources, cognitive)
+    principal = identity(apim)
+    for account in (lab.ACCOUNT, lab.ACCOUNT2):
+        scope = lab.account_id(account)
+        name = role_assignment_name(scope, principal)
+        body = RoleAssignmentCreateParameters(
+            role_definition_id=lab.role_definition_id(),
+            principal_id=principal,
+            principal_type="ServicePrincipal",
+        )
+        authorization.role_assignments.create(scope, name, body)
+    backends(apim)
+    api(apim)
+    apim.api_policy.create_or_update(
+        lab.APIM_RG, lab.APIM, lab.API, "policy", {"properties": {"format": "rawxml", "value": POLICY}}
+    )
+    apim.subscription.create_or_update(
+        lab.APIM_RG,
+        lab.APIM,
+        lab.APIM_SUBSCRIPTION,
+        {"properties": {"scope": f"/apis/{lab.API}", "displayName": "conformance", "state": "active"}},
+    )
+    return apim.subscription.list_secrets(lab.APIM_RG, lab.APIM, lab.APIM_SUBSCRIPTION).primary_key

@@ -3,6 +3,7 @@ SDK's long-running-operation pollers, soft delete, purge and restore."""
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.cognitiveservices.models import Account
 
 import build
 import lab
@@ -42,6 +43,14 @@ def test_account_list_by_resource_group_and_subscription(cognitive):
     everywhere = {a.id for a in cognitive.accounts.list()}
     assert {lab.account_id(lab.ACCOUNT), lab.account_id(lab.ACCOUNT2)} <= everywhere
 
+
+def test_account_update_tags(cognitive):
+    poller = cognitive.accounts.begin_update(
+        lab.RG, lab.ACCOUNT, Account(tags={"suite": "conformance", "updated": "yes"})
+    )
+    updated = poller.result()
+    assert updated.tags == {"suite": "conformance", "updated": "yes"}
+    assert cognitive.accounts.get(lab.RG, lab.ACCOUNT).tags["updated"] == "yes"
 
 
 def test_account_location_cannot_change(cognitive):

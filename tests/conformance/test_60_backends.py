@@ -6,39 +6,16 @@ import datetime
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
+import build
 import lab
 
 SCRATCH = "openai-scratch"
 
 
-def _single(account, description):
-    return {
-        "properties": {
-            "url": f"https://{account}.openai.azure.com/openai",
-            "protocol": "http",
-            "description": description,
-            "circuitBreaker": {
-                "rules": [
-                    {
-                        "name": "openai-breaker",
-                        "failureCondition": {
-                            "count": 1,
-                            "interval": "PT10S",
-                            "statusCodeRanges": [{"min": 429, "max": 429}],
-                        },
-                        "tripDuration": "PT10S",
-                        "acceptRetryAfter": True,
-                    }
-                ]
-            },
-        }
-    }
-
-
 def test_backend_create_and_get(apim):
     for name, account in ((lab.BACKEND1, lab.ACCOUNT), (lab.BACKEND2, lab.ACCOUNT2)):
         created = apim.backend.create_or_update(
-            lab.APIM_RG, lab.APIM, name, _single(account, f"Azure OpenAI {account}")
+            lab.APIM_RG, lab.APIM, name, build.single_backend(account, f"Azure OpenAI {account}")
         )
         assert created.id == lab.backend_id(name)
         assert created.url == f"https://{account}.openai.azure.com/openai"
@@ -52,23 +29,7 @@ def test_backend_create_and_get(apim):
 
 
 def test_backend_pool_with_priorities_and_weights(apim):
-    pool = apim.backend.create_or_update(
-        lab.APIM_RG,
-        lab.APIM,
-        lab.POOL,
-        {
-            "properties": {
-                "type": "Pool",
-                "description": "the lab's pool",
-                "pool": {
-                    "services": [
-                        {"id": lab.backend_id(lab.BACKEND1), "priority": 1, "weight": 2},
-                        {"id": lab.backend_id(lab.BACKEND2), "priority": 1, "weight": 1},
-                    ]
-                },
-            }
-        },
-    )
+    pool = apim.backend.create_or_update(lab.APIM_RG, lab.APIM, lab.POOL, build.pool_backend())
     assert pool.type_properties_type == "Pool"
     got = apim.backend.get(lab.APIM_RG, lab.APIM, lab.POOL)
     assert got.type_properties_type == "Pool"
@@ -85,7 +46,7 @@ def test_backend_list_by_service(apim):
 
 
 def test_backend_delete(apim):
-    apim.backend.create_or_update(lab.APIM_RG, lab.APIM, SCRATCH, _single(lab.ACCOUNT, "scratch"))
+    apim.backend.create_or_update(lab.APIM_RG, lab.APIM, SCRATCH, build.single_backend(lab.ACCOUNT, "scratch"))
     apim.backend.delete(lab.APIM_RG, lab.APIM, SCRATCH, "*")
     with pytest.raises(ResourceNotFoundError):
         apim.backend.get(lab.APIM_RG, lab.APIM, SCRATCH)

@@ -1,9 +1,8 @@
 """azure-mgmt-apimanagement: the Azure OpenAI API imported from the 2024-10-21 inference spec
-(specs/)."""
+(specs/) and its policy (the lab's pool policy with the managed identity)."""
 
 import build
 import lab
-
 
 def test_api_import_with_the_poller(apim):
     api = build.api(apim)
@@ -20,3 +19,21 @@ def test_api_get_and_list(apim):
     assert got.is_current is True
     assert got.subscription_key_parameter_names.header == "api-key"
     assert lab.API in {a.name for a in apim.api.list_by_service(lab.APIM_RG, lab.APIM)}
+
+
+
+def test_api_policy_create_and_get(resources, cognitive, apim):
+    build.api(apim)
+    build.backends(apim)
+    build.identity(apim)
+    apim.api_policy.create_or_update(
+        lab.APIM_RG,
+        lab.APIM,
+        lab.API,
+        "policy",
+        {"properties": {"format": "rawxml", "value": build.POLICY}},
+    )
+    got = apim.api_policy.get(lab.APIM_RG, lab.APIM, lab.API, "policy")
+    assert got.format == "xml"
+    assert f'backend-id="{lab.POOL}"' in got.value
+    assert "authentication-managed-identity" in got.value
