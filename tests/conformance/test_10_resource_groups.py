@@ -21,6 +21,11 @@ def test_resource_group_create_and_get(resources):
     assert got.tags == {"suite": "conformance"}
 
 
+def test_resource_group_check_existence(resources):
+    resources.resource_groups.create_or_update(lab.RG, {"location": lab.LOCATION})
+    assert resources.resource_groups.check_existence(lab.RG) is True
+    assert resources.resource_groups.check_existence("rg-conformance-never") is False
+
 
 def test_resource_group_list(resources):
     resources.resource_groups.create_or_update(SCRATCH, {"location": lab.LOCATION})

@@ -4,7 +4,7 @@ pool over them with priorities and weights."""
 import datetime
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 import build
 import lab
@@ -43,6 +43,26 @@ def test_backend_list_by_service(apim):
     names = {b.name for b in apim.backend.list_by_service(lab.APIM_RG, lab.APIM)}
     assert {lab.BACKEND1, lab.BACKEND2, lab.POOL} <= names
 
+
+def test_backend_update(apim):
+    updated = apim.backend.update(
+        lab.APIM_RG, lab.APIM, lab.BACKEND2, "*", {"properties": {"description": "East US"}}
+    )
+    assert updated.description == "East US"
+    got = apim.backend.get(lab.APIM_RG, lab.APIM, lab.BACKEND2)
+    assert got.description == "East US"
+    assert got.url == f"https://{lab.ACCOUNT2}.openai.azure.com/openai"
+
+
+def test_backend_etag_and_if_match(apim):
+    assert apim.backend.get_entity_tag(lab.APIM_RG, lab.APIM, lab.BACKEND1) is True
+    with pytest.raises(HttpResponseError) as stale:
+        apim.backend.update(
+            lab.APIM_RG, lab.APIM, lab.BACKEND1, '"stale"', {"properties": {"description": "x"}}
+        )
+    assert stale.value.status_code == 412
+    assert stale.value.error.code == "PreconditionFailed"
+    assert apim.backend.get(lab.APIM_RG, lab.APIM, lab.BACKEND1).description != "x"
 
 
 def test_backend_delete(apim):

@@ -1,5 +1,5 @@
 """azure-mgmt-apimanagement: the Azure OpenAI API imported from the 2024-10-21 inference spec
-(specs/) and its policy (the lab's pool policy with the managed identity)."""
+(specs/), updated, and its policy (the lab's pool policy with the managed identity)."""
 
 import build
 import lab
@@ -19,6 +19,17 @@ def test_api_get_and_list(apim):
     assert got.is_current is True
     assert got.subscription_key_parameter_names.header == "api-key"
     assert lab.API in {a.name for a in apim.api.list_by_service(lab.APIM_RG, lab.APIM)}
+
+
+def test_api_update(apim):
+    build.api(apim)
+    updated = apim.api.update(
+        lab.APIM_RG, lab.APIM, lab.API, "*", {"properties": {"description": "load balanced"}}
+    )
+    assert updated.description == "load balanced"
+    got = apim.api.get(lab.APIM_RG, lab.APIM, lab.API)
+    assert got.description == "load balanced"
+    assert got.path == lab.API_PATH
 
 
 
