@@ -210,3 +210,54 @@ fn an_account_deleted_outside_aoai_lb_is_an_error_until_the_plan_says_restore() 
     let after = run(emu.cli(dir.path()).arg("plan").arg(&restoring));
     assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
 }
+
+#[test]
+fn a_new_model_replaces_only_its_deployment_and_a_new_version_is_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), "lab.yaml", |t| t);
+    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    assert_eq!(apply(&emu, dir.path(), &plan).code, 0);
+
+    // The first account's deployment (block form) gets another model.
+    let mini = plan_in(dir.path(), "lab.yaml", |t| {
+        t.replacen(
+            "        model: gpt-4o\n        version: \"2024-08-06\"",
+            "        model: gpt-4o-mini\n        version: \"2024-07-18\"",
+            1,
+        )
+    });
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&mini));
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("deployment.aoai-nov26-instance1/gpt-4o must be replaced")
+            && out.stdout.contains(
+                "properties.model.name: \"gpt-4o\" -> \"gpt-4o-mini\" # forces replacement"
+            )
+            && !out.stdout.contains("PURGES"),
+        "{}",
+        out.stdout
+    );
+    let (_, v, _) = plan_json(&emu, dir.path(), &mini);
+    assert_eq!(action_of(&v, "account.aoai-nov26-instance1"), "noop");
+    let out = apply(&emu, dir.path(), &mini);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["report"]["replaced"], 1, "{report:#}");
+    assert_eq!(run(emu.cli(dir.path()).arg("plan").arg(&mini)).code, 0);
+
+    // A version upgrade is an update in place, as ARM allows.
+    let upgraded = plan_in(dir.path(), "lab.yaml", |t| {
+        t.replacen(
+            "        model: gpt-4o\n        version: \"2024-08-06\"",
+            "        model: gpt-4o-mini\n        version: \"2024-07-19\"",
+            1,
+        )
+    });
+    let (code, v, stderr) = plan_json(&emu, dir.path(), &upgraded);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(
+        action_of(&v, "deployment.aoai-nov26-instance1/gpt-4o"),
+        "update"
+    );
+}
