@@ -5,6 +5,7 @@ mod action;
 mod arm_bounds;
 mod arm_client;
 mod arm_contract;
+mod arm_contract_service;
 mod arm_emulator;
 mod arm_schemas;
 mod cli;

@@ -62,8 +62,10 @@ pub fn authorization_version() -> &'static str {
 pub enum BodyKind {
     Account,
     Deployment,
-    /// The `identity` object of an APIM service PATCH.
+    /// The `identity` object of an APIM service PUT or PATCH.
     ApimIdentity,
+    /// A whole APIM service (its writable members), for PUT and PATCH.
+    ApimService,
     RoleAssignment,
     Backend,
     Api,
@@ -86,6 +88,11 @@ impl BodyKind {
                 Some("Microsoft.CognitiveServices/accounts/deployments"),
             ),
             BodyKind::ApimIdentity => ("apim", "definitions/ApiManagementServiceIdentity", None),
+            BodyKind::ApimService => (
+                "apim",
+                "resourceDefinitions/service",
+                Some("Microsoft.ApiManagement/service"),
+            ),
             BodyKind::RoleAssignment => (
                 "auth",
                 "resourceDefinitions/roleAssignments",
@@ -114,10 +121,11 @@ impl BodyKind {
         }
     }
 
-    pub const ALL: [BodyKind; 8] = [
+    pub const ALL: [BodyKind; 9] = [
         BodyKind::Account,
         BodyKind::Deployment,
         BodyKind::ApimIdentity,
+        BodyKind::ApimService,
         BodyKind::RoleAssignment,
         BodyKind::Backend,
         BodyKind::Api,

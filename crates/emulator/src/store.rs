@@ -202,6 +202,10 @@ impl Store {
         let k = key(&record.id);
         if let Some(old) = self.resources.get(&k) {
             record.id = old.id.clone();
+            // What a new version does not set (an account's keys) stays with the resource.
+            if record.private.is_null() && old.kind == record.kind {
+                record.private = old.private.clone();
+            }
             if let Some(obj) = record.body.as_object_mut() {
                 for field in ["id", "name"] {
                     if let (true, Some(first)) = (obj.contains_key(field), old.body.get(field)) {

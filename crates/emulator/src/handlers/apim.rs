@@ -1,12 +1,12 @@
-//! API Management: the (seeded) service and its identity PATCH, user-assigned identities,
+//! API Management: the service's view (its PUT and PATCH are in `apim_service.rs`),
+//! user-assigned identities,
 //! backends and pools, and subscriptions with their keys. APIs and policies live in
 //! `apis.rs`.
 
 use serde_json::{Map, Value, json};
 
 use super::{Cx, object, str_at};
-use crate::address::{Address, Namespace, Rg};
-use crate::ops::{self, OpKind};
+use crate::address::{Address, Rg};
 use crate::reply::{ArmError, Reply, uuid_like};
 use crate::store::{Kind, Record, key};
 
@@ -83,97 +83,6 @@ pub fn service_view(rg: &Rg, name: &str, location: &str, sku: &str, iso: &str) -
             "apiVersionConstraint": {},
         },
     })
-}
-
-pub fn patch(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
-    let id = addr.id();
-    let Some(service) = cx.store.get(&id).cloned() else {
-        return Err(cx.missing(addr));
-    };
-    let obj = body.as_object().cloned().unwrap_or_default();
-    if let Some(other) = obj.keys().find(|k| *k != "identity" && *k != "tags") {
-        return Err(ArmError::validation(format!(
-            "The emulator changes only a service's identity and tags, not '{other}'."
-        )));
-    }
-    let Some(sent) = obj.get("identity") else {
-        return Err(ArmError::validation("The PATCH body needs an 'identity'."));
-    };
-    if ops::in_progress(cx.store, &service.id).is_some() {
-        return Err(ArmError::conflict(
-            "Conflict",
-            format!(
-                "An update of '{}' is in progress. Please try again later.",
-                service.name()
-            ),
-        ));
-    }
-    let t = sent["type"].as_str().unwrap_or("None");
-    let (system, user) = (t.contains("SystemAssigned"), t.contains("UserAssigned"));
-    let entries = object(sent, "userAssignedIdentities");
-    if user && entries.is_empty() {
-        return Err(ArmError::validation(
-            "userAssignedIdentities is required when the identity type includes UserAssigned.",
-        ));
-    }
-    if !user && !entries.is_empty() {
-        return Err(ArmError::validation(format!(
-            "userAssignedIdentities must be empty when the identity type is '{t}'."
-        )));
-    }
-    let mut identity = json!({"type": t});
-    // User-assigned identities are checked first: a refused PATCH issues no principal.
-    if user {
-        let mut out = Map::new();
-        for uai in entries.keys() {
-            if crate::ids::parse_user_assigned_identity(uai).is_none() {
-                return Err(ArmError::validation(format!(
-                    "'{uai}' is not the id of a user-assigned managed identity."
-                )));
-            }
-            let Some(r) = cx.store.get(uai).filter(|r| r.kind == Kind::Identity) else {
-                return Err(ArmError::validation(format!(
-                    "The user-assigned identity '{uai}' was not found."
-                )));
-            };
-            out.insert(
-                r.id.clone(),
-                json!({"principalId": r.body["properties"]["principalId"], "clientId": r.body["properties"]["clientId"]}),
-            );
-        }
-        identity["userAssignedIdentities"] = Value::Object(out);
-    }
-    if system {
-        let previous = &service.body["identity"];
-        let kept = previous["type"]
-            .as_str()
-            .is_some_and(|p| p.contains("SystemAssigned"))
-            .then(|| previous["principalId"].as_str().map(str::to_string))
-            .flatten();
-        let principal = match kept {
-            Some(p) => p,
-            None => cx.issue_principal(&service.id),
-        };
-        identity["principalId"] = Value::from(principal);
-        identity["tenantId"] = Value::from(super::TENANT_ID);
-    }
-    let record = cx.store.get_mut(&id).expect("checked above");
-    record.body["identity"] = identity;
-    record.touch();
-    if let Some(tags) = obj.get("tags") {
-        record.body["tags"] = tags.clone();
-    }
-    record.set_provisioning_state("Updating");
-    let sub = service.id.split('/').nth(2).unwrap_or_default().to_string();
-    let op = cx.start_op(
-        OpKind::ApimIdentity,
-        &service.id,
-        &sub,
-        Namespace::ApiManagement,
-    );
-    let mut reply = Reply::empty(202);
-    reply.headers = cx.op_headers(&op, true, true);
-    Ok(reply)
 }
 
 pub fn put_backend(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {

@@ -3,6 +3,7 @@
 //! and schema-checked; handlers do the checks ARM's resource providers do on top.
 
 mod apim;
+mod apim_service;
 mod apis;
 mod authz;
 mod cognitive;
@@ -11,10 +12,12 @@ mod deployments;
 mod etags;
 mod groups;
 mod immutable;
+mod keys;
 mod lists;
 mod odata;
 mod patches;
 mod polls;
+mod roledefs;
 mod tags;
 
 use std::collections::BTreeMap;
@@ -254,7 +257,11 @@ fn dispatch(
         (Address::Deployment(..), "GET") => deployments::get(cx, addr),
         (Address::Deployment(..), "DELETE") => deployments::delete(cx, addr),
         (Address::ApimService(..), "GET") => apim::get(cx, addr),
-        (Address::ApimService(..), "PATCH") => apim::patch(cx, addr, need()?),
+        (Address::ApimService(..), "PUT") => apim_service::put(cx, addr, need()?),
+        (Address::ApimService(..), "PATCH") => apim_service::patch(cx, addr, need()?),
+        (Address::AccountKeys(rg, a, action), "POST") => keys::post(cx, rg, a, *action, body),
+        (Address::RoleDefinition { scope, id }, "GET") => roledefs::get(scope, id),
+        (Address::RoleDefinitions { scope }, "GET") => roledefs::list(cx, addr, scope),
         (Address::Identity(..), "GET") => apim::get(cx, addr),
         (Address::Backend(..), "PUT") => apim::put_backend(cx, addr, need()?),
         (Address::Backend(..), "GET") => apim::get(cx, addr),
