@@ -26,6 +26,7 @@ mod plan_reads;
 mod plan_schema;
 mod policy_readers;
 mod recorded;
+mod saved_plans;
 mod scripted;
 mod util;
 mod verify;

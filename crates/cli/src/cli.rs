@@ -99,22 +99,31 @@ pub enum Command {
     /// Print the plan's JSON Schema (for editors and yaml-language-server).
     #[command(after_help = "Example:\n  aoai-lb schema > plan.schema.json")]
     Schema,
-    /// Show what apply would create, update or delete; no writes. Exit 0: no changes, 3: changes.
+    /// Show what apply would create, update or delete; no writes to Azure. Exit 0: no
+    /// changes, 3: changes. With --out, also save the plan for `aoai-lb apply FILE`.
     #[command(
-        after_help = "Examples:\n  aoai-lb plan plan.yaml\n  aoai-lb plan plan.yaml --output json | jq '.changes[] | select(.action != \"noop\")'\n  aoai-lb plan examples/two-regions.yaml --emulator"
+        after_help = "Examples:\n  aoai-lb plan plan.yaml\n  aoai-lb plan plan.yaml --output json | jq '.changes[] | select(.action != \"noop\")'\n  aoai-lb plan plan.yaml --out reviewed.plan && aoai-lb apply reviewed.plan\n  aoai-lb plan examples/two-regions.yaml --emulator"
     )]
     Plan {
         /// The plan file (YAML).
         plan: PathBuf,
+        /// Save the plan to FILE (JSON: the changes and their requests, the hashes of
+        /// the plan file and the files it refers to, fingerprints of what was read from
+        /// Azure; no secrets). `aoai-lb apply FILE` applies exactly it, or refuses if
+        /// anything changed since.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         engine: EngineArgs,
     },
     /// Converge Azure to the plan: show the changes, ask, then make them.
     #[command(
-        after_help = "Examples:\n  aoai-lb apply plan.yaml\n  aoai-lb apply plan.yaml --yes --parallelism 20\n  aoai-lb apply examples/two-regions.yaml --emulator"
+        after_help = "Examples:\n  aoai-lb apply plan.yaml\n  aoai-lb apply plan.yaml --yes --parallelism 20\n  aoai-lb plan plan.yaml --out reviewed.plan && aoai-lb apply reviewed.plan\n  aoai-lb apply examples/two-regions.yaml --emulator"
     )]
     Apply {
-        /// The plan file (YAML).
+        /// The plan file (YAML), or a plan saved by `aoai-lb plan PLAN --out FILE` (told
+        /// by its content): that plan is applied exactly, without asking, or refused,
+        /// naming what changed since it was saved.
         plan: PathBuf,
         /// Do not ask for confirmation (required when there is no terminal).
         #[arg(long, short = 'y')]

@@ -8,7 +8,7 @@
 //! it re-encoded and re-indented). Write-only fields (an API's imported spec) are not
 //! returned at all, so the engine tracks them itself.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use aoai_lb_core::desired::Kind;
@@ -16,14 +16,14 @@ use aoai_lb_core::policy_xml::{self, Format};
 use aoai_lb_core::replace;
 
 /// One field that differs: `old` is Null when ARM has no value.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldChange {
     pub path: String,
     pub old: Value,
     pub new: Value,
     /// ARM cannot change it in place: the resource must be replaced.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forces_replacement: bool,
 }
 

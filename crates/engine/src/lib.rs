@@ -30,5 +30,6 @@ pub mod plan;
 pub mod reliance;
 pub mod replace;
 pub mod request;
+pub mod saved;
 pub mod state;
 pub mod traffic;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -20,7 +20,7 @@ use aoai_lb_core::ids::api_version;
 use aoai_lb_core::marks::{self, Mark};
 use aoai_lb_core::model::{Identity, Model};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,
@@ -35,7 +35,7 @@ pub enum Action {
 }
 
 /// One line of the plan.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     pub address: String,
@@ -46,22 +46,22 @@ pub struct Change {
     pub api_version: String,
     pub action: Action,
     /// For updates: each field, old -> new.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
     /// Whether aoai-lb owns it after apply (false: it existed before; destroy leaves it).
     pub owned: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The request apply sends for it, computed now (a no-op's is not sent).
     pub request: Request,
     /// What apply records in the state around the request, besides the entry.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<Record>,
     /// A replacement of an account: the soft-deleted account apply purges between the
     /// delete and the create, to free the name and the subdomain.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purge: Option<String>,
 }
 
@@ -100,13 +100,19 @@ impl Change {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// A plan is plain data: `plan --out` saves it as JSON and `apply FILE` reads it back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub changes: Vec<Change>,
     /// SHA-256 of the spec the API will import.
-    #[serde(skip)]
+    #[serde(default)]
     pub spec_sha256: String,
+    /// What was read from Azure to make the plan: a fingerprint per resource read
+    /// (lower-case ARM id -> [`super::saved::fingerprint`] of the body, or `absent`), so a saved
+    /// plan can tell whether Azure changed since. No body is kept: no secret either.
+    #[serde(default)]
+    pub reads: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -298,6 +304,7 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
     if !conflicts.is_empty() {
         return Err(PlanError::Conflicts(conflicts));
     }
+    let reads = super::saved::reads_of(model, &desired, &live, &found);
     replace::settle(&mut changes, soft_deleted)?;
     adopt_api_children(&mut changes, state);
     request::add_fills(&mut changes, &IdentityRef::of(&model.apim.identity));
@@ -313,6 +320,7 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
     Ok(Plan {
         changes,
         spec_sha256,
+        reads,
     })
 }
 
@@ -570,6 +578,6 @@ pub fn destroy_plan(state: &State) -> Plan {
     }
     Plan {
         changes,
-        spec_sha256: String::new(),
+        ..Plan::default()
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::ChangeError;
@@ -17,7 +17,7 @@ use aoai_lb_core::desired::{self, Kind};
 use aoai_lb_core::ids::{self, api_version};
 use aoai_lb_core::model::Identity;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     Put,
@@ -35,22 +35,22 @@ impl From<desired::Method> for Method {
 }
 
 /// One ARM request. Never holds a secret: no body aoai-lb sends carries a key.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     pub method: Method,
     /// The ARM id (the URL's path).
     pub id: String,
     pub api_version: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     /// Values taken from earlier changes' results, filled in by apply.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fills: Vec<Fill>,
 }
 
 /// The identity whose values a fill takes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum IdentityRef {
     SystemAssigned,
@@ -81,7 +81,7 @@ impl IdentityRef {
 
 /// A placeholder of a request and where its value comes from: the result of the
 /// change at address `from`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "fill", rename_all = "camelCase")]
 pub enum Fill {
     /// The identity's principal id, the string at `pointer` in the body.
@@ -110,7 +110,7 @@ pub enum Fill {
 }
 
 /// What apply records in the state around a change, besides the resource's entry.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Record {
     /// Before the request: the APIM service's identity as found, for destroy.

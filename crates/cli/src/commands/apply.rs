@@ -1,5 +1,5 @@
 //! `aoai-lb apply PLAN [--yes]`: plan, show it, ask, apply it with progress, hand the
-//! report to the view.
+//! report to the view. A plan saved by `plan --out` goes to [`super::apply_saved`].
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +11,8 @@ use crate::views::apply::{self as view, Applied, ApplyView};
 use aoai_lb_core::ids;
 use aoai_lb_engine::apply::Report;
 use aoai_lb_engine::apply::{self, ApplyOptions};
-use aoai_lb_engine::{plan, reliance, state, traffic};
+use aoai_lb_engine::plan::Plan;
+use aoai_lb_engine::{plan, reliance, saved, state, traffic};
 
 use super::load;
 use super::session::Session;
@@ -24,7 +25,14 @@ pub fn run(
     engine: &EngineArgs,
 ) -> ExitStatus {
     let view = view::view(printer);
-    let loaded = match load::load(file) {
+    let text = match load::read_text(file) {
+        Ok(t) => t,
+        Err(e) => return view.invalid(&e),
+    };
+    if let Some(saved) = saved::detect(&text) {
+        return super::apply_saved::run(&*view, settings, file, saved, engine);
+    }
+    let loaded = match load::load_text(file, &text, false) {
         Ok(l) => l,
         Err(e) => return view.invalid(&e),
     };
@@ -40,12 +48,9 @@ pub fn run(
 
 fn run_in(view: &dyn ApplyView, session: &Session, loaded: &load::Loaded, yes: bool) -> ExitStatus {
     let model = &loaded.model;
-    let locked = match state::LockedState::open(&session.state_path) {
+    let locked = match lock(view, session) {
         Ok(l) => l,
-        Err(e) => {
-            view.error(&e.to_string());
-            return ExitStatus::Failure;
-        }
+        Err(status) => return status,
     };
     let p = match session
         .runtime
@@ -69,6 +74,30 @@ fn run_in(view: &dyn ApplyView, session: &Session, loaded: &load::Loaded, yes: b
             Err(status) => return status,
         }
     }
+    execute(view, session, loaded, p, locked)
+}
+
+/// The state, locked for the run.
+pub(super) fn lock(
+    view: &dyn ApplyView,
+    session: &Session,
+) -> Result<state::LockedState, ExitStatus> {
+    state::LockedState::open(&session.state_path).map_err(|e| {
+        view.error(&e.to_string());
+        ExitStatus::Failure
+    })
+}
+
+/// Makes the changes of a plan that was shown (and confirmed, or saved and reviewed),
+/// with progress, and hands the report to the view.
+pub(super) fn execute(
+    view: &dyn ApplyView,
+    session: &Session,
+    loaded: &load::Loaded,
+    p: Plan,
+    locked: state::LockedState,
+) -> ExitStatus {
+    let model = &loaded.model;
     let progress = Arc::new(view.progress());
     session.client.observe_retries(progress.clone());
     progress.group_start("aoai-lb apply");

@@ -10,6 +10,7 @@ use aoai_lb_core::diag::Diagnostic;
 use aoai_lb_core::model::Model;
 use aoai_lb_core::parse;
 use aoai_lb_core::validate::{self, Context, FileError, FileKind, Files};
+use aoai_lb_engine::saved::Hashed;
 
 /// A valid plan.
 #[derive(Debug)]
@@ -18,6 +19,9 @@ pub struct Loaded {
     pub file: String,
     pub model: Model,
     pub warnings: Vec<Diagnostic>,
+    /// The plan file and the files it refers to, hashed, for saved plans.
+    pub plan_hash: Hashed,
+    pub files: Vec<Hashed>,
 }
 
 #[derive(Debug)]
@@ -43,13 +47,23 @@ pub fn load_offline(path: &Path) -> Result<Loaded, LoadError> {
     load_with(path, true)
 }
 
-fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
-    let file = path.display().to_string();
-    let text = read_plan(path).map_err(|reason| LoadError::Unreadable {
-        file: file.clone(),
+/// The plan's text, or why it cannot be read.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    read_plan(path).map_err(|reason| LoadError::Unreadable {
+        file: path.display().to_string(),
         reason,
-    })?;
-    let plan = parse::parse(&text).map_err(|diagnostics| LoadError::Invalid {
+    })
+}
+
+fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
+    let text = read_text(path)?;
+    load_text(path, &text, offline)
+}
+
+/// Loads a plan whose text was read already (it may have come from a pipe).
+pub fn load_text(path: &Path, text: &str, offline: bool) -> Result<Loaded, LoadError> {
+    let file = path.display().to_string();
+    let plan = parse::parse(text).map_err(|diagnostics| LoadError::Invalid {
         file: file.clone(),
         diagnostics,
     })?;
@@ -67,15 +81,27 @@ fn load_with(path: &Path, offline: bool) -> Result<Loaded, LoadError> {
     let outcome = validate::validate(&plan, &ctx, &files);
     match outcome.model {
         Some(model) => Ok(Loaded {
+            plan_hash: Hashed::of(&file, text),
             file,
             model,
             warnings: outcome.diagnostics,
+            files: hashes(&files),
         }),
         None => Err(LoadError::Invalid {
             file,
             diagnostics: outcome.diagnostics,
         }),
     }
+}
+
+/// The files the plan refers to that were read, hashed, in path order.
+fn hashes(files: &Files) -> Vec<Hashed> {
+    let mut out: Vec<Hashed> = files
+        .iter()
+        .filter_map(|(path, content)| Some(Hashed::of(path, content.as_ref().ok()?)))
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
 }
 
 /// The plan is read up to this size: a plan is a few KB, and `/dev/zero` never ends.

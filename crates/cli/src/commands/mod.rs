@@ -2,6 +2,7 @@
 //! core, hand the outcome to the printer, return an exit status.
 
 mod apply;
+mod apply_saved;
 mod demo;
 mod destroy;
 mod doctor;
@@ -52,7 +53,9 @@ pub fn run(cli: Cli) -> ExitStatus {
             }
         }
         Command::Emulator(args) => emulator::run(&printer, &args),
-        Command::Plan { plan, engine } => plan::run(&printer, &settings, &plan, &engine),
+        Command::Plan { plan, out, engine } => {
+            plan::run(&printer, &settings, &plan, out.as_deref(), &engine)
+        }
         Command::Apply { plan, yes, engine } => {
             apply::run(&printer, &settings, &plan, yes, &engine)
         }

@@ -1,5 +1,6 @@
-//! `aoai-lb plan PLAN`: read Azure and the state, compute the changes, hand them to the
-//! view. Exit 0: no changes; 3: changes.
+//! `aoai-lb plan PLAN [--out FILE]`: read Azure and the state, compute the changes,
+//! hand them to the view; with `--out`, save them for `apply FILE`. Exit 0: no
+//! changes; 3: changes.
 
 use std::path::Path;
 
@@ -7,12 +8,19 @@ use crate::cli::{EngineArgs, Settings};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::views::plan::{self as view, PlanView, Planned};
+use aoai_lb_engine::saved::{Inputs, SavedPlan};
 use aoai_lb_engine::{plan, state};
 
 use super::load;
 use super::session::Session;
 
-pub fn run(printer: &Printer, settings: &Settings, file: &Path, engine: &EngineArgs) -> ExitStatus {
+pub fn run(
+    printer: &Printer,
+    settings: &Settings,
+    file: &Path,
+    out: Option<&Path>,
+    engine: &EngineArgs,
+) -> ExitStatus {
     let view = view::view(printer);
     let loaded = match load::load(file) {
         Ok(l) => l,
@@ -23,12 +31,17 @@ pub fn run(printer: &Printer, settings: &Settings, file: &Path, engine: &EngineA
         Ok(s) => s,
         Err(status) => return status,
     };
-    let status = run_in(&*view, &session, &loaded);
+    let status = run_in(&*view, &session, &loaded, out);
     session.close();
     status
 }
 
-fn run_in(view: &dyn PlanView, session: &Session, loaded: &load::Loaded) -> ExitStatus {
+fn run_in(
+    view: &dyn PlanView,
+    session: &Session,
+    loaded: &load::Loaded,
+    out: Option<&Path>,
+) -> ExitStatus {
     let computed = state::read(&session.state_path)
         .map_err(|e| e.to_string())
         .and_then(|current| {
@@ -44,10 +57,22 @@ fn run_in(view: &dyn PlanView, session: &Session, loaded: &load::Loaded) -> Exit
             return ExitStatus::Failure;
         }
     };
+    let saved_to = match out {
+        Some(out) => {
+            let saved = SavedPlan::new(inputs_of(loaded, &session.state_path), p.clone());
+            if let Err(e) = write_atomically(out, &saved.to_json()) {
+                view.error(&format!("cannot save the plan to {}: {e}", out.display()));
+                return ExitStatus::Failure;
+            }
+            Some(out.display().to_string())
+        }
+        None => None,
+    };
     let planned = Planned {
         file: &loaded.file,
         plan: &p,
         requests: session.client.counts(),
+        saved_to,
     };
     view.github(&planned);
     view.planned(&planned);
@@ -56,4 +81,28 @@ fn run_in(view: &dyn PlanView, session: &Session, loaded: &load::Loaded) -> Exit
     } else {
         ExitStatus::Success
     }
+}
+
+/// What a plan is made from now: the plan file and the files it refers to (hashed as
+/// they were read), its subscription and deployment, and the state file's hash.
+pub(super) fn inputs_of(loaded: &load::Loaded, state_path: &Path) -> Inputs {
+    Inputs {
+        plan_file: loaded.plan_hash.clone(),
+        files: loaded.files.clone(),
+        subscription_id: loaded.model.subscription_id.clone(),
+        deployment: loaded.model.deployment.clone(),
+        state_sha256: std::fs::read(state_path)
+            .ok()
+            .map(|bytes| plan::sha256(&String::from_utf8_lossy(&bytes))),
+    }
+}
+
+/// Writes `text` to `path` whole or not at all: a temporary file beside it, renamed.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&temp, text)?;
+    std::fs::rename(&temp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
 }

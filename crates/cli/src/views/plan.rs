@@ -177,6 +177,8 @@ pub struct Planned<'a> {
     pub file: &'a str,
     pub plan: &'a Plan,
     pub requests: aoai_lb_arm::Counts,
+    /// Where `--out` saved the plan.
+    pub saved_to: Option<String>,
 }
 
 /// The view of `aoai-lb plan`.
@@ -200,7 +202,13 @@ pub fn view(printer: &crate::printer::Printer) -> Box<dyn PlanView> {
 
 impl PlanView for super::Human {
     fn planned(&self, p: &Planned) {
-        self.printer.result(&render(p.plan, super::stdout_colour()));
+        let mut text = render(p.plan, super::stdout_colour());
+        if let Some(out) = &p.saved_to {
+            text.push_str(&format!(
+                "\nSaved the plan to {out}. To make exactly these changes, run:\n  aoai-lb apply {out}\n"
+            ));
+        }
+        self.printer.result(&text);
     }
 }
 
@@ -211,6 +219,7 @@ impl PlanView for super::Json {
             "changes": p.plan.changes,
             "summary": p.plan.summary(),
             "requests": p.requests,
+            "savedTo": p.saved_to,
         }));
     }
 }

@@ -50,7 +50,7 @@ fn create(address: &str, kind: Kind, deps: &[&str]) -> Change {
 fn plan_of(changes: Vec<Change>) -> Plan {
     Plan {
         changes,
-        spec_sha256: String::new(),
+        ..Plan::default()
     }
 }
 
