@@ -310,6 +310,22 @@ fn a_real_difference_is_shown_by_import_and_stays_in_the_plan() {
         changed[0]["address"],
         "deployment.aoai-nov26-instance1/gpt-4o"
     );
+
+    // Adopted, it is aoai-lb's to converge.
+    let out = run(emu.cli(dir.path()).arg("apply").arg(&plan).arg("--yes"));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let deployment = ids::deployment(
+        &ids::account(
+            &model.subscription_id,
+            &model.resource_group.name,
+            &model.accounts[0].name,
+        ),
+        "gpt-4o",
+    );
+    let live = settled(&emu, &deployment, api_version::COGNITIVE_SERVICES);
+    assert_eq!(live["sku"]["capacity"], 10);
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&plan));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
 
 #[test]
