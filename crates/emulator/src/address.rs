@@ -505,6 +505,13 @@ fn apim_resource(rg: Rg, rest: &[&str]) -> Option<Address> {
         3 if k(2, "subscriptions") => {
             Address::ApimCollection(rg, svc, ApimCollection::Subscriptions)
         }
+        // An API import's Azure-AsyncOperation (op_urls).
+        5 if k(2, "tenant") && k(3, "operationResults") => Address::Operation {
+            sub: rg.sub,
+            namespace: Namespace::ApiManagement,
+            id: name(4),
+            poll: Poll::Status,
+        },
         // An API Management service operation's Location (op_urls).
         4 if k(2, "operationresults") => Address::Operation {
             sub: rg.sub,

@@ -17,6 +17,10 @@
 //!   /subscriptions/{s}/operationresults/{token}?api-version={asked}`, 202 with `Location`
 //!   and `Retry-After` while running, then 200 with no body (TestDeployment.json).
 //! - API Management service update: `Location: {service id}/operationresults/{id}`.
+//! - API import (PUT of an API with `format`/`value`): `Location: {api id}?api-version=…&asyncId={id}&asyncCode=201`
+//!   (200 for a replaced API), answering 202 until done, then the asyncCode with the API;
+//!   `Azure-AsyncOperation: {service id}/tenant/operationResults/{id}` (the 2024-05-01
+//!   example ApiManagementCreateApiUsingOai3Import.json; ApiImportExportOpenApiJsonTest.json).
 //! - Anything else keeps the emulator's generic
 //!   `/subscriptions/{s}/providers/{ns}/locations/global/operation{Statuses|Results}/{id}`;
 //!   its URLs carry the api-version of the request that started the operation.
@@ -63,6 +67,27 @@ pub fn url(op: &Operation, base: &str, poll: Poll) -> String {
             cognitive_path(op, true)
         );
     }
+    if op.kind == OpKind::ApiImport {
+        let service = op
+            .target
+            .rsplit_once("/apis/")
+            .map_or(op.target.as_str(), |(s, _)| s);
+        return match poll {
+            Poll::Status => format!(
+                "{base}{service}/tenant/operationResults/{}?api-version={asked}",
+                op.id
+            ),
+            Poll::Result => format!(
+                "{base}{}?api-version={asked}&asyncId={}&asyncCode={}",
+                op.target,
+                op.id,
+                match op.async_code {
+                    0 => 201,
+                    c => c,
+                }
+            ),
+        };
+    }
     let path = match (op.kind, poll) {
         (OpKind::GroupDelete, Poll::Result) => {
             format!("/subscriptions/{}/operationresults/{}", op.sub, op.id)
@@ -77,6 +102,13 @@ pub fn url(op: &Operation, base: &str, poll: Poll) -> String {
 pub fn status_id(op: &Operation) -> String {
     match op.namespace {
         Namespace::CognitiveServices => cognitive_path(op, false),
+        _ if op.kind == OpKind::ApiImport => {
+            let service = op
+                .target
+                .rsplit_once("/apis/")
+                .map_or(op.target.as_str(), |(s, _)| s);
+            format!("{service}/tenant/operationResults/{}", op.id)
+        }
         _ => operation_path(&op.sub, op.namespace, &op.id, Poll::Status),
     }
 }
@@ -142,6 +174,7 @@ mod tests {
             api_version: "2025-04-01".into(),
             region: region.into(),
             running: String::new(),
+            async_code: 0,
         }
     }
 
@@ -215,5 +248,19 @@ mod tests {
         routes(&location, Poll::Result, Namespace::ApiManagement);
         let status = url(&a, "http://h", Poll::Status);
         routes(&status, Poll::Status, Namespace::ApiManagement);
+        let api = format!("{service}/apis/petstore");
+        let mut i = op(OpKind::ApiImport, Namespace::ApiManagement, &api, "");
+        let status = url(&i, "http://h", Poll::Status);
+        assert_eq!(
+            status,
+            format!("http://h{service}/tenant/operationResults/op1?api-version=2025-04-01")
+        );
+        routes(&status, Poll::Status, Namespace::ApiManagement);
+        assert_eq!(
+            url(&i, "http://h", Poll::Result),
+            format!("http://h{api}?api-version=2025-04-01&asyncId=op1&asyncCode=201")
+        );
+        i.async_code = 200;
+        assert!(url(&i, "http://h", Poll::Result).ends_with("&asyncCode=200"));
     }
 }

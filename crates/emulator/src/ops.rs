@@ -117,6 +117,10 @@ pub struct Operation {
     /// older state files: `InProgress`.
     #[serde(default)]
     pub running: String,
+    /// API import: the status its Location answers at the end (`asyncCode`: 201 for a
+    /// new API, 200 for a replaced one); 0 in older state files: 201.
+    #[serde(default)]
+    pub async_code: u16,
 }
 
 impl Operation {
@@ -300,6 +304,7 @@ mod tests {
             api_version: String::new(),
             region: String::new(),
             running: String::new(),
+            async_code: 0,
         }
     }
 

@@ -290,15 +290,35 @@ async fn api_import_openapi3() {
         created.body["properties"]["provisioningState"],
         "InProgress"
     );
-    let done = arm
-        .send(Method::GET, created.header("location").unwrap(), None)
-        .await;
+    // The example's operation URLs: Location is the API's own URL with asyncId and the
+    // asyncCode it ends with; Azure-AsyncOperation is the service's tenant/operationResults.
+    let location = created.header("location").unwrap().to_string();
+    assert!(
+        location.contains(&format!("{path}?api-version={APIM}&asyncId="))
+            && location.ends_with("&asyncCode=201"),
+        "{location}"
+    );
+    let status = created.header("azure-asyncoperation").unwrap();
+    assert!(
+        status.contains(&format!("{SERVICE}/tenant/operationResults/")),
+        "{status}"
+    );
+    let done = arm.send(Method::GET, &location, None).await;
     assert_eq!(
-        done.status, 200,
-        "Location ends with the API: {}",
+        done.status, 201,
+        "Location ends with the asyncCode and the API: {}",
         done.body
     );
     assert_eq!(done.body["properties"]["path"], "petstore");
-    documented(&ex, 200, &arm.put(&path, APIM, &inline).await);
+    let replaced = arm.put(&path, APIM, &inline).await;
+    documented(&ex, 200, &replaced);
+    assert!(
+        replaced
+            .header("location")
+            .unwrap()
+            .ends_with("&asyncCode=200"),
+        "{:?}",
+        replaced.header("location")
+    );
     arm.stop().await;
 }

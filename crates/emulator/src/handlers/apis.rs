@@ -164,6 +164,9 @@ pub fn put_api(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmEr
         &sub,
         Namespace::ApiManagement,
     );
+    let mut op = op;
+    op.async_code = if existing.is_some() { 200 } else { 201 };
+    cx.store.operations.insert(op.id.clone(), op.clone());
     let mut reply = Reply::put(existing.is_some(), stored.body);
     reply.headers = cx.op_headers(&op, true, true);
     Ok(reply)

@@ -84,6 +84,7 @@ impl Cx<'_> {
             api_version: self.query.get("api-version").cloned().unwrap_or_default(),
             region: super::op_urls::region(self.store, kind, target),
             running: super::op_urls::running_status(self.store, kind, target),
+            async_code: 0,
         };
         self.store.operations.insert(op.id.clone(), op.clone());
         op
@@ -271,6 +272,11 @@ fn dispatch(
         (Address::ApimSubscription(..), "DELETE") => apim::delete_simple(cx, addr),
         (Address::ListSecrets(..), "POST") => apim::list_secrets(cx, addr),
         (Address::Api(..), "PUT") => apis::put_api(cx, addr, need()?),
+        // API import's Location is the API's URL with `asyncId` (op_urls).
+        (Address::Api(..), "GET") if cx.query.contains_key("asyncid") => {
+            let id = cx.query["asyncid"].clone();
+            polls::get(cx, &id, Poll::Result)
+        }
         (Address::Api(..), "GET") => apim::get(cx, addr),
         (Address::Api(..), "PATCH") => patches::api(cx, addr, need()?),
         (Address::Api(..), "DELETE") => patches::delete_api(cx, addr),

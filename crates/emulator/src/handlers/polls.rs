@@ -46,6 +46,13 @@ pub fn get(cx: &mut Cx, id: &str, poll: Poll) -> Result<Reply, ArmError> {
         (Poll::Result, OpStatus::Failed) => return failed(op.error(), early),
         // A deleted resource group's Location ends in 200 with no body (recorded).
         (Poll::Result, OpStatus::Succeeded) if op.kind == OpKind::GroupDelete => Reply::empty(200),
+        // An API import's Location ends with its asyncCode and the API (recorded).
+        (Poll::Result, OpStatus::Succeeded) if op.kind == OpKind::ApiImport => {
+            match cx.store.get(&op.target) {
+                Some(r) => Reply::new(op.async_code.max(200), r.body.clone()),
+                None => Reply::empty(204),
+            }
+        }
         (Poll::Result, OpStatus::Succeeded) => match cx.store.get(&op.target) {
             Some(r) if !op.kind.removes() => Reply::ok(r.body.clone()),
             _ => Reply::empty(204),
