@@ -61,6 +61,10 @@ def test_account_location_cannot_change(cognitive):
     assert cognitive.accounts.get(lab.RG, lab.ACCOUNT).location == lab.LOCATION
 
 
+def test_account_list_keys(cognitive):
+    keys = cognitive.accounts.list_keys(lab.RG, lab.ACCOUNT)
+    assert keys.key1 and keys.key2 and keys.key1 != keys.key2
+
 
 def test_account_soft_delete_purge_and_restore(cognitive):
     cognitive.accounts.begin_create(lab.RG, SCRATCH, build.account_body(lab.LOCATION, SCRATCH)).result()

@@ -15,6 +15,22 @@ def principal(resources, cognitive, apim):
     return build.identity(apim)
 
 
+def test_role_definition_by_name_filter(authorization):
+    scope = f"/subscriptions/{lab.SUBSCRIPTION}"
+    found = list(
+        authorization.role_definitions.list(
+            scope, filter=f"roleName eq '{lab.OPENAI_USER_ROLE_NAME}'"
+        )
+    )
+    assert [d.role_name for d in found] == [lab.OPENAI_USER_ROLE_NAME]
+    assert found[0].name == lab.OPENAI_USER_ROLE
+    assert found[0].id.endswith(f"/providers/Microsoft.Authorization/roleDefinitions/{lab.OPENAI_USER_ROLE}")
+
+
+def test_role_definition_get_by_id(authorization):
+    got = authorization.role_definitions.get(f"/subscriptions/{lab.SUBSCRIPTION}", lab.OPENAI_USER_ROLE)
+    assert got.role_name == lab.OPENAI_USER_ROLE_NAME
+    assert got.role_type == "BuiltInRole"
 
 
 def test_role_assignment_create_and_get(authorization, principal):
