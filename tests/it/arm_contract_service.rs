@@ -159,6 +159,12 @@ async fn account_keys_are_listed_and_regenerated_and_never_shown_elsewhere() {
     let arm = Arm::start(with_apim(&[])).await;
     account(&arm, "rg1", "acc1", "westus").await;
     let path = account_path("rg1", "acc1");
+    let got = arm.get(&path, COG).await;
+    assert_eq!(
+        got.header("etag"),
+        got.body["etag"].as_str(),
+        "an account's ETag header is its body's etag"
+    );
     let keys = arm.post(&format!("{path}/listKeys"), COG).await;
     assert_eq!(keys.status, 200, "{}", keys.body);
     let (k1, k2) = (

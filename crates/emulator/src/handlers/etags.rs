@@ -66,14 +66,27 @@ pub fn precondition(cx: &Cx, method: &Method, addr: &Address) -> Result<(), ArmE
     ))
 }
 
-/// Adds the entity's `ETag` to a successful GET, HEAD, PUT or PATCH answer.
+/// Adds the entity's `ETag` to a successful GET, HEAD, PUT or PATCH answer. Cognitive
+/// Services accounts and deployments send theirs too, the body's `etag` as it is (ARM's
+/// `ETag` header on account and deployment PUT and GET in the Azure PowerShell records
+/// TestDefenderForAISetting.json and TestDeployment.json).
 pub fn add_header(cx: &Cx, method: &Method, addr: &Address, reply: &mut Reply) {
     let reads_or_writes = matches!(method.as_str(), "GET" | "HEAD" | "PUT" | "PATCH");
-    if !reads_or_writes || !tagged(addr) || !(200..300).contains(&reply.status) {
+    if !reads_or_writes || !(200..300).contains(&reply.status) {
         return;
     }
-    if let Some(etag) = cx.store.get(&addr.id()).and_then(|r| r.etag.as_deref()) {
-        reply.headers.push(("ETag", format!("\"{etag}\"")));
+    let record = cx.store.get(&addr.id());
+    let header = match addr {
+        Address::Account(..) | Address::Deployment(..) => record
+            .and_then(|r| r.body["etag"].as_str())
+            .map(str::to_string),
+        a if tagged(a) => record
+            .and_then(|r| r.etag.as_deref())
+            .map(|e| format!("\"{e}\"")),
+        _ => None,
+    };
+    if let Some(h) = header {
+        reply.headers.push(("ETag", h));
     }
 }
 
