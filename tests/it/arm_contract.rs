@@ -122,6 +122,11 @@ async fn apim_lists_page_with_skip_and_honour_documented_filters() {
     let apis = format!("{svc}/apis?api-version={APIM}");
     let (items, pages) = all_pages(&arm, &format!("{apis}&$top=2")).await;
     assert_eq!((items.len(), pages), (3, 2));
+    let first = arm.send(Method::GET, &format!("{apis}&$top=2"), None).await;
+    assert_eq!(
+        first.body["count"], 3,
+        "count: every page's total, as APIM says"
+    );
     let r = arm.send(Method::GET, &format!("{apis}&$top=2"), None).await;
     assert!(
         r.body["nextLink"].as_str().unwrap().contains("skip=2"),
@@ -141,7 +146,10 @@ async fn apim_lists_page_with_skip_and_honour_documented_filters() {
     .expect_error(400, "InvalidFilterInQueryString");
 
     let policies = format!("{svc}/apis/openai-a/policies");
-    assert_eq!(arm.get(&policies, APIM).await.body, json!({"value": []}));
+    assert_eq!(
+        arm.get(&policies, APIM).await.body,
+        json!({"value": [], "count": 0})
+    );
     let policy = json!({"properties": {"format": "rawxml",
         "value": "<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"}});
     arm.create(&format!("{policies}/policy"), APIM, &policy)

@@ -146,7 +146,7 @@ pub fn api_policies(
         .map(|r| r.body.clone())
         .into_iter()
         .collect();
-    page(cx, addr, items, "$skip")
+    super::lists::apim_page(cx, addr, items)
 }
 
 #[cfg(test)]

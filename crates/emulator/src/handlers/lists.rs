@@ -282,5 +282,18 @@ pub fn apim(
         .filter(|r| odata::matches(&wanted, &r.body))
         .map(|r| r.body.clone())
         .collect();
-    page(cx, addr, items, "$skip")
+    apim_page(cx, addr, items)
+}
+
+/// A page of an API Management collection: `$skip` paging, and `count`, "Total record
+/// count number across all pages" (BackendCollection, ApiCollection, SubscriptionCollection,
+/// PolicyCollection in the 2024-05-01 definitions.json; the recorded backend list of
+/// BackendCrudTest.json carries it).
+pub(super) fn apim_page(cx: &Cx, addr: &Address, items: Vec<Value>) -> Result<Reply, ArmError> {
+    let count = items.len();
+    let mut reply = page(cx, addr, items, "$skip")?;
+    if let Some(body) = reply.body.as_mut() {
+        body["count"] = Value::from(count);
+    }
+    Ok(reply)
 }
