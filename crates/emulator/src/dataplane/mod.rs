@@ -13,129 +13,23 @@ mod identity;
 mod openai;
 mod pick;
 pub mod policy;
+mod prepare;
+mod state;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Uri};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use self::breaker::{Breaker, Member, Rule};
-use self::identity::{NoPrincipal, principal_of};
-use self::openai::Usage;
 use self::pick::{feed, pick};
-use self::policy::{Auth, Route, Target};
+use self::prepare::{Own, Prepared, loggable_query, own, prepare};
+pub use self::state::{Attempt, DataPlaneState, GatewayEntry, Trip};
 use super::clock::iso_now;
-use super::config::DataPlane;
 use super::ops;
-use super::pipeline::{Emulator, Inner, parse_query};
-use super::store::{Kind, Record, Store, key};
-use crate::policy::{self as policy_doc, Format};
-
-/// One attempt of a gateway request on a backend.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Attempt {
-    /// The backend entity (pool member or single backend), when there is one.
-    pub backend: Option<String>,
-    pub account: Option<String>,
-    pub region: Option<String>,
-    /// The backend's status; `None` when no backend was available or reachable.
-    pub status: Option<u16>,
-    pub at_ms: u64,
-}
-
-/// One request the gateway answered; `seq` numbers arrivals.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct GatewayEntry {
-    pub seq: u64,
-    pub method: String,
-    pub path: String,
-    /// The query without subscription keys.
-    pub query: String,
-    pub status: u16,
-    pub start_ms: u64,
-    pub end_ms: u64,
-    /// The region of the response (its `x-ms-region`), if a backend answered.
-    pub region: Option<String>,
-    pub backend: Option<String>,
-    pub attempts: Vec<Attempt>,
-}
-
-/// A circuit breaker that tripped.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Trip {
-    pub backend: String,
-    pub status: u16,
-    pub at_ms: u64,
-    pub until_ms: u64,
-}
-
-/// The data plane's live state: its configuration (replaceable at run time), random
-/// state, account budgets, breakers and log. Not persisted: a restart starts afresh.
-pub struct DataPlaneState {
-    pub config: DataPlane,
-    rng: StdRng,
-    pub usage: BTreeMap<String, Usage>,
-    /// By backend id, lower-cased.
-    pub breakers: BTreeMap<String, Breaker>,
-    pub log: Vec<GatewayEntry>,
-    pub trips: Vec<Trip>,
-    next_seq: u64,
-}
-
-fn rng_for(seed: Option<u64>) -> StdRng {
-    match seed {
-        Some(s) => StdRng::seed_from_u64(s),
-        None => StdRng::from_os_rng(),
-    }
-}
-
-impl DataPlaneState {
-    pub fn new(config: DataPlane) -> DataPlaneState {
-        DataPlaneState {
-            rng: rng_for(config.seed),
-            config,
-            usage: BTreeMap::new(),
-            breakers: BTreeMap::new(),
-            log: Vec::new(),
-            trips: Vec::new(),
-            next_seq: 0,
-        }
-    }
-
-    /// A new configuration (`PUT /_emulator/dataplane`): budgets and latencies apply
-    /// from the next request; usage, breakers and the log stay; a seed restarts the
-    /// random sequence.
-    pub fn replace_config(&mut self, config: DataPlane) {
-        if config.seed.is_some() {
-            self.rng = rng_for(config.seed);
-        }
-        self.config = config;
-    }
-
-    /// What `GET /_emulator/dataplane` shows; requests by arrival (`seq`).
-    pub fn view(&self, now: u64) -> Value {
-        let breakers: BTreeMap<&String, &Breaker> = self.breakers.iter().collect();
-        let mut requests: Vec<&GatewayEntry> = self.log.iter().collect();
-        requests.sort_by_key(|e| e.seq);
-        json!({
-            "nowMs": now,
-            "config": self.config,
-            "requests": requests,
-            "trips": self.trips,
-            "breakers": breakers,
-            "usage": self.usage,
-        })
-    }
-}
+use super::pipeline::{Emulator, Inner};
+use super::store::{Kind, Store};
 
 /// The gateway URL of a service.
 pub fn gateway_url(base: &str, service: &str) -> String {
@@ -154,12 +48,6 @@ pub fn point_gateways(store: &mut Store, base: &str) {
     }
 }
 
-/// A response the gateway itself makes (not a backend's).
-struct Own {
-    status: u16,
-    message: String,
-}
-
 /// The outcome of one try.
 enum Outcome {
     Backend(openai::Answer),
@@ -173,162 +61,6 @@ impl Outcome {
             Outcome::Gateway(o) => o.status,
         }
     }
-}
-
-/// Everything decided before the first try.
-struct Prepared {
-    service_id: String,
-    /// The operation's path after the API's path, from its `/`.
-    suffix: String,
-    /// The query forwarded to the backend (subscription key removed).
-    forward_query: String,
-    route: Route,
-    service_url: Option<String>,
-    /// The managed identity's principal, or why there is none.
-    principal: Result<Option<String>, NoPrincipal>,
-    api_key: bool,
-}
-
-fn own(status: u16, message: impl Into<String>) -> Own {
-    Own {
-        status,
-        message: message.into(),
-    }
-}
-
-/// A query string without the named parameters.
-fn strip_query(raw: &str, names: &[String]) -> String {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .filter(|p| {
-            let k = p.split_once('=').map_or(*p, |(k, _)| k);
-            let k = parse_query(k).into_keys().next().unwrap_or_default();
-            !names.iter().any(|n| n.eq_ignore_ascii_case(&k))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// The query as the log keeps it: without anything that may be a secret.
-fn loggable_query(raw: &str) -> String {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .filter(|p| {
-            let k = p
-                .split_once('=')
-                .map_or(*p, |(k, _)| k)
-                .to_ascii_lowercase();
-            !["key", "sig", "token", "secret"]
-                .iter()
-                .any(|s| k.contains(s))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// The route of an API's policy as applied (no policy: the API's service URL).
-fn route_of(store: &Store, api_id: &str) -> Result<Route, Own> {
-    let Some(p) = store.get(&format!("{api_id}/policies/policy")) else {
-        return Ok(Route::without_policy());
-    };
-    let raw = p.private["format"].as_str() == Some("rawxml");
-    let format = if raw { Format::RawXml } else { Format::Xml };
-    let value = p.private["value"].as_str().unwrap_or_default();
-    let root = policy_doc::parse(value, format)
-        .map_err(|e| own(500, format!("The API's policy does not parse: {e}")))?;
-    Ok(policy::route(&root))
-}
-
-/// Service, API, subscription key, policy: APIM's checks before the backend.
-fn prepare(
-    store: &Store,
-    service_name: &str,
-    rest: &str,
-    raw_query: &str,
-    headers: &HeaderMap,
-) -> Result<Prepared, Own> {
-    let not_found = || own(404, "Resource not found");
-    let service = store
-        .resources
-        .values()
-        .find(|r| r.kind == Kind::ApimService && r.name().eq_ignore_ascii_case(service_name))
-        .ok_or_else(not_found)?;
-    let rest = rest.trim_start_matches('/');
-    let api = store
-        .below(&service.id)
-        .filter(|r| r.kind == Kind::Api)
-        .filter_map(|r| {
-            let path = r.body["properties"]["path"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_matches('/')
-                .to_ascii_lowercase();
-            let lower = rest.to_ascii_lowercase();
-            let fits = path.is_empty() || lower == path || lower.starts_with(&format!("{path}/"));
-            fits.then_some((path.len(), r))
-        })
-        .max_by_key(|(len, _)| *len)
-        .ok_or_else(not_found)?;
-    let (path_len, api): (usize, &Record) = api;
-    let props = &api.body["properties"];
-    let header_name = props
-        .pointer("/subscriptionKeyParameterNames/header")
-        .and_then(Value::as_str)
-        .unwrap_or("Ocp-Apim-Subscription-Key")
-        .to_string();
-    let query_name = props
-        .pointer("/subscriptionKeyParameterNames/query")
-        .and_then(Value::as_str)
-        .unwrap_or("subscription-key")
-        .to_string();
-    let query = parse_query(raw_query);
-    if props["subscriptionRequired"].as_bool().unwrap_or(true) {
-        let sent = headers
-            .get(header_name.as_str())
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| query.get(&query_name.to_ascii_lowercase()).cloned());
-        let Some(sent) = sent.filter(|s| !s.is_empty()) else {
-            return Err(own(
-                401,
-                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
-            ));
-        };
-        let api_key = key(&api.id);
-        let all_apis = key(&format!("{}/apis", service.id));
-        let valid = store.below(&service.id).any(|s| {
-            s.kind == Kind::ApimSubscription
-                && s.body["properties"]["state"].as_str() == Some("active")
-                && s.body["properties"]["scope"]
-                    .as_str()
-                    .is_some_and(|sc| key(sc) == api_key || key(sc) == all_apis)
-                && ["primaryKey", "secondaryKey"]
-                    .iter()
-                    .any(|k| s.private[k].as_str() == Some(sent.as_str()))
-        });
-        if !valid {
-            return Err(own(
-                401,
-                "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
-            ));
-        }
-    }
-    let route = route_of(store, &api.id)?;
-    let suffix = rest.get(path_len..).unwrap_or_default();
-    let suffix = if suffix.is_empty() || suffix.starts_with('/') {
-        suffix.to_string()
-    } else {
-        format!("/{suffix}")
-    };
-    Ok(Prepared {
-        service_id: service.id.clone(),
-        suffix,
-        forward_query: strip_query(raw_query, &[query_name]),
-        principal: principal_of(&service.body, &route),
-        api_key: route.auth == Auth::ApiKey,
-        route,
-        service_url: props["serviceUrl"].as_str().map(str::to_string),
-    })
 }
 
 /// One try: pick a backend, call it (the call's latency is waited out unlocked), and
@@ -532,7 +264,9 @@ pub async fn gateway(
 
 #[cfg(test)]
 mod tests {
+    use super::prepare::strip_query;
     use super::*;
+    use crate::store::Record;
 
     #[test]
     fn keys_never_reach_the_log() {

@@ -2,7 +2,15 @@
 //! weights among the members whose breakers are closed, and what each answer feeds
 //! back into those breakers (docs/emulator.md, "Pool selection" and "Circuit breakers").
 
-use super::*;
+use rand::Rng;
+
+use super::breaker::{self, Member, Rule};
+use super::openai;
+use super::policy::Target;
+use super::prepare::{Own, Prepared, own};
+use super::state::{DataPlaneState, Trip};
+use crate::pipeline::Inner;
+use crate::store::{Kind, Record, Store, key};
 
 /// Where one try goes: a URL and the backend entity whose breaker it feeds.
 pub(super) struct Pick {

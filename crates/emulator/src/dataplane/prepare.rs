@@ -1,0 +1,174 @@
+//! What API Management decides before it calls a backend: the service and API a request
+//! names, the subscription key, and the API's policy as applied (APIM's own 404 and 401
+//! answers come from here).
+
+use axum::http::HeaderMap;
+use serde_json::Value;
+
+use super::identity::{NoPrincipal, principal_of};
+use super::policy::{self, Auth, Route};
+use crate::pipeline::parse_query;
+use crate::policy::{self as policy_doc, Format};
+use crate::store::{Kind, Record, Store, key};
+
+/// A response the gateway itself makes (not a backend's).
+pub(super) struct Own {
+    pub status: u16,
+    pub message: String,
+}
+
+/// Everything decided before the first try.
+pub(super) struct Prepared {
+    pub service_id: String,
+    /// The operation's path after the API's path, from its `/`.
+    pub suffix: String,
+    /// The query forwarded to the backend (subscription key removed).
+    pub forward_query: String,
+    pub route: Route,
+    pub service_url: Option<String>,
+    /// The managed identity's principal, or why there is none.
+    pub principal: Result<Option<String>, NoPrincipal>,
+    pub api_key: bool,
+}
+
+pub(super) fn own(status: u16, message: impl Into<String>) -> Own {
+    Own {
+        status,
+        message: message.into(),
+    }
+}
+
+/// A query string without the named parameters.
+pub(super) fn strip_query(raw: &str, names: &[String]) -> String {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let k = p.split_once('=').map_or(*p, |(k, _)| k);
+            let k = parse_query(k).into_keys().next().unwrap_or_default();
+            !names.iter().any(|n| n.eq_ignore_ascii_case(&k))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The query as the log keeps it: without anything that may be a secret.
+pub(super) fn loggable_query(raw: &str) -> String {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let k = p
+                .split_once('=')
+                .map_or(*p, |(k, _)| k)
+                .to_ascii_lowercase();
+            !["key", "sig", "token", "secret"]
+                .iter()
+                .any(|s| k.contains(s))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The route of an API's policy as applied (no policy: the API's service URL).
+fn route_of(store: &Store, api_id: &str) -> Result<Route, Own> {
+    let Some(p) = store.get(&format!("{api_id}/policies/policy")) else {
+        return Ok(Route::without_policy());
+    };
+    let raw = p.private["format"].as_str() == Some("rawxml");
+    let format = if raw { Format::RawXml } else { Format::Xml };
+    let value = p.private["value"].as_str().unwrap_or_default();
+    let root = policy_doc::parse(value, format)
+        .map_err(|e| own(500, format!("The API's policy does not parse: {e}")))?;
+    Ok(policy::route(&root))
+}
+
+/// Service, API, subscription key, policy: APIM's checks before the backend.
+pub(super) fn prepare(
+    store: &Store,
+    service_name: &str,
+    rest: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+) -> Result<Prepared, Own> {
+    let not_found = || own(404, "Resource not found");
+    let service = store
+        .resources
+        .values()
+        .find(|r| r.kind == Kind::ApimService && r.name().eq_ignore_ascii_case(service_name))
+        .ok_or_else(not_found)?;
+    let rest = rest.trim_start_matches('/');
+    let api = store
+        .below(&service.id)
+        .filter(|r| r.kind == Kind::Api)
+        .filter_map(|r| {
+            let path = r.body["properties"]["path"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_matches('/')
+                .to_ascii_lowercase();
+            let lower = rest.to_ascii_lowercase();
+            let fits = path.is_empty() || lower == path || lower.starts_with(&format!("{path}/"));
+            fits.then_some((path.len(), r))
+        })
+        .max_by_key(|(len, _)| *len)
+        .ok_or_else(not_found)?;
+    let (path_len, api): (usize, &Record) = api;
+    let props = &api.body["properties"];
+    let header_name = props
+        .pointer("/subscriptionKeyParameterNames/header")
+        .and_then(Value::as_str)
+        .unwrap_or("Ocp-Apim-Subscription-Key")
+        .to_string();
+    let query_name = props
+        .pointer("/subscriptionKeyParameterNames/query")
+        .and_then(Value::as_str)
+        .unwrap_or("subscription-key")
+        .to_string();
+    let query = parse_query(raw_query);
+    if props["subscriptionRequired"].as_bool().unwrap_or(true) {
+        let sent = headers
+            .get(header_name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| query.get(&query_name.to_ascii_lowercase()).cloned());
+        let Some(sent) = sent.filter(|s| !s.is_empty()) else {
+            return Err(own(
+                401,
+                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+            ));
+        };
+        let api_key = key(&api.id);
+        let all_apis = key(&format!("{}/apis", service.id));
+        let valid = store.below(&service.id).any(|s| {
+            s.kind == Kind::ApimSubscription
+                && s.body["properties"]["state"].as_str() == Some("active")
+                && s.body["properties"]["scope"]
+                    .as_str()
+                    .is_some_and(|sc| key(sc) == api_key || key(sc) == all_apis)
+                && ["primaryKey", "secondaryKey"]
+                    .iter()
+                    .any(|k| s.private[k].as_str() == Some(sent.as_str()))
+        });
+        if !valid {
+            return Err(own(
+                401,
+                "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+            ));
+        }
+    }
+    let route = route_of(store, &api.id)?;
+    let suffix = rest.get(path_len..).unwrap_or_default();
+    let suffix = if suffix.is_empty() || suffix.starts_with('/') {
+        suffix.to_string()
+    } else {
+        format!("/{suffix}")
+    };
+    Ok(Prepared {
+        service_id: service.id.clone(),
+        suffix,
+        forward_query: strip_query(raw_query, &[query_name]),
+        principal: principal_of(&service.body, &route),
+        api_key: route.auth == Auth::ApiKey,
+        route,
+        service_url: props["serviceUrl"].as_str().map(str::to_string),
+    })
+}
