@@ -146,13 +146,14 @@ impl Drop for Emu {
 }
 
 /// Resources in the emulator that aoai-lb would own: tagged as ours, or made inside the
-/// APIM service, or role assignments (seeded services and identities excluded).
+/// APIM service, or role assignments (seeded services and identities excluded). An API's
+/// operations are API Management's, made by the import: they go with the API.
 pub fn ours_in(dump: &[Value]) -> Vec<String> {
     dump.iter()
         .filter_map(|r| r.get("id").and_then(Value::as_str).map(|id| (id, r)))
         .filter(|(id, r)| {
             let lower = id.to_lowercase();
-            if lower.contains("/deletedaccounts/") {
+            if lower.contains("/deletedaccounts/") || lower.contains("/operations/") {
                 return false;
             }
             r.pointer("/tags/managed-by").and_then(Value::as_str) == Some("aoai-lb")

@@ -51,6 +51,10 @@ pub enum Address {
     Backend(Rg, String, String),
     Api(Rg, String, String),
     ApiPolicy(Rg, String, String),
+    /// `GET .../apis/{api}/operations` (ApiOperation_ListByApi, apimapis.json).
+    ApiOperations(Rg, String, String),
+    /// `.../apis/{api}/operations/{op}` (ApiOperation_Get).
+    ApiOperation(Rg, String, String, String),
     ApimSubscription(Rg, String, String),
     /// `POST .../subscriptions/{sid}/listSecrets`.
     ListSecrets(Rg, String, String),
@@ -251,6 +255,8 @@ impl Address {
             | Address::Backend(..)
             | Address::Api(..)
             | Address::ApiPolicy(..)
+            | Address::ApiOperations(..)
+            | Address::ApiOperation(..)
             | Address::ApimSubscription(..)
             | Address::ListSecrets(..) => Namespace::ApiManagement,
             Address::Identity(..) => Namespace::ManagedIdentity,
@@ -317,6 +323,12 @@ impl Address {
             Address::ApiPolicy(rg, s, a) => {
                 format!("{}/{APIM}/{s}/apis/{a}/policies/policy", rg.id())
             }
+            Address::ApiOperations(rg, s, a) => {
+                format!("{}/{APIM}/{s}/apis/{a}/operations", rg.id())
+            }
+            Address::ApiOperation(rg, s, a, o) => {
+                format!("{}/{APIM}/{s}/apis/{a}/operations/{o}", rg.id())
+            }
             Address::ApimSubscription(rg, s, x) => {
                 format!("{}/{APIM}/{s}/subscriptions/{x}", rg.id())
             }
@@ -349,7 +361,9 @@ impl Address {
             | Address::ApimSubscription(rg, s, _) => {
                 Some(Address::ApimService(rg.clone(), s.clone()))
             }
-            Address::ApiPolicy(rg, s, a) => Some(Address::Api(rg.clone(), s.clone(), a.clone())),
+            Address::ApiPolicy(rg, s, a) | Address::ApiOperation(rg, s, a, _) => {
+                Some(Address::Api(rg.clone(), s.clone(), a.clone()))
+            }
             Address::ListSecrets(rg, s, x) => {
                 Some(Address::ApimSubscription(rg.clone(), s.clone(), x.clone()))
             }
@@ -524,9 +538,11 @@ fn apim_resource(rg: Rg, rest: &[&str]) -> Option<Address> {
         4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),
         5 if k(2, "subscriptions") && k(4, "listSecrets") => Address::ListSecrets(rg, svc, name(3)),
         5 if k(2, "apis") && k(4, "policies") => Address::ApiPolicies(rg, svc, name(3)),
+        5 if k(2, "apis") && k(4, "operations") => Address::ApiOperations(rg, svc, name(3)),
         6 if k(2, "apis") && k(4, "policies") && k(5, "policy") => {
             Address::ApiPolicy(rg, svc, name(3))
         }
+        6 if k(2, "apis") && k(4, "operations") => Address::ApiOperation(rg, svc, name(3), name(5)),
         _ => return None,
     })
 }

@@ -24,6 +24,8 @@ pub enum Kind {
     Backend,
     Api,
     ApiPolicy,
+    /// An operation of an API, created by an OpenAPI import.
+    ApiOperation,
     ApimSubscription,
 }
 

@@ -10,6 +10,7 @@
 
 pub mod breaker;
 mod identity;
+pub mod matching;
 mod openai;
 mod pick;
 pub mod policy;
@@ -192,10 +193,18 @@ pub async fn gateway(
         if ops::advance(&mut inner.store, start_ms, &iso_now()) {
             em.persist(&inner);
         }
-        let prepared = prepare(&inner.store, service, rest, &raw_query, &headers);
+        let prepared = prepare(
+            &inner.store,
+            method.as_str(),
+            service,
+            rest,
+            &raw_query,
+            &headers,
+        );
         (seq, start_ms, prepared)
     };
     let mut attempts = Vec::new();
+    let operation = prepared.as_ref().ok().map(|p| p.operation.name.clone());
     let outcome = match prepared {
         Err(o) => Outcome::Gateway(o),
         Ok(p) => {
@@ -251,6 +260,7 @@ pub async fn gateway(
         method: method.to_string(),
         path,
         query: loggable_query(&raw_query),
+        operation,
         status: outcome.status(),
         start_ms,
         end_ms: em.clock.now_ms(),

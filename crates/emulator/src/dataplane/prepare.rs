@@ -2,10 +2,13 @@
 //! names, the subscription key, and the API's policy as applied (APIM's own 404 and 401
 //! answers come from here).
 
+use std::collections::BTreeMap;
+
 use axum::http::HeaderMap;
 use serde_json::Value;
 
 use super::identity::{NoPrincipal, principal_of};
+use super::matching::{self, Matched};
 use super::policy::{self, Auth, Route};
 use crate::pipeline::parse_query;
 use crate::policy::{self as policy_doc, Format};
@@ -29,6 +32,8 @@ pub(super) struct Prepared {
     /// The managed identity's principal, or why there is none.
     pub principal: Result<Option<String>, NoPrincipal>,
     pub api_key: bool,
+    /// The operation the request matched.
+    pub operation: Matched,
 }
 
 pub(super) fn own(status: u16, message: impl Into<String>) -> Own {
@@ -81,37 +86,16 @@ fn route_of(store: &Store, api_id: &str) -> Result<Route, Own> {
     Ok(policy::route(&root))
 }
 
-/// Service, API, subscription key, policy: APIM's checks before the backend.
-pub(super) fn prepare(
+/// The subscription key a request must carry for `api` (its header, or its query
+/// parameter), checked against the service's active subscriptions scoped to the API or
+/// to all APIs. Returns the query parameter's name (not forwarded).
+fn check_key(
     store: &Store,
-    service_name: &str,
-    rest: &str,
-    raw_query: &str,
+    service: &Record,
+    api: &Record,
+    query: &BTreeMap<String, String>,
     headers: &HeaderMap,
-) -> Result<Prepared, Own> {
-    let not_found = || own(404, "Resource not found");
-    let service = store
-        .resources
-        .values()
-        .find(|r| r.kind == Kind::ApimService && r.name().eq_ignore_ascii_case(service_name))
-        .ok_or_else(not_found)?;
-    let rest = rest.trim_start_matches('/');
-    let api = store
-        .below(&service.id)
-        .filter(|r| r.kind == Kind::Api)
-        .filter_map(|r| {
-            let path = r.body["properties"]["path"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_matches('/')
-                .to_ascii_lowercase();
-            let lower = rest.to_ascii_lowercase();
-            let fits = path.is_empty() || lower == path || lower.starts_with(&format!("{path}/"));
-            fits.then_some((path.len(), r))
-        })
-        .max_by_key(|(len, _)| *len)
-        .ok_or_else(not_found)?;
-    let (path_len, api): (usize, &Record) = api;
+) -> Result<String, Own> {
     let props = &api.body["properties"];
     let header_name = props
         .pointer("/subscriptionKeyParameterNames/header")
@@ -123,45 +107,93 @@ pub(super) fn prepare(
         .and_then(Value::as_str)
         .unwrap_or("subscription-key")
         .to_string();
-    let query = parse_query(raw_query);
-    if props["subscriptionRequired"].as_bool().unwrap_or(true) {
-        let sent = headers
-            .get(header_name.as_str())
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| query.get(&query_name.to_ascii_lowercase()).cloned());
-        let Some(sent) = sent.filter(|s| !s.is_empty()) else {
-            return Err(own(
-                401,
-                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
-            ));
-        };
-        let api_key = key(&api.id);
-        let all_apis = key(&format!("{}/apis", service.id));
-        let valid = store.below(&service.id).any(|s| {
-            s.kind == Kind::ApimSubscription
-                && s.body["properties"]["state"].as_str() == Some("active")
-                && s.body["properties"]["scope"]
-                    .as_str()
-                    .is_some_and(|sc| key(sc) == api_key || key(sc) == all_apis)
-                && ["primaryKey", "secondaryKey"]
-                    .iter()
-                    .any(|k| s.private[k].as_str() == Some(sent.as_str()))
-        });
-        if !valid {
-            return Err(own(
-                401,
-                "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
-            ));
-        }
+    if !props["subscriptionRequired"].as_bool().unwrap_or(true) {
+        return Ok(query_name);
     }
-    let route = route_of(store, &api.id)?;
+    let sent = headers
+        .get(header_name.as_str())
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| query.get(&query_name.to_ascii_lowercase()).cloned());
+    let Some(sent) = sent.filter(|s| !s.is_empty()) else {
+        return Err(own(
+            401,
+            "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+        ));
+    };
+    let api_key = key(&api.id);
+    let all_apis = key(&format!("{}/apis", service.id));
+    let valid = store.below(&service.id).any(|s| {
+        s.kind == Kind::ApimSubscription
+            && s.body["properties"]["state"].as_str() == Some("active")
+            && s.body["properties"]["scope"]
+                .as_str()
+                .is_some_and(|sc| key(sc) == api_key || key(sc) == all_apis)
+            && ["primaryKey", "secondaryKey"]
+                .iter()
+                .any(|k| s.private[k].as_str() == Some(sent.as_str()))
+    });
+    if !valid {
+        return Err(own(
+            401,
+            "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+        ));
+    }
+    Ok(query_name)
+}
+
+/// The service named in the gateway URL and the API of the service whose `path` is the
+/// longest prefix of `rest`, with that path's length.
+fn service_and_api<'s>(
+    store: &'s Store,
+    service_name: &str,
+    rest: &str,
+) -> Option<(&'s Record, &'s Record, usize)> {
+    let service = store
+        .resources
+        .values()
+        .find(|r| r.kind == Kind::ApimService && r.name().eq_ignore_ascii_case(service_name))?;
+    let lower = rest.to_ascii_lowercase();
+    let (len, api) = store
+        .below(&service.id)
+        .filter(|r| r.kind == Kind::Api)
+        .filter_map(|r| {
+            let path = r.body["properties"]["path"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_matches('/')
+                .to_ascii_lowercase();
+            let fits = path.is_empty() || lower == path || lower.starts_with(&format!("{path}/"));
+            fits.then_some((path.len(), r))
+        })
+        .max_by_key(|(len, _)| *len)?;
+    Some((service, api, len))
+}
+
+/// Service, API, operation, subscription key, policy: APIM's checks before the backend.
+pub(super) fn prepare(
+    store: &Store,
+    method: &str,
+    service_name: &str,
+    rest: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+) -> Result<Prepared, Own> {
+    let not_found = || own(404, "Resource not found");
+    let rest = rest.trim_start_matches('/');
+    let (service, api, path_len) =
+        service_and_api(store, service_name, rest).ok_or_else(not_found)?;
     let suffix = rest.get(path_len..).unwrap_or_default();
     let suffix = if suffix.is_empty() || suffix.starts_with('/') {
         suffix.to_string()
     } else {
         format!("/{suffix}")
     };
+    let query = parse_query(raw_query);
+    let operation =
+        matching::find(store, &api.id, method, &suffix, &query).ok_or_else(not_found)?;
+    let query_name = check_key(store, service, api, &query, headers)?;
+    let route = route_of(store, &api.id)?;
     Ok(Prepared {
         service_id: service.id.clone(),
         suffix,
@@ -169,6 +201,9 @@ pub(super) fn prepare(
         principal: principal_of(&service.body, &route),
         api_key: route.auth == Auth::ApiKey,
         route,
-        service_url: props["serviceUrl"].as_str().map(str::to_string),
+        service_url: api.body["properties"]["serviceUrl"]
+            .as_str()
+            .map(str::to_string),
+        operation,
     })
 }

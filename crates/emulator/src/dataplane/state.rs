@@ -34,6 +34,8 @@ pub struct GatewayEntry {
     pub path: String,
     /// The query without subscription keys.
     pub query: String,
+    /// The API operation the request matched (none: APIM's own 404 or an earlier refusal).
+    pub operation: Option<String>,
     pub status: u16,
     pub start_ms: u64,
     pub end_ms: u64,

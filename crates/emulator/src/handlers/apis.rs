@@ -157,6 +157,9 @@ pub fn put_api(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmEr
     });
     cx.store.put(Record::new(Kind::Api, id.clone(), view));
     let stored = cx.store.get(&id).expect("stored").clone();
+    if let Some(doc) = &doc {
+        super::operations::replace(cx.store, &stored.id, doc);
+    }
     let sub = stored.id.split('/').nth(2).unwrap_or_default().to_string();
     let op = cx.start_op(
         OpKind::ApiImport,

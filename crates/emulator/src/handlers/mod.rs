@@ -15,6 +15,7 @@ mod immutable;
 mod keys;
 mod lists;
 mod odata;
+mod operations;
 mod patches;
 mod polls;
 mod roledefs;
@@ -149,6 +150,7 @@ impl Cx<'_> {
             | Address::Backend(rg, ..)
             | Address::Api(rg, ..)
             | Address::ApiPolicy(rg, ..)
+            | Address::ApiOperation(rg, ..)
             | Address::ApimSubscription(rg, ..)
             | Address::ListSecrets(rg, ..)
             | Address::Identity(rg, _)
@@ -282,6 +284,8 @@ fn dispatch(
         (Address::Api(..), "DELETE") => patches::delete_api(cx, addr),
         (Address::Backend(..), "PATCH") => patches::backend(cx, addr, need()?),
         (Address::ApimSubscription(..), "PATCH") => patches::subscription(cx, addr, need()?),
+        (Address::ApiOperations(rg, s, a), "GET") => operations::list(cx, addr, rg, s, a),
+        (Address::ApiOperation(..), "GET") => apim::get(cx, addr),
         (Address::ApiPolicy(..), "PUT") => apis::put_policy(cx, addr, need()?),
         (Address::ApiPolicy(..), "GET") => apis::get_policy(cx, addr),
         (Address::ApiPolicy(..), "DELETE") => apim::delete_simple(cx, addr),
