@@ -198,7 +198,9 @@ async fn resource_group_delete_is_a_long_running_operation_that_takes_the_conten
 async fn azure_latency_sends_scaled_retry_after_and_marks_early_polls() {
     let config = Config {
         latency: Latency::Azure,
-        time_scale: 0.01,
+        // Large enough that the immediate poll lands inside the operation (1.5 s) and
+        // its Retry-After (0.5 s) even on a busy machine.
+        time_scale: 0.05,
         ..Config::default()
     };
     let arm = Arm::start(config).await;
@@ -212,17 +214,17 @@ async fn azure_latency_sends_scaled_retry_after_and_marks_early_polls() {
         )
         .await;
     assert_eq!(r.status, 201);
-    // Account create: 30 s, Retry-After 10 s; scaled by 0.01.
+    // Account create: 30 s, Retry-After 10 s; scaled by 0.05.
     assert_eq!(
         r.header("retry-after"),
         Some("1"),
         "whole seconds, at least 1"
     );
-    assert_eq!(r.header("retry-after-ms"), Some("100"));
+    assert_eq!(r.header("retry-after-ms"), Some("500"));
     let status_url = r.header("azure-asyncoperation").unwrap().to_string();
     let poll = arm.send(Method::GET, &status_url, None).await;
-    assert_eq!(poll.body["status"], "Creating", "300 ms have not passed");
-    assert_eq!(poll.header("retry-after-ms"), Some("100"));
+    assert_eq!(poll.body["status"], "Creating", "1.5 s have not passed");
+    assert_eq!(poll.header("retry-after-ms"), Some("500"));
     let end = arm.wait(&poll_with_url(&status_url)).await;
     assert_eq!(end.body["status"], "Succeeded");
     let log = arm.log().await;
@@ -240,7 +242,7 @@ async fn azure_latency_sends_scaled_retry_after_and_marks_early_polls() {
         .unwrap();
     let last = polls.last().unwrap();
     assert!(
-        last["startMs"].as_u64().unwrap() >= put["startMs"].as_u64().unwrap() + 300,
+        last["startMs"].as_u64().unwrap() >= put["startMs"].as_u64().unwrap() + 1500,
         "the operation ends no sooner than its scaled duration: {log:?}"
     );
     assert!(
