@@ -19,9 +19,14 @@ fn parts(addr: &Address) -> (&str, &str, &str) {
     }
 }
 
+/// A write to an account while one of its operations runs: `409 RequestConflict`, the
+/// code the Cognitive Services provider answers account operations with while another
+/// runs (Azure-Samples/azure-search-openai-demo#59: deleting an OpenAI account
+/// "I receive an "RequestConflict" error message from the Cognitive Services Resource
+/// Provider"; the deployments' conflict is the same code, deployments.rs).
 fn conflict_in_progress(id: &str) -> ArmError {
     ArmError::conflict(
-        "AnotherOperationInProgress",
+        "RequestConflict",
         format!(
             "Another operation is being performed on the resource '{id}'. Please try again later."
         ),

@@ -49,8 +49,9 @@ pub fn patch(cx: &mut super::Cx, addr: &Address, body: &Value) -> Result<Reply, 
         return Err(cx.missing(addr));
     }
     if ops::in_progress(cx.store, &id).is_some() {
+        // The provider's code for a write while an operation runs (cognitive.rs).
         return Err(ArmError::conflict(
-            "AnotherOperationInProgress",
+            "RequestConflict",
             format!(
                 "Another operation is being performed on the resource '{id}'. Please try again later."
             ),
