@@ -16,10 +16,19 @@ def group(resources):
     build.group(resources)
 
 
-def test_account_create_with_the_poller(cognitive):
+def test_account_create_with_the_poller(cognitive, emulator):
     for name, location in ((lab.ACCOUNT, lab.LOCATION), (lab.ACCOUNT2, lab.LOCATION2)):
+        seen = len(emulator.requests())
         poller = cognitive.accounts.begin_create(lab.RG, name, build.account_body(location, name))
         account = poller.result()
+        # The poller went where ARM sends it: the operation result in the account's region,
+        # then the account itself.
+        calls = [(e["method"], e["path"], e["status"]) for e in emulator.requests()[seen:]]
+        assert [(m, status) for m, _, status in calls] == [("PUT", 201), ("GET", 200), ("GET", 200)]
+        assert f"/providers/Microsoft.CognitiveServices/locations/{location}/operationResults/" in (
+            calls[1][1]
+        )
+        assert calls[2][1] == lab.account_id(name)
         assert poller.status() == "Succeeded"
         assert account.id == lab.account_id(name)
         assert account.kind == "OpenAI"
