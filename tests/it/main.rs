@@ -23,6 +23,7 @@ mod ownership;
 mod parser_fuzz;
 mod plan_data;
 mod plan_reads;
+mod plan_review;
 mod plan_schema;
 mod policy_readers;
 mod recorded;

@@ -364,6 +364,40 @@ pub fn normalize(el: &Element) -> Element {
     }
 }
 
+/// A policy laid out one element per line, indented by four spaces, attribute values
+/// and text as they read (expressions unencoded, as in rawxml), for people to compare:
+/// two policies in different encodings and layouts print the same when they mean the
+/// same, so a line diff of the two shows only what changed.
+pub fn pretty(value: &str, format: Format) -> Result<String, XmlError> {
+    let root = normalize(&parse(value, format)?);
+    let mut out = String::new();
+    pretty_element(&root, 0, &mut out);
+    Ok(out)
+}
+
+fn pretty_element(el: &Element, depth: usize, out: &mut String) {
+    let indent = "    ".repeat(depth);
+    let attrs: String = el
+        .attributes
+        .iter()
+        .map(|(k, v)| format!(" {k}=\"{v}\""))
+        .collect();
+    match el.children.as_slice() {
+        [] => out.push_str(&format!("{indent}<{}{attrs} />\n", el.name)),
+        [Node::Text(t)] => out.push_str(&format!("{indent}<{0}{attrs}>{t}</{0}>\n", el.name)),
+        children => {
+            out.push_str(&format!("{indent}<{}{attrs}>\n", el.name));
+            for child in children {
+                match child {
+                    Node::Element(e) => pretty_element(e, depth + 1, out),
+                    Node::Text(t) => out.push_str(&format!("{indent}    {t}\n")),
+                }
+            }
+            out.push_str(&format!("{indent}</{}>\n", el.name));
+        }
+    }
+}
+
 /// Whether two policy values mean the same, whatever their encoding and layout.
 pub fn same_policy(a: &str, a_format: Format, b: &str, b_format: Format) -> bool {
     match (parse(a, a_format), parse(b, b_format)) {
@@ -390,6 +424,15 @@ mod tests {
     </backend>
     <!-- a comment with @( unbalanced -->
 </policies>"#;
+
+    #[test]
+    fn pretty_prints_both_encodings_alike() {
+        let raw = "<policies><inbound><set-header name=\"a\"><value>@(\"x\" + \"y\")</value></set-header></inbound><backend><forward-request /></backend></policies>";
+        let xml = "<policies>\r\n  <inbound>\r\n    <set-header name=\"a\">\r\n      <value>@(&quot;x&quot; + &quot;y&quot;)</value>\r\n    </set-header>\r\n  </inbound>\r\n  <backend>\r\n    <forward-request />\r\n  </backend>\r\n</policies>";
+        let want = "<policies>\n    <inbound>\n        <set-header name=\"a\">\n            <value>@(\"x\" + \"y\")</value>\n        </set-header>\n    </inbound>\n    <backend>\n        <forward-request />\n    </backend>\n</policies>\n";
+        assert_eq!(pretty(raw, Format::RawXml).unwrap(), want);
+        assert_eq!(pretty(xml, Format::Xml).unwrap(), want);
+    }
 
     #[test]
     fn rawxml_expressions_parse() {

@@ -12,6 +12,7 @@ pub mod github;
 pub mod import;
 mod load;
 pub mod plan;
+pub mod plan_detail;
 pub mod progress;
 pub mod render;
 pub mod validate;

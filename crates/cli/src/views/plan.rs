@@ -3,10 +3,11 @@
 use serde_json::Value;
 
 use super::Paint;
+use aoai_lb_core::desired::Kind;
 use aoai_lb_engine::plan::{Action, Plan};
 
 /// Pool members as `name (priority P, weight W)`, the way people think of them.
-fn show_members(v: &Value) -> Option<String> {
+pub(super) fn show_members(v: &Value) -> Option<String> {
     let items = v.as_array()?;
     let parts: Option<Vec<String>> = items
         .iter()
@@ -91,7 +92,28 @@ pub fn render(plan: &Plan, colour: bool) -> String {
             out.push_str(&format!("    {}\n", p.dim(&format!("({note})"))));
         }
         out.push_str(&format!("  {mark} {}\n", c.id));
+        if c.action == Action::Create {
+            for (name, value) in super::plan_detail::attributes(c, plan) {
+                out.push_str(&format!("      {} {name}: {value}\n", p.green("+")));
+            }
+        }
         for f in &c.fields {
+            if c.kind == Kind::ApiPolicy
+                && f.path == "properties.value"
+                && let Some(lines) = super::plan_detail::policy_diff(&f.old, &f.new)
+            {
+                out.push_str(&format!("      {} {}:\n", p.yellow("~"), f.path));
+                for line in lines {
+                    let painted = match line.chars().next() {
+                        Some('+') => p.green(&line),
+                        Some('-') => p.red(&line),
+                        Some('@') => p.dim(&line),
+                        _ => line,
+                    };
+                    out.push_str(&format!("          {painted}\n"));
+                }
+                continue;
+            }
             let forces = if f.forces_replacement {
                 p.red(" # forces replacement")
             } else {
