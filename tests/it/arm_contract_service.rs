@@ -256,3 +256,54 @@ async fn built_in_role_definitions_by_id_and_by_name() {
     .expect_error(400, "InvalidFilterInQueryString");
     arm.stop().await;
 }
+
+#[tokio::test]
+async fn accounts_and_deployments_are_updated_as_begin_update_sends_them() {
+    let arm = Arm::start(with_apim(&[])).await;
+    account(&arm, "rg1", "acc1", "westus").await;
+    let path = account_path("rg1", "acc1");
+    // azure-mgmt-cognitiveservices' accounts.begin_update(Account(sku=..., properties=...)).
+    let body = json!({"sku": {"name": "S0"}, "properties": {"publicNetworkAccess": "Disabled"}});
+    let r = arm.patch(&path, COG, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["properties"]["publicNetworkAccess"], "Disabled");
+    assert_eq!(
+        r.body["properties"]["customSubDomainName"], "acc1",
+        "what is not sent is kept"
+    );
+    arm.patch(&path, COG, &json!({"properties": {"noSuchThing": 1}}))
+        .await
+        .expect_error(400, "InvalidRequestContent");
+    arm.patch(&path, COG, &json!({"location": "eastus"}))
+        .await
+        .expect_error(409, "InvalidResourceLocation");
+
+    let deployment = format!("{path}/deployments/gpt-4o");
+    let d = json!({"sku": {"name": "Standard", "capacity": 10},
+        "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}}});
+    arm.create(&deployment, COG, &d).await;
+    // deployments.begin_update(PatchResourceTagsAndSku(sku=Sku(name=..., capacity=20))).
+    let r = arm
+        .patch(
+            &deployment,
+            COG,
+            &json!({"sku": {"name": "Standard", "capacity": 20}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    arm.wait(&r).await;
+    let got = arm.get(&deployment, COG).await.body;
+    assert_eq!(got["sku"]["capacity"], 20);
+    assert_eq!(got["properties"]["model"]["name"], "gpt-4o");
+    arm.patch(
+        &deployment,
+        COG,
+        &json!({"sku": {"name": "Standard", "capacity": 100000}}),
+    )
+    .await
+    .expect_error(400, "InsufficientQuota");
+    arm.patch(&deployment, COG, &json!({"properties": {}}))
+        .await
+        .expect_error(400, "InvalidRequestContent");
+    arm.stop().await;
+}

@@ -20,6 +20,7 @@ mod patches;
 mod polls;
 mod roledefs;
 mod tags;
+mod updates;
 
 use std::collections::BTreeMap;
 
@@ -252,7 +253,9 @@ fn dispatch(
         (Address::Account(..), "PUT") => cognitive::put(cx, addr, need()?),
         (Address::Account(..), "GET") => cognitive::get(cx, addr),
         (Address::Account(..), "DELETE") => cognitive::delete(cx, addr),
-        (Address::Account(..) | Address::Deployment(..), "PATCH") => tags::patch(cx, addr, need()?),
+        (Address::Account(..) | Address::Deployment(..), "PATCH") => {
+            updates::patch(cx, addr, need()?)
+        }
         (Address::DeletedAccounts { sub }, "GET") => cognitive::list_deleted(cx, sub),
         (Address::DeletedAccount { .. }, "GET") => cognitive::get_deleted(cx, addr),
         (Address::DeletedAccount { .. }, "DELETE") => cognitive::purge(cx, addr),
