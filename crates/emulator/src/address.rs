@@ -547,58 +547,6 @@ fn apim_resource(rg: Rg, rest: &[&str]) -> Option<Address> {
     })
 }
 
-/// `/subscriptions/{sub}/providers/...`: deleted accounts and operation polls.
-fn subscription_provider(sub: String, s: &[&str]) -> Result<Address, PathError> {
-    let Some(ns_text) = s.first() else {
-        return Err(PathError::NoRoute);
-    };
-    let Some(ns) = Namespace::parse(ns_text) else {
-        return Err(PathError::UnknownNamespace(ns_text.to_string()));
-    };
-    let k = |i: usize, word: &str| s.get(i).is_some_and(|x| eq(x, word));
-    if ns == Namespace::CognitiveServices && s.len() == 2 && k(1, "deletedAccounts") {
-        return Ok(Address::DeletedAccounts { sub });
-    }
-    if ns == Namespace::CognitiveServices && s.len() == 2 && k(1, "accounts") {
-        return Ok(Address::Accounts { sub, rg: None });
-    }
-    if ns == Namespace::ApiManagement && s.len() == 2 && k(1, "service") {
-        return Ok(Address::ApimServices { sub, rg: None });
-    }
-    if ns == Namespace::CognitiveServices
-        && s.len() == 7
-        && k(1, "locations")
-        && k(3, "resourceGroups")
-        && k(5, "deletedAccounts")
-    {
-        return Ok(Address::DeletedAccount {
-            sub,
-            location: s[2].to_string(),
-            rg: s[4].to_string(),
-            name: s[6].to_string(),
-        });
-    }
-    if s.len() == 5 && k(1, "locations") {
-        let poll = if k(3, "operationStatuses") {
-            Poll::Status
-        } else if k(3, "operationResults") {
-            Poll::Result
-        } else {
-            return Err(PathError::NoRoute);
-        };
-        return Ok(Address::Operation {
-            sub,
-            namespace: ns,
-            id: s[4].to_string(),
-            poll,
-        });
-    }
-    Err(PathError::UnknownType(
-        ns.name().to_string(),
-        s.get(1).copied().unwrap_or_default().to_string(),
-    ))
-}
-
 /// Normalises an Azure region for comparison: `West US` and `westus` are one region.
 pub fn region_key(location: &str) -> String {
     location
@@ -610,7 +558,7 @@ pub fn region_key(location: &str) -> String {
 
 #[path = "address_scopes.rs"]
 mod scopes;
-use scopes::{percent_decode, role_assignment, role_definition};
+use scopes::{percent_decode, role_assignment, role_definition, subscription_provider};
 
 #[cfg(test)]
 #[path = "address_tests.rs"]

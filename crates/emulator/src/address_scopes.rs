@@ -1,8 +1,10 @@
-//! Path pieces the parser in `address.rs` reads first: percent-decoding, and the
-//! role assignments and role definitions that may sit below any scope (a subscription,
-//! a group, a resource), recognised by their `providers/Microsoft.Authorization/...` tail.
+//! Path pieces of the parser in `address.rs` outside resource groups: percent-decoding,
+//! the role assignments and role definitions that may sit below any scope (a
+//! subscription, a group, a resource), recognised by their
+//! `providers/Microsoft.Authorization/...` tail, and the subscription-level provider paths
+//! (deleted accounts, lists of a whole subscription, operation polls).
 
-use super::{Address, eq};
+use super::{Address, Namespace, PathError, Poll, eq};
 
 /// Decodes `%XX` escapes (ARM ids may arrive percent-encoded); invalid escapes stay.
 pub(super) fn percent_decode(s: &str) -> String {
@@ -75,4 +77,56 @@ pub(super) fn role_definition(s: &[&str]) -> Option<Address> {
         });
     }
     None
+}
+
+/// `/subscriptions/{sub}/providers/...`: deleted accounts and operation polls.
+pub(super) fn subscription_provider(sub: String, s: &[&str]) -> Result<Address, PathError> {
+    let Some(ns_text) = s.first() else {
+        return Err(PathError::NoRoute);
+    };
+    let Some(ns) = Namespace::parse(ns_text) else {
+        return Err(PathError::UnknownNamespace(ns_text.to_string()));
+    };
+    let k = |i: usize, word: &str| s.get(i).is_some_and(|x| eq(x, word));
+    if ns == Namespace::CognitiveServices && s.len() == 2 && k(1, "deletedAccounts") {
+        return Ok(Address::DeletedAccounts { sub });
+    }
+    if ns == Namespace::CognitiveServices && s.len() == 2 && k(1, "accounts") {
+        return Ok(Address::Accounts { sub, rg: None });
+    }
+    if ns == Namespace::ApiManagement && s.len() == 2 && k(1, "service") {
+        return Ok(Address::ApimServices { sub, rg: None });
+    }
+    if ns == Namespace::CognitiveServices
+        && s.len() == 7
+        && k(1, "locations")
+        && k(3, "resourceGroups")
+        && k(5, "deletedAccounts")
+    {
+        return Ok(Address::DeletedAccount {
+            sub,
+            location: s[2].to_string(),
+            rg: s[4].to_string(),
+            name: s[6].to_string(),
+        });
+    }
+    if s.len() == 5 && k(1, "locations") {
+        let poll = if k(3, "operationStatuses") {
+            Poll::Status
+        } else if k(3, "operationResults") {
+            Poll::Result
+        } else {
+            return Err(PathError::NoRoute);
+        };
+        return Ok(Address::Operation {
+            sub,
+            namespace: ns,
+            id: s[4].to_string(),
+            poll,
+        });
+    }
+    Err(PathError::UnknownType(
+        ns.name().to_string(),
+        s.get(1).copied().unwrap_or_default().to_string(),
+    ))
 }
