@@ -146,3 +146,41 @@ async fn backends_before_2023_05_01_preview_have_no_pools() {
     assert_eq!(new["properties"]["pool"]["services"][0]["priority"], 1);
     arm.stop().await;
 }
+
+#[tokio::test]
+async fn role_definitions_are_served_at_their_own_window() {
+    let arm = Arm::start(Config::default()).await;
+    let sub = format!("/subscriptions/{}", super::SUB);
+    // Cognitive Services OpenAI User, read as azure-mgmt-authorization 4.0.0 (2022-04-01)
+    // and as Terraform azurerm (2022-05-01-preview) read it.
+    let role = format!(
+        "{sub}/providers/Microsoft.Authorization/roleDefinitions/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+    );
+    for version in ["2022-04-01", "2022-05-01-preview"] {
+        let r = arm.get(&role, version).await;
+        assert_eq!(r.status, 200, "{version}: {}", r.body);
+        assert_eq!(
+            r.body["properties"]["roleName"],
+            "Cognitive Services OpenAI User"
+        );
+    }
+    // A role assignments' version is not a role definitions' one, and the reverse.
+    let message = arm
+        .get(&role, "2020-10-01-preview")
+        .await
+        .expect_error(400, "NoRegisteredProviderFound");
+    assert!(message.contains("for type 'roleDefinitions'"), "{message}");
+    assert!(
+        message.contains("'2022-05-01-preview, 2022-04-01'"),
+        "{message}"
+    );
+    let assignments = format!("{sub}/providers/Microsoft.Authorization/roleAssignments");
+    arm.get(&assignments, "2022-05-01-preview")
+        .await
+        .expect_error(400, "NoRegisteredProviderFound");
+    assert_eq!(
+        arm.get(&assignments, "2020-10-01-preview").await.status,
+        200
+    );
+    arm.stop().await;
+}
