@@ -304,7 +304,25 @@ fn lacks_backend_pools(type_: &str, version: &str) -> bool {
 
 const POOL_FIELDS: [&str; 3] = ["type", "pool", "circuitBreaker"];
 
-/// A request body as the asked version's contract reads it.
+/// Model deployments have `sku` and `properties.versionUpgradeOption` only from
+/// 2023-05-01 (the ARM template change log of `accounts/deployments`: "2023-05-01 Added:
+/// sku, … properties.versionUpgradeOption"); before, the capacity is
+/// `properties.scaleSettings.capacity`. A deployment recorded at 2022-10-01
+/// (TestDeployment.json) also answers without `currentCapacity`, `raiPolicyName` and
+/// `rateLimits`.
+fn lacks_deployment_sku(type_: &str, version: &str) -> bool {
+    type_.eq_ignore_ascii_case("accounts/deployments") && version < "2023-05-01"
+}
+
+const SKU_ERA_FIELDS: [&str; 4] = [
+    "versionUpgradeOption",
+    "currentCapacity",
+    "raiPolicyName",
+    "rateLimits",
+];
+
+/// A request body as the asked version's contract reads it. An older deployment's
+/// `scaleSettings.capacity` becomes the `sku` the emulator keeps (Standard).
 pub fn adapt_request(type_: &str, version: &str, body: &mut Value) {
     if lacks_backend_pools(type_, version)
         && let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut)
@@ -313,18 +331,44 @@ pub fn adapt_request(type_: &str, version: &str, body: &mut Value) {
             props.remove(field);
         }
     }
+    if lacks_deployment_sku(type_, version)
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.remove("sku");
+        if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
+            props.remove("versionUpgradeOption");
+        }
+        let capacity = obj
+            .get("properties")
+            .and_then(|p| p.pointer("/scaleSettings/capacity"))
+            .cloned();
+        if let Some(capacity) = capacity {
+            obj.insert(
+                "sku".into(),
+                serde_json::json!({"name": "Standard", "capacity": capacity}),
+            );
+        }
+    }
 }
 
 /// A response body as the asked version's contract returns it (a resource or a
 /// `{value: [...]}` page).
 pub fn adapt_response(type_: &str, version: &str, body: &mut Value) {
-    if !lacks_backend_pools(type_, version) {
+    let (pools, sku) = (
+        lacks_backend_pools(type_, version),
+        lacks_deployment_sku(type_, version),
+    );
+    if !pools && !sku {
         return;
     }
     let strip = |item: &mut Value| {
+        if sku && let Some(obj) = item.as_object_mut() {
+            obj.remove("sku");
+        }
+        let fields: &[&str] = if pools { &POOL_FIELDS } else { &SKU_ERA_FIELDS };
         if let Some(props) = item.get_mut("properties").and_then(Value::as_object_mut) {
-            for field in POOL_FIELDS {
-                props.remove(field);
+            for field in fields {
+                props.remove(*field);
             }
         }
     };

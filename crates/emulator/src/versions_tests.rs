@@ -183,3 +183,34 @@ fn cognitive_operation_urls_add_only_their_recorded_version() {
     assert!(check(Namespace::CognitiveServices, t, "2017-04-18").is_ok());
     assert!(check(Namespace::CognitiveServices, "accounts", "2017-04-18").is_err());
 }
+
+#[test]
+fn deployments_before_2023_05_01_have_scale_settings_not_a_sku() {
+    let t = "accounts/deployments";
+    let mut body = json!({"sku": {"name": "GlobalStandard", "capacity": 9},
+        "properties": {"model": {"name": "gpt-4o"}, "versionUpgradeOption": "NoAutoUpgrade",
+                       "scaleSettings": {"scaleType": "Standard", "capacity": 3}}});
+    let untouched = body.clone();
+    adapt_request(t, "2023-05-01", &mut body);
+    assert_eq!(body, untouched);
+    adapt_request(t, "2022-10-01", &mut body);
+    assert_eq!(body["sku"], json!({"name": "Standard", "capacity": 3}));
+    assert!(body["properties"].get("versionUpgradeOption").is_none());
+    let mut no_capacity = json!({"sku": {"name": "Standard"}, "properties": {"scaleSettings": {"scaleType": "Standard"}}});
+    adapt_request(t, "2021-10-01", &mut no_capacity);
+    assert!(no_capacity.get("sku").is_none(), "{no_capacity}");
+
+    let stored = json!({"sku": {"name": "Standard", "capacity": 3}, "properties": {
+        "model": {"name": "gpt-4o"}, "currentCapacity": 3, "raiPolicyName": "Microsoft.DefaultV2",
+        "rateLimits": [], "versionUpgradeOption": "OnceNewDefaultVersionAvailable",
+        "provisioningState": "Succeeded"}});
+    let mut old = json!({"value": [stored.clone()]});
+    adapt_response(t, "2022-10-01", &mut old);
+    assert_eq!(
+        old["value"][0],
+        json!({"properties": {"model": {"name": "gpt-4o"}, "provisioningState": "Succeeded"}})
+    );
+    let mut new = stored.clone();
+    adapt_response(t, "2024-10-01", &mut new);
+    assert_eq!(new, stored);
+}
