@@ -29,5 +29,6 @@ mod policy_readers;
 mod recorded;
 mod saved_plans;
 mod scripted;
+mod state_output;
 mod util;
 mod verify;

@@ -74,6 +74,16 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `aoai-lb state ...`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the resources the state records: address and ARM id, owned or not, pending.
+    List {
+        /// The plan file: its state is listed (default: --state, or aoai-lb.state.json).
+        plan: Option<PathBuf>,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a plan offline; every error (unknown fields with a did-you-mean, wrong types,
@@ -161,6 +171,27 @@ pub enum Command {
         /// Also purge the soft-deleted accounts, so their names can be reused at once.
         #[arg(long)]
         purge: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// What the state file records: each resource's address and ARM id (offline).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  aoai-lb state list plan.yaml\n  aoai-lb state list --state prod.aoai-lb.state.json --output json"
+    )]
+    State(StateCommand),
+    /// Where clients go once applied: the gateway and API URLs, and client snippets (the
+    /// openai SDK and curl) that work with the API's path. The subscription key only with
+    /// --show-secrets.
+    #[command(
+        after_help = "Examples:\n  aoai-lb output plan.yaml\n  aoai-lb output plan.yaml --output json | jq -r .apiUrl\n  export AOAI_LB_API_KEY=$(aoai-lb output plan.yaml --show-secrets --output json | jq -r .subscriptionKey)"
+    )]
+    Output {
+        /// The plan file (YAML).
+        plan: PathBuf,
+        /// Also print the APIM subscription's primary key (never shown otherwise).
+        #[arg(long)]
+        show_secrets: bool,
         #[command(flatten)]
         engine: EngineArgs,
     },

@@ -76,6 +76,12 @@ impl ApiKey {
         ApiKey(key)
     }
 
+    /// The key itself, for the one place that shows it on request
+    /// (`aoai-lb output --show-secrets`).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// Removes the key from a text that is about to be shown.
     pub fn scrub(&self, text: &str) -> String {
         if self.0.len() >= 4 {

@@ -9,10 +9,12 @@ mod doctor;
 mod emulator;
 mod import;
 mod load;
+mod output;
 mod plan;
 mod render;
 mod schema;
 mod session;
+mod state_list;
 mod validate;
 mod verify;
 
@@ -68,6 +70,14 @@ pub fn run(cli: Cli) -> ExitStatus {
             purge,
             engine,
         } => destroy::run(&printer, &settings, plan.as_deref(), yes, purge, &engine),
+        Command::State(crate::cli::StateCommand::List { plan }) => {
+            state_list::run(&printer, &settings, plan.as_deref())
+        }
+        Command::Output {
+            plan,
+            show_secrets,
+            engine,
+        } => output::run(&printer, &settings, &plan, show_secrets, &engine),
         Command::Doctor { plan } => doctor::run(&printer, &settings, plan.as_deref()),
         Command::Verify(args) => verify::run(&printer, &settings, &args),
         Command::Demo(args) => demo::run(&printer, &settings, &args),

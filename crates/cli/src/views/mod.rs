@@ -11,10 +11,12 @@ pub mod doctor;
 pub mod github;
 pub mod import;
 mod load;
+pub mod output;
 pub mod plan;
 pub mod plan_detail;
 pub mod progress;
 pub mod render;
+pub mod state_list;
 pub mod validate;
 pub mod verify;
 

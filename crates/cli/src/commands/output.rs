@@ -1,0 +1,65 @@
+//! `aoai-lb output PLAN [--show-secrets]`: where clients go once the plan is applied
+//! (the gateway URL from ARM, the API URL with its path), client snippets, and the
+//! subscription key only when asked for.
+
+use std::path::Path;
+
+use crate::cli::{EngineArgs, Settings};
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+use crate::views::output::{self as view, Outputs};
+use aoai_lb_engine::traffic::{self, Load};
+
+use super::load;
+use super::session::Session;
+
+pub fn run(
+    printer: &Printer,
+    settings: &Settings,
+    file: &Path,
+    show_secrets: bool,
+    engine: &EngineArgs,
+) -> ExitStatus {
+    let view = view::view(printer);
+    let loaded = match load::load(file) {
+        Ok(l) => l,
+        Err(e) => return view.invalid(&e),
+    };
+    view.warnings(&loaded);
+    let session = match Session::open_for(printer, settings, engine, Some(&loaded)) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let model = &loaded.model;
+    let found = session.runtime.block_on(async {
+        let gateway = traffic::gateway_url(&session.client, model).await?;
+        let load = Load {
+            requests: 0,
+            concurrency: 1,
+            timeout: std::time::Duration::from_secs(1),
+            deployment: None,
+            api_version: None,
+        };
+        let endpoint = traffic::endpoint(model, &gateway, &load)?;
+        let key = match (show_secrets, &model.apim.subscription) {
+            (true, Some(_)) => Some(traffic::subscription_key(&session.client, model).await?),
+            _ => None,
+        };
+        Ok::<_, traffic::TrafficError>((endpoint, key))
+    });
+    session.close();
+    match found {
+        Ok((endpoint, key)) => {
+            view.outputs(&Outputs {
+                model,
+                endpoint: &endpoint,
+                key: key.as_ref().map(|k| k.expose()),
+            });
+            ExitStatus::Success
+        }
+        Err(e) => {
+            view.error(&e.to_string());
+            ExitStatus::Failure
+        }
+    }
+}
