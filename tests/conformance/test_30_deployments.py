@@ -42,6 +42,19 @@ def test_deployment_get_and_list(cognitive):
     assert [d.name for d in listed] == [lab.DEPLOYMENT]
 
 
+def test_deployment_update_capacity_with_the_poller(cognitive):
+    cognitive.deployments.begin_create_or_update(
+        lab.RG, lab.ACCOUNT2, lab.DEPLOYMENT, build.gpt4o()
+    ).result()
+    updated = cognitive.deployments.begin_update(
+        lab.RG, lab.ACCOUNT2, lab.DEPLOYMENT, {"sku": {"name": "Standard", "capacity": 20}}
+    ).result()
+    assert updated.sku.capacity == 20
+    got = cognitive.deployments.get(lab.RG, lab.ACCOUNT2, lab.DEPLOYMENT)
+    assert got.sku.capacity == 20
+    assert got.properties.model.version == "2024-08-06"
+
+
 def test_deployment_delete_with_the_poller(cognitive):
     cognitive.deployments.begin_create_or_update(lab.RG, lab.ACCOUNT, SCRATCH, build.gpt4o()).result()
     cognitive.deployments.begin_delete(lab.RG, lab.ACCOUNT, SCRATCH).result()
