@@ -1,5 +1,5 @@
 """azure-mgmt-apimanagement: the Azure OpenAI API imported from the 2024-10-21 inference spec
-(specs/), updated, and its policy (the lab's pool policy with the managed identity)."""
+(specs/), updated, its operations, and its policy (the lab's pool policy with the managed identity)."""
 
 import build
 import lab
@@ -31,6 +31,13 @@ def test_api_update(apim):
     assert got.description == "load balanced"
     assert got.path == lab.API_PATH
 
+
+def test_api_operations_come_from_the_spec(apim):
+    operations = {o.name: o for o in apim.api_operation.list_by_api(lab.APIM_RG, lab.APIM, lab.API)}
+    assert "ChatCompletions_Create" in operations
+    chat = operations["ChatCompletions_Create"]
+    assert chat.method == "POST"
+    assert chat.url_template == "/deployments/{deployment-id}/chat/completions?api-version={api-version}"
 
 
 def test_api_policy_create_and_get(resources, cognitive, apim):

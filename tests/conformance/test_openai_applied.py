@@ -37,6 +37,12 @@ def test_chat_completion_through_the_gateway(client):
 
 
 
+def test_a_path_no_operation_matches_is_apims_404(client):
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.models.list()
+    assert missing.value.status_code == 404
+    assert missing.value.response.json() == {"statusCode": 404, "message": "Resource not found"}
+
 
 def test_throttled_backends_answer_429_with_retry_after(client, emulator):
     before = emulator.hook("GET", "/_emulator/dataplane")["config"]
