@@ -261,3 +261,83 @@ fn a_new_model_replaces_only_its_deployment_and_a_new_version_is_in_place() {
         "update"
     );
 }
+
+#[test]
+fn a_new_subdomain_replaces_the_account_and_the_backend_follows_its_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), "lab.yaml", |t| t);
+    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    assert_eq!(apply(&emu, dir.path(), &plan).code, 0);
+    let renamed = plan_in(dir.path(), "lab.yaml", |t| {
+        t.replace(
+            "    location: eastus\n",
+            "    location: eastus\n    customSubDomain: aoai-lb-east\n",
+        )
+    });
+    let (code, v, stderr) = plan_json(&emu, dir.path(), &renamed);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(action_of(&v, "account.aoai-nov26-instance2"), "replace");
+    assert_eq!(action_of(&v, "backend.openai-instance2"), "update");
+    let out = apply(&emu, dir.path(), &renamed);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let backend = emu
+        .state()
+        .into_iter()
+        .find(|r| {
+            r["id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("/backends/openai-instance2"))
+        })
+        .unwrap();
+    assert_eq!(
+        backend["properties"]["url"],
+        "https://aoai-lb-east.openai.azure.com/openai"
+    );
+    assert_eq!(run(emu.cli(dir.path()).arg("plan").arg(&renamed)).code, 0);
+    let verify = run(emu
+        .cli(dir.path())
+        .arg("verify")
+        .arg(&renamed)
+        .args(["--requests", "30"]));
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+}
+
+#[test]
+fn destroy_purge_purges_what_it_deleted_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), "lab.yaml", |t| t);
+    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    // Someone else's account, soft-deleted in the same subscription before aoai-lb runs.
+    let cog = aoai_lb::core::ids::api_version::COGNITIVE_SERVICES;
+    let sub = "/subscriptions/00000000-0000-0000-0000-000000000000";
+    let (s, _) = emu.put(
+        &format!("{sub}/resourceGroups/rg-theirs"),
+        "2021-04-01",
+        serde_json::json!({ "location": "westus" }),
+    );
+    assert!(s < 300);
+    let theirs = format!(
+        "{sub}/resourceGroups/rg-theirs/providers/Microsoft.CognitiveServices/accounts/theirs"
+    );
+    let body = serde_json::json!({
+        "location": "westus", "kind": "OpenAI", "sku": { "name": "S0" },
+        "properties": { "customSubDomainName": "theirs-account" },
+    });
+    assert!(emu.put(&theirs, cog, body).0 < 300);
+    let _ = emu.get(&theirs, cog);
+    assert!(emu.delete(&theirs, cog) < 300);
+    let _ = emu.get(&theirs, cog);
+    assert_eq!(deleted_accounts(&emu).len(), 1);
+
+    assert_eq!(apply(&emu, dir.path(), &plan).code, 0);
+    let destroy = run(emu.cli(dir.path()).args(["destroy", "--yes", "--purge"]));
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    assert!(
+        destroy.stdout.contains("2 account(s) purged"),
+        "{}",
+        destroy.stdout
+    );
+    let left = deleted_accounts(&emu);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].ends_with("/deletedAccounts/theirs"), "{left:?}");
+}
