@@ -175,9 +175,10 @@ impl Namespace {
         }
     }
 
-    /// The one api-version the emulator serves for the namespace: that of the ARM
-    /// schema it ships for the namespace (`schema`), or, for the two it ships none for,
-    /// a documented stable version.
+    /// The namespace's reference api-version: that of the ARM schema the emulator ships
+    /// for it (`schema`; request bodies are validated with it whatever version was asked),
+    /// or, for the two it ships none for, a documented stable version. The versions
+    /// served are the windows of `versions`, which include this one.
     pub fn api_version(self) -> &'static str {
         use crate::schema;
         match self {

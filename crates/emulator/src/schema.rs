@@ -26,8 +26,9 @@ const SCHEMA_ID_PREFIX: &str = "https://schema.management.azure.com/schemas/";
 
 /// The api-version an embedded schema file describes: the folder of its `id`
 /// (`https://schema.management.azure.com/schemas/2024-05-01/Microsoft.ApiManagement.json#`).
-/// The emulator serves exactly the versions whose schemas it ships, so upgrading a schema
-/// file upgrades what it serves. Panics only if an embedded file lost its `id` (a test
+/// Bodies are validated against it whatever version was asked, and every provider's
+/// window (`versions`) includes it, so upgrading a schema file must keep its version in
+/// the window (a test checks). Panics only if an embedded file lost its `id` (a test
 /// reads every one).
 fn schema_version(text: &'static str) -> &'static str {
     let after_key = text
