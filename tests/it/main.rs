@@ -9,6 +9,7 @@ mod arm_contract_service;
 mod arm_emulator;
 mod arm_schemas;
 mod cli;
+mod dataplane_stream;
 mod durations;
 mod emu;
 mod emulator;

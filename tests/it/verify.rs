@@ -14,13 +14,13 @@ use crate::util::{aoai_lb, load_example, repo, run};
 mod gateway;
 
 /// Plain HTTP to the emulator (hooks, ARM, the gateway) from the test thread.
-struct Http {
+pub(crate) struct Http {
     rt: tokio::runtime::Runtime,
     client: reqwest::Client,
 }
 
 impl Http {
-    fn new() -> Http {
+    pub(crate) fn new() -> Http {
         Http {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -58,7 +58,7 @@ impl Http {
         })
     }
 
-    fn dataplane(&self, emu: &Emu) -> Value {
+    pub(crate) fn dataplane(&self, emu: &Emu) -> Value {
         let url = format!("{}/_emulator/dataplane", emu.url());
         let token = emu.hook_token();
         let auth = [(aoai_lb::emulator::HOOK_TOKEN_HEADER, token.as_str())];
@@ -74,7 +74,7 @@ impl Http {
     }
 
     /// The primary key of the plan's APIM subscription (listSecrets).
-    fn key(&self, emu: &Emu, plan: &Path) -> String {
+    pub(crate) fn key(&self, emu: &Emu, plan: &Path) -> String {
         let model = load_example(plan);
         let service = ids::apim_service(
             &model.subscription_id,
@@ -98,19 +98,19 @@ impl Http {
     }
 }
 
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     repo().join("examples").join(name)
 }
 
 /// An emulator seeded for `plan`, with a seeded data plane and a time scale.
-fn start(plan: &Path, seed: u64, time_scale: f64) -> Emu {
+pub(crate) fn start(plan: &Path, seed: u64, time_scale: f64) -> Emu {
     let mut config: Config = seeded_for(&load_example(plan));
     config.data_plane.seed = Some(seed);
     config.time_scale = time_scale;
     Emu::start(config)
 }
 
-fn apply(emu: &Emu, dir: &Path, plan: &Path) {
+pub(crate) fn apply(emu: &Emu, dir: &Path, plan: &Path) {
     let out = run(emu.cli(dir).arg("apply").arg(plan).arg("--yes"));
     assert_eq!(out.code, 0, "apply: {}{}", out.stdout, out.stderr);
 }

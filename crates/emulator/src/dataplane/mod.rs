@@ -8,6 +8,7 @@
 //! accounts behind it answer in process (`openai`). It reads only the resources
 //! applied to it, never a plan. See docs/emulator.md, "Data plane".
 
+mod bodies;
 pub mod breaker;
 mod identity;
 pub mod matching;
@@ -105,6 +106,7 @@ async fn attempt(em: &Emulator, p: &Prepared, body: &Bytes, method: &Method) -> 
             body,
             principal: principal.as_deref(),
             api_key: p.api_key,
+            client_request_id: p.client_request_id.as_deref(),
         };
         let Inner {
             store, dataplane, ..
@@ -173,6 +175,28 @@ fn respond(status: u16, headers: &[(String, String)], body: Option<&Value>) -> R
     .expect("a response from valid parts")
 }
 
+/// A backend's answer as the gateway passes it on: its JSON body, or its event stream
+/// (`text/event-stream`, one `data: {json}` event a frame, then `data: [DONE]`), sent
+/// on as a stream rather than gathered first.
+fn respond_backend(a: &openai::Answer) -> Response<Body> {
+    let Some(events) = &a.events else {
+        return respond(a.status, &a.headers, Some(&a.body));
+    };
+    let mut response = respond(a.status, &a.headers, None);
+    let frames: Vec<Result<Bytes, std::convert::Infallible>> = events
+        .iter()
+        .map(|e| format!("data: {e}\n\n"))
+        .chain(std::iter::once("data: [DONE]\n\n".to_string()))
+        .map(|f| Ok(Bytes::from(f)))
+        .collect();
+    *response.body_mut() = Body::from_stream(futures_util::stream::iter(frames));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    response
+}
+
 /// `ANY /gateway/{service}/{*rest}`: one client request through API Management.
 pub async fn gateway(
     State(em): State<Arc<Emulator>>,
@@ -238,7 +262,7 @@ pub async fn gateway(
         }
     };
     let response = match &outcome {
-        Outcome::Backend(a) => respond(a.status, &a.headers, Some(&a.body)),
+        Outcome::Backend(a) => respond_backend(a),
         Outcome::Gateway(o) if o.message.is_empty() => respond(o.status, &[], None),
         Outcome::Gateway(o) => respond(
             o.status,

@@ -1,9 +1,11 @@
 //! The Azure OpenAI accounts behind the gateway, answered in process: a backend URL
 //! `https://{customSubDomainName}.openai.azure.com/openai` resolves to the emulator's
-//! account with that subdomain (no network). Chat completions get a valid response
-//! body with `x-ms-region` (the account's region display name) and the rate-limit
-//! headers; a budget per account and window (requests, tokens) answers `429` +
-//! `Retry-After` beyond it, as Azure OpenAI does when a deployment's quota is used up.
+//! account with that subdomain (no network). Chat completions, completions and
+//! embeddings get a valid response body (or an event stream, `stream: true`) with
+//! `x-ms-region` (the account's region display name) and the rate-limit headers; an
+//! operation the deployment's model does not do is `400 OperationNotSupported`; a
+//! budget per account and window (requests, tokens) answers `429` + `Retry-After`
+//! beyond it, as Azure OpenAI does when a deployment's quota is used up.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +13,7 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::bodies;
 use crate::config::{AccountSettings, Config, DataPlane, Latency};
 use crate::ops::retry_headers;
 use crate::reply::uuid_like;
@@ -42,6 +45,8 @@ pub struct Call<'a> {
     pub principal: Option<&'a str>,
     /// The gateway set an `api-key` header (not checkable here: accepted).
     pub api_key: bool,
+    /// The client's `x-ms-client-request-id`, which Azure OpenAI echoes.
+    pub client_request_id: Option<&'a str>,
 }
 
 /// The account's answer, and how long it takes to arrive.
@@ -50,6 +55,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// The events of a streamed answer (`text/event-stream`), `body` is then unused.
+    pub events: Option<Vec<Value>>,
     pub account: String,
     /// Region display name (what `x-ms-region` says).
     pub region: String,
@@ -119,6 +126,24 @@ fn error(code: &str, message: &str) -> Value {
 /// Tokens Azure OpenAI counts against a budget when a request arrives: an estimate of
 /// the prompt, plus `max_tokens` (16 when unset).
 pub fn estimate(body: &Value) -> (u64, u64) {
+    let text_tokens = |v: &Value| -> u64 {
+        let chars = match v {
+            Value::String(s) => s.chars().count(),
+            Value::Array(a) => a.iter().map(|x| x.to_string().chars().count()).sum(),
+            _ => 0,
+        };
+        chars.div_ceil(4) as u64
+    };
+    if body.get("messages").is_none() {
+        let text = body.get("input").or_else(|| body.get("prompt"));
+        let prompt = text.map_or(0, text_tokens);
+        let max = if body.get("input").is_some() {
+            0
+        } else {
+            body["max_tokens"].as_u64().unwrap_or(16)
+        };
+        return (prompt, max);
+    }
     let prompt: u64 = body["messages"]
         .as_array()
         .map(|m| {
@@ -141,11 +166,6 @@ pub fn estimate(body: &Value) -> (u64, u64) {
     (prompt, max)
 }
 
-fn content_filter() -> Value {
-    let safe = json!({"filtered": false, "severity": "safe"});
-    json!({"hate": safe, "self_harm": safe, "sexual": safe, "violence": safe})
-}
-
 /// Response time of one call: `latencyMs` +- `jitterMs` (defaults by latency profile),
 /// scaled.
 fn response_ms<R: Rng>(config: &Config, settings: &AccountSettings, rng: &mut R) -> u64 {
@@ -164,33 +184,72 @@ fn response_ms<R: Rng>(config: &Config, settings: &AccountSettings, rng: &mut R)
     (drawn * config.time_scale).round() as u64
 }
 
-/// The deployment and query of `POST /openai/deployments/{d}/chat/completions?api-version=...`.
-fn chat_completions(
-    call: &Call,
-    path_and_query: &str,
-) -> Option<(String, BTreeMap<String, String>)> {
+/// The inference operations an account answers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    Chat,
+    Completions,
+    Embeddings,
+}
+
+impl Op {
+    /// How Azure OpenAI names the operation in `OperationNotSupported`.
+    fn word(self) -> &'static str {
+        match self {
+            Op::Chat => "chatCompletion",
+            Op::Completions => "completion",
+            Op::Embeddings => "embeddings",
+        }
+    }
+
+    /// The path after `/openai/deployments/{d}`.
+    fn path(self) -> &'static str {
+        match self {
+            Op::Chat => "chat/completions",
+            Op::Completions => "completions",
+            Op::Embeddings => "embeddings",
+        }
+    }
+
+    /// Whether a model does the operation: embeddings models embed, the instruct and
+    /// base GPT-3 models complete, every other model chats (Azure OpenAI's model
+    /// summary table, go.microsoft.com/fwlink/?linkid=2197993).
+    fn works_with(self, model: &str) -> bool {
+        let m = model.to_ascii_lowercase();
+        let embeds = m.starts_with("text-embedding");
+        let completes = m.ends_with("-instruct") || m == "davinci-002" || m == "babbage-002";
+        match self {
+            Op::Embeddings => embeds,
+            Op::Completions => completes,
+            Op::Chat => !embeds && !completes,
+        }
+    }
+}
+
+/// The operation, deployment and query of `POST /openai/deployments/{d}/...?api-version=`.
+fn operation(call: &Call, path_and_query: &str) -> Option<(Op, String, BTreeMap<String, String>)> {
     let (path, query) = path_and_query
         .split_once('?')
         .unwrap_or((path_and_query, ""));
     let query = crate::pipeline::parse_query(query);
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        [o, d, name, c, co]
-            if o.eq_ignore_ascii_case("openai")
-                && d.eq_ignore_ascii_case("deployments")
-                && c.eq_ignore_ascii_case("chat")
-                && co.eq_ignore_ascii_case("completions")
-                && call.method == "POST"
-                && query.contains_key("api-version") =>
-        {
-            Some((name.to_string(), query))
-        }
-        _ => None,
+    if call.method != "POST" || !query.contains_key("api-version") {
+        return None;
     }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (head, tail) = segments.split_at_checked(3)?;
+    let is = |s: &str, w: &str| s.eq_ignore_ascii_case(w);
+    if !is(head[0], "openai") || !is(head[1], "deployments") {
+        return None;
+    }
+    let tail = tail.join("/").to_ascii_lowercase();
+    let op = [Op::Chat, Op::Completions, Op::Embeddings]
+        .into_iter()
+        .find(|o| o.path() == tail)?;
+    Some((op, head[2].to_string(), query))
 }
 
 /// The 401 body when the caller may not call the account (None: it may).
-fn refusal(store: &Store, account_id: &str, call: &Call) -> Option<Value> {
+fn refusal(store: &Store, account_id: &str, call: &Call, op: Op) -> Option<Value> {
     let authorized = match call.principal {
         Some(p) => has_data_role(store, account_id, p),
         None => call.api_key,
@@ -202,7 +261,8 @@ fn refusal(store: &Store, account_id: &str, call: &Call) -> Option<Value> {
         Some(p) => error(
             "PermissionDenied",
             &format!(
-                "The principal `{p}` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST /openai/deployments/{{deployment-id}}/chat/completions` operation."
+                "The principal `{p}` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/{0}/action` to perform `POST /openai/deployments/{{deployment-id}}/{0}` operation.",
+                op.path()
             ),
         ),
         None => error(
@@ -212,54 +272,8 @@ fn refusal(store: &Store, account_id: &str, call: &Call) -> Option<Value> {
     })
 }
 
-/// A `chat.completion` body: at most `max_tokens` words naming the account and region.
-fn completion(out: &Answer, deployment: &str, dep: &Record, prompt: u64, max_tokens: u64) -> Value {
-    let words: Vec<String> = format!(
-        "Hello from {} in {}: the aoai-lb emulator answered this chat completion.",
-        out.account, out.region
-    )
-    .split(' ')
-    .map(str::to_string)
-    .collect();
-    let n = (max_tokens as usize).min(words.len()).max(1);
-    let finish = if n < words.len() { "length" } else { "stop" };
-    let model = &dep.body["properties"]["model"];
-    let model_name = match (model["name"].as_str(), model["version"].as_str()) {
-        (Some(m), Some(v)) => format!("{m}-{v}"),
-        (Some(m), None) => m.to_string(),
-        _ => deployment.to_string(),
-    };
-    let created = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    json!({
-        "id": format!("chatcmpl-{}", uuid_like().replace('-', "")),
-        "object": "chat.completion",
-        "created": created,
-        "model": model_name,
-        "system_fingerprint": "fp_aoai_lb_emulator",
-        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": content_filter()}],
-        "choices": [{
-            "index": 0,
-            "finish_reason": finish,
-            "logprobs": null,
-            "message": {"role": "assistant", "content": words[..n].join(" ")},
-            "content_filter_results": content_filter(),
-        }],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n as u64},
-    })
-}
-
 /// Headers of a refusal for a used-up budget; its body, as Azure OpenAI words it.
-fn throttled(
-    out: &mut Answer,
-    config: &Config,
-    wait_ms: u64,
-    (requests, tokens): (u64, u64),
-    api_version: &str,
-    what: &str,
-) -> Value {
+fn throttled(out: &mut Answer, config: &Config, wait_ms: u64, b: &Budget, what: &str) -> Value {
     let seconds = (wait_ms as f64 / config.time_scale / 1000.0)
         .ceil()
         .max(1.0) as u64;
@@ -270,14 +284,22 @@ fn throttled(
     );
     out.headers.push((
         "x-ratelimit-remaining-requests".into(),
-        requests.to_string(),
+        b.remaining_requests.to_string(),
     ));
-    out.headers
-        .push(("x-ratelimit-remaining-tokens".into(), tokens.to_string()));
+    out.headers.push((
+        "x-ratelimit-remaining-tokens".into(),
+        b.remaining_tokens.to_string(),
+    ));
+    let operation = match b.op {
+        Op::Chat => "ChatCompletions_Create",
+        Op::Completions => "Completions_Create",
+        Op::Embeddings => "Embeddings_Create",
+    };
     error(
         "429",
         &format!(
-            "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version {api_version} have exceeded {what} limit of your current OpenAI S0 pricing tier. Please retry after {seconds} seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."
+            "Requests to the {operation} Operation under Azure OpenAI API version {} have exceeded {what} limit of your current OpenAI S0 pricing tier. Please retry after {seconds} seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.",
+            b.api_version
         ),
     )
 }
@@ -285,20 +307,167 @@ fn throttled(
 impl Answer {
     /// An answer of `account` in `region` before it is decided: 200, the headers every
     /// answer carries, a refusal's latency (refusals come back quicker than completions).
-    fn started(account: String, region: String, full_ms: u64) -> Answer {
+    fn started(account: String, region: String, full_ms: u64, call: &Call) -> Answer {
+        let mut headers = vec![
+            ("x-ms-region".into(), region.clone()),
+            ("apim-request-id".into(), uuid_like()),
+            ("x-request-id".into(), uuid_like()),
+        ];
+        if let Some(id) = call.client_request_id {
+            headers.push(("x-ms-client-request-id".into(), id.to_string()));
+        }
         Answer {
             status: 200,
-            headers: vec![
-                ("x-ms-region".into(), region.clone()),
-                ("apim-request-id".into(), uuid_like()),
-                ("x-request-id".into(), uuid_like()),
-            ],
+            headers,
             body: Value::Null,
+            events: None,
             account,
             region,
             retry_after_ms: None,
             latency_ms: full_ms / 10,
         }
+    }
+
+    fn fail(mut self, status: u16, body: Value) -> Option<Answer> {
+        self.status = status;
+        self.body = body;
+        Some(self)
+    }
+}
+
+/// What one call spends of its account's budget, and what is left.
+struct Budget {
+    op: Op,
+    api_version: String,
+    remaining_requests: u64,
+    remaining_tokens: u64,
+}
+
+/// Counts the call against its account's window: `Err` with the 429 body when a budget
+/// is used up, else the rate-limit headers on `out`.
+#[allow(clippy::too_many_arguments)]
+fn spend(
+    out: &mut Answer,
+    config: &Config,
+    dp: &DataPlane,
+    used: &mut Usage,
+    settings: &AccountSettings,
+    capacity: u64,
+    now: u64,
+    (prompt, max_tokens): (u64, u64),
+    mut b: Budget,
+) -> Result<(), Value> {
+    let window_ms = config.data_plane_ms(dp.window_seconds).max(1);
+    let window = now / window_ms;
+    if used.window != window {
+        *used = Usage {
+            window,
+            ..Default::default()
+        };
+    }
+    let per_window = |per_minute: u64| (per_minute as f64 * dp.window_seconds / 60.0).ceil() as u64;
+    let limit_requests = settings.requests.unwrap_or(per_window(capacity * 6));
+    let limit_tokens = settings.tokens.unwrap_or(per_window(capacity * 1000));
+    let over_requests = settings.requests.is_some_and(|l| used.requests + 1 > l);
+    let over_tokens = settings
+        .tokens
+        .is_some_and(|l| used.tokens + prompt + max_tokens > l);
+    if over_requests || over_tokens {
+        let wait_ms = ((window + 1) * window_ms - now).max(1);
+        let what = if over_requests {
+            "call rate"
+        } else {
+            "token rate"
+        };
+        b.remaining_requests = limit_requests.saturating_sub(used.requests);
+        b.remaining_tokens = limit_tokens.saturating_sub(used.tokens);
+        out.retry_after_ms = Some(wait_ms);
+        return Err(throttled(out, config, wait_ms, &b, what));
+    }
+    used.requests += 1;
+    used.tokens += prompt + max_tokens;
+    out.headers.push((
+        "x-ratelimit-remaining-requests".into(),
+        limit_requests.saturating_sub(used.requests).to_string(),
+    ));
+    out.headers.push((
+        "x-ratelimit-remaining-tokens".into(),
+        limit_tokens.saturating_sub(used.tokens).to_string(),
+    ));
+    Ok(())
+}
+
+/// Azure OpenAI's 400 for a request body without a required property.
+fn required(name: &str) -> Value {
+    json!({"error": {"code": "BadRequest", "message": format!("'{name}' is a required property"), "param": name, "type": "invalid_request_error"}})
+}
+
+/// The model of a deployment: its name, and its name with version as answers show it.
+fn model_of(dep: &Record, deployment: &str) -> (String, String) {
+    let model = &dep.body["properties"]["model"];
+    match (model["name"].as_str(), model["version"].as_str()) {
+        (Some(m), Some(v)) => (m.to_string(), format!("{m}-{v}")),
+        (Some(m), None) => (m.to_string(), m.to_string()),
+        _ => (deployment.to_string(), deployment.to_string()),
+    }
+}
+
+/// The answer's body or events: at most `max_tokens` words naming the account and
+/// region, or one vector per input.
+fn generate(
+    out: &mut Answer,
+    op: Op,
+    request: &Value,
+    model: &(String, String),
+    tokens: (u64, u64),
+) {
+    if op == Op::Embeddings {
+        let inputs: Vec<String> = match &request["input"] {
+            Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect(),
+            other => vec![
+                other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_string),
+            ],
+        };
+        let dims = bodies::dimensions(&model.0, request["dimensions"].as_u64());
+        let b64 = request["encoding_format"].as_str() == Some("base64");
+        out.body = bodies::embeddings(&model.0, &inputs, dims, b64, tokens.0);
+        return;
+    }
+    let words: Vec<String> = format!(
+        "Hello from {} in {}: the aoai-lb emulator answered this {}.",
+        out.account,
+        out.region,
+        if op == Op::Chat {
+            "chat completion"
+        } else {
+            "completion"
+        }
+    )
+    .split(' ')
+    .map(str::to_string)
+    .collect();
+    let n = (tokens.1 as usize).min(words.len()).max(1);
+    let reply = bodies::Reply {
+        model: &model.1,
+        finish: if n < words.len() { "length" } else { "stop" },
+        words: words[..n].to_vec(),
+        prompt_tokens: tokens.0,
+    };
+    let stream = request["stream"].as_bool() == Some(true);
+    let include_usage = request
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        == Some(true);
+    match (op, stream) {
+        (Op::Chat, false) => out.body = bodies::chat(&reply),
+        (Op::Chat, true) => out.events = Some(bodies::chat_stream(&reply, include_usage)),
+        (_, false) => out.body = bodies::text(&reply, false).remove(0),
+        (_, true) => out.events = Some(bodies::text(&reply, true)),
     }
 }
 
@@ -317,25 +486,19 @@ pub fn answer<R: Rng>(
     let region = region_display(account);
     let settings = dp.settings_for(&name, &region);
     let full_ms = response_ms(config, &settings, rng);
-    let mut out = Answer::started(name.clone(), region, full_ms);
-    let fail = |mut out: Answer, status: u16, body: Value| {
-        out.status = status;
-        out.body = body;
-        Some(out)
-    };
+    let mut out = Answer::started(name.clone(), region, full_ms, call);
     let (_, path_and_query) = split_url(call.url)?;
-    let Some((deployment, query)) = chat_completions(call, &path_and_query) else {
-        return fail(out, 404, error("404", "Resource not found"));
+    let Some((op, deployment, query)) = operation(call, &path_and_query) else {
+        return out.fail(404, error("404", "Resource not found"));
     };
-    if let Some(body) = refusal(store, &account.id, call) {
-        return fail(out, 401, body);
+    if let Some(body) = refusal(store, &account.id, call, op) {
+        return out.fail(401, body);
     }
     let dep = store
         .get(&format!("{}/deployments/{deployment}", account.id))
         .filter(|d| d.provisioning_state() == Some("Succeeded"));
     let Some(dep) = dep else {
-        return fail(
-            out,
+        return out.fail(
             404,
             error(
                 "DeploymentNotFound",
@@ -343,59 +506,47 @@ pub fn answer<R: Rng>(
             ),
         );
     };
+    let model = model_of(dep, &deployment);
+    if !op.works_with(&model.0) {
+        // The wording users quote: graphrag#1557 (chatCompletion), OpenHands#1003
+        // (embeddings), MicrosoftDocs/azure-docs#112023 (completion).
+        return out.fail(400, error("OperationNotSupported", &format!(
+            "The {} operation does not work with the specified model, {}. Please choose different model and try again. You can learn more about which models can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993.",
+            op.word(), model.0
+        )));
+    }
     let request: Value = serde_json::from_slice(call.body).unwrap_or(Value::Null);
-    if request["messages"].as_array().is_none_or(|m| m.is_empty()) {
-        return fail(
-            out,
-            400,
-            json!({"error": {"code": "BadRequest", "message": "'messages' is a required property", "param": "messages", "type": "invalid_request_error"}}),
-        );
+    let missing = match op {
+        Op::Chat => request["messages"]
+            .as_array()
+            .is_none_or(|m| m.is_empty())
+            .then_some("messages"),
+        Op::Embeddings => request
+            .get("input")
+            .is_none_or(Value::is_null)
+            .then_some("input"),
+        Op::Completions => None,
+    };
+    if let Some(field) = missing {
+        return out.fail(400, required(field));
     }
-    let (prompt, max_tokens) = estimate(&request);
-    let window_ms = config.data_plane_ms(dp.window_seconds).max(1);
-    let window = now / window_ms;
+    let tokens = estimate(&request);
+    let budget = Budget {
+        op,
+        api_version: query.get("api-version").cloned().unwrap_or_default(),
+        remaining_requests: 0,
+        remaining_tokens: 0,
+    };
     let used = usage.entry(key(&account.id)).or_default();
-    if used.window != window {
-        *used = Usage {
-            window,
-            ..Default::default()
-        };
-    }
     let capacity = dep.body["sku"]["capacity"].as_u64().unwrap_or(1);
-    let per_window = |per_minute: u64| (per_minute as f64 * dp.window_seconds / 60.0).ceil() as u64;
-    let limit_requests = settings.requests.unwrap_or(per_window(capacity * 6));
-    let limit_tokens = settings.tokens.unwrap_or(per_window(capacity * 1000));
-    let over_requests = settings.requests.is_some_and(|l| used.requests + 1 > l);
-    let over_tokens = settings
-        .tokens
-        .is_some_and(|l| used.tokens + prompt + max_tokens > l);
-    if over_requests || over_tokens {
-        let wait_ms = ((window + 1) * window_ms - now).max(1);
-        let api_version = query.get("api-version").cloned().unwrap_or_default();
-        let what = if over_requests {
-            "call rate"
-        } else {
-            "token rate"
-        };
-        let remaining = (
-            limit_requests.saturating_sub(used.requests),
-            limit_tokens.saturating_sub(used.tokens),
-        );
-        let body = throttled(&mut out, config, wait_ms, remaining, &api_version, what);
-        out.retry_after_ms = Some(wait_ms);
-        return fail(out, 429, body);
+    if let Err(body) = spend(
+        &mut out, config, dp, used, &settings, capacity, now, tokens, budget,
+    ) {
+        return out.fail(429, body);
     }
-    used.requests += 1;
-    used.tokens += prompt + max_tokens;
-    out.headers.push((
-        "x-ratelimit-remaining-requests".into(),
-        limit_requests.saturating_sub(used.requests).to_string(),
-    ));
-    out.headers.push((
-        "x-ratelimit-remaining-tokens".into(),
-        limit_tokens.saturating_sub(used.tokens).to_string(),
-    ));
-    out.body = completion(&out, &deployment, dep, prompt, max_tokens);
+    out.headers
+        .push(("x-ms-deployment-name".into(), deployment.clone()));
+    generate(&mut out, op, &request, &model, tokens);
     out.latency_ms = full_ms;
     Some(out)
 }

@@ -34,6 +34,8 @@ pub(super) struct Prepared {
     pub api_key: bool,
     /// The operation the request matched.
     pub operation: Matched,
+    /// The client's `x-ms-client-request-id` (forwarded, as APIM forwards headers).
+    pub client_request_id: Option<String>,
 }
 
 pub(super) fn own(status: u16, message: impl Into<String>) -> Own {
@@ -205,5 +207,9 @@ pub(super) fn prepare(
             .as_str()
             .map(str::to_string),
         operation,
+        client_request_id: headers
+            .get("x-ms-client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     })
 }
