@@ -215,6 +215,29 @@ fn the_action_and_the_example_workflow_are_well_formed() {
         }
     }
     assert!(uses >= 2);
+    // The state the workflow keeps is the one aoai-lb writes: the plan's default state
+    // (no AOAI_LB_STATE override that one job sets and the other does not).
+    assert!(workflow["concurrency"]["group"].is_string());
+    let mut kept = 0;
+    for (_, job) in workflow["jobs"].as_object().unwrap() {
+        for step in job["steps"].as_array().unwrap() {
+            assert!(
+                step["env"].get("AOAI_LB_STATE").is_none(),
+                "a job overrides the state path: {step:?}"
+            );
+            if step["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+            {
+                kept += 1;
+                assert_eq!(
+                    step["with"]["path"], "infra/aoai-lb.aoai-lb.state.json",
+                    "the artifact is not the plan's default state"
+                );
+            }
+        }
+    }
+    assert_eq!(kept, 1);
     let triggers = workflow["on"].as_object().unwrap();
     assert!(triggers.contains_key("pull_request") && triggers.contains_key("push"));
 }
