@@ -35,6 +35,40 @@ def test_chat_completion_through_the_gateway(client):
     assert raw.headers["apim-request-id"]
 
 
+def test_chat_completion_streams_chunks(client):
+    stream = client.chat.completions.create(
+        model=lab.DEPLOYMENT,
+        messages=[{"role": "user", "content": "Count to five."}],
+        max_tokens=8,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    events = list(stream)
+    # Azure OpenAI may open with an event that carries only `prompt_filter_results` (no id,
+    # no choices; "Content filtering", Azure OpenAI docs); every other event is a chunk.
+    chunks = [c for c in events if c.object == "chat.completion.chunk"]
+    assert all(
+        c.choices == [] and c.model_extra.get("prompt_filter_results")
+        for c in events
+        if c.object != "chat.completion.chunk"
+    )
+    assert len(chunks) >= 2, events
+    assert len({c.id for c in chunks}) == 1
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text
+    # include_usage: the last chunk has no choices and carries the usage of the whole answer.
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage.completion_tokens > 0
+    assert all(c.usage is None for c in chunks[:-1])
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finishes[-1] in ("stop", "length")
+
+
+def test_embeddings_on_a_chat_deployment_is_refused(client):
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.embeddings.create(model=lab.DEPLOYMENT, input="hello")
+    assert refused.value.status_code == 400
+    assert refused.value.code == "OperationNotSupported"
 
 
 def test_a_path_no_operation_matches_is_apims_404(client):
