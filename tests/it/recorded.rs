@@ -20,7 +20,8 @@ use crate::emulator::{Arm, Resp};
 /// The headers whose presence (and, for URLs, path shape) is compared.
 const HEADERS: [&str; 4] = ["Azure-AsyncOperation", "Location", "Retry-After", "ETag"];
 /// The fixtures, each replayed by its own test below.
-const FIXTURES: [&str; 3] = [
+const FIXTURES: [&str; 4] = [
+    "apim-api-import.json",
     "apim-backend.json",
     "cognitive-account-create.json",
     "cognitive-deployment.json",
@@ -409,6 +410,11 @@ async fn check(name: &str) {
         serde_json::to_string_pretty(&new).unwrap(),
         serde_json::to_string_pretty(&gone).unwrap()
     );
+}
+
+#[tokio::test]
+async fn apim_api_import() {
+    check("apim-api-import.json").await;
 }
 
 #[tokio::test]

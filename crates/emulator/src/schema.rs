@@ -155,6 +155,7 @@ impl Retrieve for LocalCommon {
 /// called `properties`).
 fn strict(schema: &mut Value) {
     let Value::Object(map) = schema else { return };
+    case_insensitive_enum(map);
     let lists_properties = map
         .get("properties")
         .is_some_and(|p| p.as_object().is_some_and(|o| !o.is_empty()));
@@ -179,6 +180,40 @@ fn strict(schema: &mut Value) {
             items.iter_mut().for_each(strict);
         }
     }
+}
+
+/// Resource providers read string enums case-insensitively: API Management answered 200
+/// to an API PUT with `"protocols": ["Https"]` (and returned `https`), as recorded in
+/// Azure/azure-powershell ApiManagement SessionRecords ApiImportExportOpenApiJsonTest.json
+/// (replayed by tests/it/recorded.rs). So a string `enum` is checked as a case-insensitive
+/// pattern.
+fn case_insensitive_enum(map: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Array(values)) = map.get("enum") else {
+        return;
+    };
+    let Some(words) = values
+        .iter()
+        .map(Value::as_str)
+        .collect::<Option<Vec<&str>>>()
+    else {
+        return;
+    };
+    let alternatives: Vec<String> = words.iter().map(|w| regex_escape(w)).collect();
+    let pattern = format!("^(?i:{})$", alternatives.join("|"));
+    map.remove("enum");
+    map.insert("type".into(), Value::from("string"));
+    map.insert("pattern".into(), Value::from(pattern));
+}
+
+fn regex_escape(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn strict_file(text: &str) -> Value {
@@ -316,6 +351,19 @@ mod tests {
                 }
             }
             assert!(seen > 0);
+        }
+    }
+
+    #[test]
+    fn string_enums_are_read_case_insensitively() {
+        let mut schema = json!({"enum": ["http", "https", "Microsoft.ApiManagement/service"]});
+        strict(&mut schema);
+        let v = jsonschema::validator_for(&schema).unwrap();
+        for ok in ["Https", "HTTP", "microsoft.apimanagement/SERVICE"] {
+            assert!(v.is_valid(&json!(ok)), "{ok}");
+        }
+        for bad in ["ftp", "httpss", "microsoftXapimanagement/service", ""] {
+            assert!(!v.is_valid(&json!(bad)), "{bad}");
         }
     }
 

@@ -133,6 +133,28 @@ pub fn put_api(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmEr
     {
         props.insert("serviceUrl".into(), Value::from(url));
     }
+    // What API Management takes from an imported document's info and always answers, as
+    // recorded for an OpenAPI import at 2021-08-01 (Azure/azure-powershell ApiManagement
+    // SessionRecords ApiImportExportOpenApiJsonTest.json, replayed by tests/it/recorded.rs).
+    for (field, pointer) in [
+        ("termsOfServiceUrl", "/info/termsOfService"),
+        ("contact", "/info/contact"),
+        ("license", "/info/license"),
+    ] {
+        if !props.contains_key(field)
+            && let Some(v) = from_doc(pointer)
+        {
+            props.insert(field.into(), v);
+        }
+    }
+    if let Some(contact) = props.get_mut("contact").and_then(Value::as_object_mut) {
+        for field in ["name", "url", "email"] {
+            contact.entry(field).or_insert(Value::Null);
+        }
+    }
+    props
+        .entry("authenticationSettings")
+        .or_insert_with(|| json!({"oAuth2": null, "openid": null}));
     props
         .entry("apiRevision")
         .or_insert_with(|| Value::from("1"));
@@ -143,10 +165,17 @@ pub fn put_api(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmEr
     props.entry("subscriptionKeyParameterNames").or_insert_with(
         || json!({"header": "Ocp-Apim-Subscription-Key", "query": "subscription-key"}),
     );
-    let api_type = props
-        .remove("apiType")
-        .unwrap_or_else(|| Value::from("http"));
-    props.entry("type").or_insert(api_type);
+    // An http API (the default) is answered without `type`, even when the PUT sent
+    // `"type": "http"`: recorded at 2021-08-01 (ApiImportExportOpenApiJsonTest.json, the
+    // import and the update), and so is the 201 body of the 2024-05-01 example
+    // ApiManagementCreateApiUsingOai3Import.json. Other types (soap, websocket, graphql)
+    // are kept.
+    let api_type = props.remove("apiType").or_else(|| props.remove("type"));
+    if let Some(t) =
+        api_type.filter(|t| !t.as_str().is_some_and(|t| t.eq_ignore_ascii_case("http")))
+    {
+        props.insert("type".into(), t);
+    }
     props.insert("isCurrent".into(), Value::from(true));
     props.insert("provisioningState".into(), Value::from("InProgress"));
     let view = json!({
