@@ -182,6 +182,24 @@ fn strict(schema: &mut Value) {
     }
 }
 
+/// The body with every `null` member left out: resource providers read a member sent as
+/// `null` as not sent (the JSON Schemas declare no nullability). Clients rely on it: a GET
+/// answer sent back by PUT carries the nulls API Management answers, e.g.
+/// `"authenticationSettings": {"oAuth2": null, "openid": null}` (recorded in
+/// Azure/azure-powershell ApiManagement SessionRecords ApiImportExportOpenApiJsonTest.json).
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Resource providers read string enums case-insensitively: API Management answered 200
 /// to an API PUT with `"protocols": ["Https"]` (and returned `https`), as recorded in
 /// Azure/azure-powershell ApiManagement SessionRecords ApiImportExportOpenApiJsonTest.json
@@ -280,6 +298,7 @@ impl ArmSchemas {
         body: &Value,
     ) -> Result<(), Vec<String>> {
         let (_, _, type_) = kind.target();
+        let body = &without_nulls(body);
         let instance = match type_ {
             Some(t) => {
                 let mut v = body.clone();
@@ -352,6 +371,12 @@ mod tests {
             }
             assert!(seen > 0);
         }
+    }
+
+    #[test]
+    fn null_members_are_read_as_not_sent() {
+        let got = without_nulls(&json!({"a": null, "b": {"c": null, "d": [1, {"e": null}]}}));
+        assert_eq!(got, json!({"b": {"d": [1, {}]}}));
     }
 
     #[test]
