@@ -15,7 +15,7 @@ use aoai_lb_engine::plan::Plan;
 use aoai_lb_engine::{plan, reliance, saved, state, traffic};
 
 use super::load;
-use super::session::Session;
+use super::session::{self, Session};
 
 pub fn run(
     printer: &Printer,
@@ -36,14 +36,9 @@ pub fn run(
         Ok(l) => l,
         Err(e) => return view.invalid(&e),
     };
-    view.warnings(&loaded);
-    let session = match Session::open_for(printer, settings, engine, Some(&loaded)) {
-        Ok(s) => s,
-        Err(status) => return status,
-    };
-    let status = run_in(&*view, &session, &loaded, yes);
-    session.close();
-    status
+    session::with_loaded(printer, settings, engine, &*view, &loaded, |session| {
+        run_in(&*view, session, &loaded, yes)
+    })
 }
 
 fn run_in(view: &dyn ApplyView, session: &Session, loaded: &load::Loaded, yes: bool) -> ExitStatus {

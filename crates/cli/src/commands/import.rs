@@ -11,7 +11,7 @@ use crate::views::import::{self as view, ImportView, Imported};
 use aoai_lb_engine::{import, state};
 
 use super::load;
-use super::session::Session;
+use super::session::{self, Session};
 
 pub fn run(
     printer: &Printer,
@@ -21,18 +21,14 @@ pub fn run(
     engine: &EngineArgs,
 ) -> ExitStatus {
     let view = view::view(printer);
-    let loaded = match load::load(file) {
-        Ok(l) => l,
-        Err(e) => return view.invalid(&e),
-    };
-    view.warnings(&loaded);
-    let session = match Session::open_for(printer, settings, engine, Some(&loaded)) {
-        Ok(s) => s,
-        Err(status) => return status,
-    };
-    let status = run_in(&*view, &session, &loaded, yes);
-    session.close();
-    status
+    session::with_plan(
+        printer,
+        settings,
+        engine,
+        &*view,
+        file,
+        |session, loaded| run_in(&*view, session, loaded, yes),
+    )
 }
 
 fn run_in(

@@ -10,8 +10,7 @@ use crate::printer::Printer;
 use crate::views::output::{self as view, Outputs};
 use aoai_lb_engine::traffic::{self, Load};
 
-use super::load;
-use super::session::Session;
+use super::session;
 
 pub fn run(
     printer: &Printer,
@@ -21,45 +20,46 @@ pub fn run(
     engine: &EngineArgs,
 ) -> ExitStatus {
     let view = view::view(printer);
-    let loaded = match load::load(file) {
-        Ok(l) => l,
-        Err(e) => return view.invalid(&e),
-    };
-    view.warnings(&loaded);
-    let session = match Session::open_for(printer, settings, engine, Some(&loaded)) {
-        Ok(s) => s,
-        Err(status) => return status,
-    };
-    let model = &loaded.model;
-    let found = session.runtime.block_on(async {
-        let gateway = traffic::gateway_url(&session.client, model).await?;
-        let load = Load {
-            requests: 0,
-            concurrency: 1,
-            timeout: std::time::Duration::from_secs(1),
-            deployment: None,
-            api_version: None,
-        };
-        let endpoint = traffic::endpoint(model, &gateway, &load)?;
-        let key = match (show_secrets, &model.apim.subscription) {
-            (true, Some(_)) => Some(traffic::subscription_key(&session.client, model).await?),
-            _ => None,
-        };
-        Ok::<_, traffic::TrafficError>((endpoint, key))
-    });
-    session.close();
-    match found {
-        Ok((endpoint, key)) => {
-            view.outputs(&Outputs {
-                model,
-                endpoint: &endpoint,
-                key: key.as_ref().map(|k| k.expose()),
+    session::with_plan(
+        printer,
+        settings,
+        engine,
+        &*view,
+        file,
+        |session, loaded| {
+            let model = &loaded.model;
+            let found = session.runtime.block_on(async {
+                let gateway = traffic::gateway_url(&session.client, model).await?;
+                let load = Load {
+                    requests: 0,
+                    concurrency: 1,
+                    timeout: std::time::Duration::from_secs(1),
+                    deployment: None,
+                    api_version: None,
+                };
+                let endpoint = traffic::endpoint(model, &gateway, &load)?;
+                let key = match (show_secrets, &model.apim.subscription) {
+                    (true, Some(_)) => {
+                        Some(traffic::subscription_key(&session.client, model).await?)
+                    }
+                    _ => None,
+                };
+                Ok::<_, traffic::TrafficError>((endpoint, key))
             });
-            ExitStatus::Success
-        }
-        Err(e) => {
-            view.error(&e.to_string());
-            ExitStatus::Failure
-        }
-    }
+            match found {
+                Ok((endpoint, key)) => {
+                    view.outputs(&Outputs {
+                        model,
+                        endpoint: &endpoint,
+                        key: key.as_ref().map(|k| k.expose()),
+                    });
+                    ExitStatus::Success
+                }
+                Err(e) => {
+                    view.error(&e.to_string());
+                    ExitStatus::Failure
+                }
+            }
+        },
+    )
 }

@@ -12,7 +12,7 @@ use aoai_lb_engine::saved::{Inputs, SavedPlan};
 use aoai_lb_engine::{plan, state};
 
 use super::load;
-use super::session::Session;
+use super::session::{self, Session};
 
 pub fn run(
     printer: &Printer,
@@ -22,18 +22,14 @@ pub fn run(
     engine: &EngineArgs,
 ) -> ExitStatus {
     let view = view::view(printer);
-    let loaded = match load::load(file) {
-        Ok(l) => l,
-        Err(e) => return view.invalid(&e),
-    };
-    view.warnings(&loaded);
-    let session = match Session::open_for(printer, settings, engine, Some(&loaded)) {
-        Ok(s) => s,
-        Err(status) => return status,
-    };
-    let status = run_in(&*view, &session, &loaded, out);
-    session.close();
-    status
+    session::with_plan(
+        printer,
+        settings,
+        engine,
+        &*view,
+        file,
+        |session, loaded| run_in(&*view, session, loaded, out),
+    )
 }
 
 fn run_in(

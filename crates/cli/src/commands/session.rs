@@ -1,18 +1,21 @@
 //! What plan, apply and destroy share: the async runtime, the ARM client (real, or an
 //! in-process emulator with `--emulator`), the state path, Ctrl-C and SIGTERM.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::cli::{EngineArgs, Settings};
 use crate::env;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
+use crate::views::View;
 use aoai_lb_arm::ArmClient;
 use aoai_lb_arm::auth::{CredentialChain, StaticToken};
 use aoai_lb_core::model::Model;
 use aoai_lb_engine::graph::Cancel;
 use aoai_lb_engine::state;
+
+use super::load::Loaded;
 
 pub struct Session {
     pub runtime: tokio::runtime::Runtime,
@@ -242,4 +245,43 @@ fn demo_config(model: &Model) -> aoai_lb_emulator::Config {
         time_scale: DEMO_TIME_SCALE,
         ..crate::emulated::config_for_plan(model)
     }
+}
+
+/// The start and end every command on a plan shares: show a loaded plan's warnings (an
+/// invalid one has already gone to `view.invalid`), open its session, run `body` in it and
+/// close it, whatever `body` answered.
+pub fn with_loaded<V: View + ?Sized>(
+    printer: &Printer,
+    settings: &Settings,
+    engine: &EngineArgs,
+    view: &V,
+    loaded: &Loaded,
+    body: impl FnOnce(&Session) -> ExitStatus,
+) -> ExitStatus {
+    view.warnings(loaded);
+    let session = match Session::open_for(printer, settings, engine, Some(loaded)) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let status = body(&session);
+    session.close();
+    status
+}
+
+/// [`with_loaded`] for a plan file: an invalid plan is handed to `view.invalid` (exit 2).
+pub fn with_plan<V: View + ?Sized>(
+    printer: &Printer,
+    settings: &Settings,
+    engine: &EngineArgs,
+    view: &V,
+    file: &Path,
+    body: impl FnOnce(&Session, &Loaded) -> ExitStatus,
+) -> ExitStatus {
+    let loaded = match super::load::load(file) {
+        Ok(l) => l,
+        Err(e) => return view.invalid(&e),
+    };
+    with_loaded(printer, settings, engine, view, &loaded, |s| {
+        body(s, &loaded)
+    })
 }
