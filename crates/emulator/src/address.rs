@@ -29,6 +29,22 @@ pub enum Poll {
     Result,
 }
 
+/// The per-region lists of Microsoft.CognitiveServices (Models_List, Usages_List).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocationList {
+    Models,
+    Usages,
+}
+
+impl LocationList {
+    pub fn segment(self) -> &'static str {
+        match self {
+            LocationList::Models => "models",
+            LocationList::Usages => "usages",
+        }
+    }
+}
+
 /// What a path names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Address {
@@ -46,6 +62,13 @@ pub enum Address {
         location: String,
         rg: String,
         name: String,
+    },
+    /// `GET /subscriptions/{s}/providers/Microsoft.CognitiveServices/locations/{l}/{list}`:
+    /// the region's model catalog or quota usages (catalog.rs).
+    LocationList {
+        sub: String,
+        location: String,
+        list: LocationList,
     },
     ApimService(Rg, String),
     Backend(Rg, String, String),
@@ -251,7 +274,8 @@ impl Address {
             Address::Account(..)
             | Address::Deployment(..)
             | Address::DeletedAccounts { .. }
-            | Address::DeletedAccount { .. } => Namespace::CognitiveServices,
+            | Address::DeletedAccount { .. }
+            | Address::LocationList { .. } => Namespace::CognitiveServices,
             Address::ApimService(..)
             | Address::Backend(..)
             | Address::Api(..)
@@ -317,6 +341,14 @@ impl Address {
                 name,
             } => format!(
                 "/subscriptions/{sub}/{COG}/locations/{location}/resourceGroups/{rg}/deletedAccounts/{name}"
+            ),
+            Address::LocationList {
+                sub,
+                location,
+                list,
+            } => format!(
+                "/subscriptions/{sub}/{COG}/locations/{location}/{}",
+                list.segment()
             ),
             Address::ApimService(rg, s) => format!("{}/{APIM}/{s}", rg.id()),
             Address::Backend(rg, s, b) => format!("{}/{APIM}/{s}/backends/{b}", rg.id()),

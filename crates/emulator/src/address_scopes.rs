@@ -4,7 +4,7 @@
 //! `providers/Microsoft.Authorization/...` tail, and the subscription-level provider paths
 //! (deleted accounts, lists of a whole subscription, operation polls).
 
-use super::{Address, Namespace, PathError, Poll, eq};
+use super::{Address, LocationList, Namespace, PathError, Poll, eq};
 
 /// Decodes `%XX` escapes (ARM ids may arrive percent-encoded); invalid escapes stay.
 pub(super) fn percent_decode(s: &str) -> String {
@@ -108,6 +108,20 @@ pub(super) fn subscription_provider(sub: String, s: &[&str]) -> Result<Address, 
             location: s[2].to_string(),
             rg: s[4].to_string(),
             name: s[6].to_string(),
+        });
+    }
+    if ns == Namespace::CognitiveServices && s.len() == 4 && k(1, "locations") {
+        let list = if k(3, "models") {
+            LocationList::Models
+        } else if k(3, "usages") {
+            LocationList::Usages
+        } else {
+            return Err(PathError::NoRoute);
+        };
+        return Ok(Address::LocationList {
+            sub,
+            location: s[2].to_string(),
+            list,
         });
     }
     if s.len() == 5 && k(1, "locations") {

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod address;
+mod catalog;
 mod clock;
 mod config;
 pub mod dataplane;
@@ -40,9 +41,9 @@ mod store;
 pub mod versions;
 
 pub use config::{
-    AccountSettings, Config, ConfigError, DEFAULT_SUBSCRIPTION, DataPlane, DataPlaneError, FailLro,
-    Faults, FaultsError, Flags, Latency, LroKind, Seed, SeedApim, SeedApimIdentity, SeedIdentity,
-    SeedPrincipal, UnknownLroKind,
+    AccountSettings, CatalogSettings, Config, ConfigError, DEFAULT_SUBSCRIPTION, DataPlane,
+    DataPlaneError, FailLro, Faults, FaultsError, Flags, Latency, LroKind, Seed, SeedApim,
+    SeedApimIdentity, SeedIdentity, SeedPrincipal, UnknownLroKind,
 };
 pub use hooks::HOOK_TOKEN_HEADER;
 pub use server::{Running, start};

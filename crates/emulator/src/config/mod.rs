@@ -31,6 +31,15 @@ fn default_principal_type() -> String {
     "ServicePrincipal".to_string()
 }
 
+/// `catalog:` in the configuration file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct CatalogSettings {
+    /// The day (`YYYY-MM-DD`) retirement dates are compared with; unset: the snapshot's
+    /// own date, before gpt-4o 2024-08-06 retires on Standard.
+    pub today: Option<String>,
+}
+
 /// Everything the emulator can be told. `Default` is the `instant` profile with no faults.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -48,6 +57,8 @@ pub struct Config {
     pub faults: Faults,
     /// The data plane: the APIM gateway and the Azure OpenAI accounts behind it.
     pub data_plane: DataPlane,
+    /// The model catalog snapshot's settings (catalog.rs).
+    pub catalog: CatalogSettings,
     /// Where every resource is persisted (the `--state-file` flag; not a config-file key).
     #[serde(skip)]
     pub state_file: Option<PathBuf>,
@@ -63,6 +74,7 @@ impl Default for Config {
             quota: BTreeMap::new(),
             faults: Faults::default(),
             data_plane: DataPlane::default(),
+            catalog: CatalogSettings::default(),
             state_file: None,
         }
     }
@@ -357,6 +369,14 @@ impl Config {
     /// A data-plane duration (Azure seconds) in real milliseconds: scaled in both profiles.
     pub fn data_plane_ms(&self, seconds: f64) -> u64 {
         (seconds * 1000.0 * self.time_scale).round().max(0.0) as u64
+    }
+
+    /// The day retirement dates are compared with: `catalog.today`, else the snapshot's date.
+    pub fn catalog_today(&self) -> String {
+        self.catalog
+            .today
+            .clone()
+            .unwrap_or_else(|| crate::catalog::snapshot_date().to_string())
     }
 
     /// The quota of one deployment sku.

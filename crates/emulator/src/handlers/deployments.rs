@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Cx, immutable, object, str_at};
 use crate::address::{Address, Namespace, region_key};
+use crate::catalog;
 use crate::ops::{self, OpKind};
 use crate::reply::{ArmError, Reply};
 use crate::store::{Kind, Record, Store};
@@ -70,27 +71,57 @@ fn ready_account(cx: &Cx, addr: &Address) -> Result<Record, ArmError> {
     Ok(account)
 }
 
-/// The capacity of the other deployments of `sku_name` in the subscription and region.
-fn capacity_used(store: &Store, id_key: &str, sub: &str, sku_name: &str, region: &str) -> u64 {
+/// Whether a deployment record lives in subscription `sub` and region `region`.
+fn in_sub_region(store: &Store, r: &Record, sub: &str, region: &str) -> bool {
+    let account_id =
+        r.id.rsplit_once("/deployments/")
+            .map(|(a, _)| a)
+            .unwrap_or_default();
+    r.id.split('/')
+        .nth(2)
+        .is_some_and(|s| s.eq_ignore_ascii_case(sub))
+        && store
+            .get(account_id)
+            .is_some_and(|a| region_key(a.body["location"].as_str().unwrap_or_default()) == region)
+}
+
+/// The (sku, model) pairs of the deployments in a subscription and region.
+pub(super) fn in_region(store: &Store, sub: &str, region: &str) -> Vec<(String, String)> {
+    store
+        .resources
+        .values()
+        .filter(|r| r.kind == Kind::Deployment && in_sub_region(store, r, sub, region))
+        .filter_map(|r| {
+            Some((
+                str_at(&r.body, "/sku/name")?.to_string(),
+                str_at(&r.body, "/properties/model/name")?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The capacity of the other deployments (all but `id_key`) counted against usage name
+/// `OpenAI.{sku_name}.{model}` in the subscription and region: Azure OpenAI's quota is per
+/// subscription, region, deployment type and model ("Azure OpenAI quotas and limits",
+/// learn.microsoft.com; usage names like `OpenAI.Standard.gpt-4o`, Usages_List).
+pub(super) fn capacity_used(
+    store: &Store,
+    id_key: &str,
+    sub: &str,
+    sku_name: &str,
+    model: &str,
+    region: &str,
+) -> u64 {
     store
         .resources
         .iter()
         .filter(|(k, r)| r.kind == Kind::Deployment && k.as_str() != id_key)
         .filter(|(_, r)| {
-            r.id.split('/')
-                .nth(2)
-                .is_some_and(|s| s.eq_ignore_ascii_case(sub))
-                && str_at(&r.body, "/sku/name").is_some_and(|s| s.eq_ignore_ascii_case(sku_name))
+            str_at(&r.body, "/sku/name").is_some_and(|s| s.eq_ignore_ascii_case(sku_name))
+                && str_at(&r.body, "/properties/model/name")
+                    .is_some_and(|m| m.eq_ignore_ascii_case(model))
         })
-        .filter(|(_, r)| {
-            let account_id =
-                r.id.rsplit_once("/deployments/")
-                    .map(|(a, _)| a)
-                    .unwrap_or_default();
-            store.get(account_id).is_some_and(|a| {
-                region_key(a.body["location"].as_str().unwrap_or_default()) == region
-            })
-        })
+        .filter(|(_, r)| in_sub_region(store, r, sub, region))
         .map(|(_, r)| r.body["sku"]["capacity"].as_u64().unwrap_or(0))
         .sum()
 }
@@ -121,11 +152,22 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let sku_name = sku["name"].as_str().unwrap_or("Standard").to_string();
     let capacity = sku["capacity"].as_u64().unwrap_or(1);
 
-    // Quota: capacity summed per subscription, region and sku.
-    let region = region_key(account.body["location"].as_str().unwrap_or_default());
+    // The region's catalog: the combination must be offered and not retired (catalog.rs).
+    let location = account.body["location"].as_str().unwrap_or_default();
+    catalog::check(
+        location,
+        model["format"].as_str().unwrap_or("OpenAI"),
+        model_name,
+        model["version"].as_str().unwrap_or_default(),
+        &sku_name,
+        &cx.config.catalog_today(),
+    )?;
+
+    // Quota: capacity summed per subscription, region and usage name (sku and model).
+    let region = region_key(location);
     let limit = cx.config.quota(&sku_name);
     let id_key = id.to_ascii_lowercase();
-    let used = capacity_used(cx.store, &id_key, &sub, &sku_name, &region);
+    let used = capacity_used(cx.store, &id_key, &sub, &sku_name, model_name, &region);
     if used + capacity > limit {
         return Err(ArmError::bad_request(
             "InsufficientQuota",

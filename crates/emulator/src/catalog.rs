@@ -1,0 +1,187 @@
+//! The model catalog: a snapshot of what ARM's Models_List
+//! (`GET /subscriptions/{s}/providers/Microsoft.CognitiveServices/locations/{l}/models`)
+//! answers per region, shipped as data (`data/model-catalog.json`, its date and sources
+//! inside), so the emulator can refuse a deployment Azure would refuse. It is a snapshot,
+//! not live data; see "Model catalog" in docs/emulator.md.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::address::region_key;
+use crate::reply::ArmError;
+
+const SNAPSHOT: &str = include_str!("../data/model-catalog.json");
+
+fn snapshot() -> &'static Value {
+    static PARSED: OnceLock<Value> = OnceLock::new();
+    PARSED.get_or_init(|| serde_json::from_str(SNAPSHOT).expect("data/model-catalog.json is JSON"))
+}
+
+/// The snapshot's date (`YYYY-MM-DD`): the default "today" of retirement checks.
+pub fn snapshot_date() -> &'static str {
+    snapshot()["snapshot"]["date"]
+        .as_str()
+        .unwrap_or("1970-01-01")
+}
+
+/// The Models_List items of a region (any spelling: `westus`, `West US`), or `None` for a
+/// region the snapshot does not cover.
+pub fn models(location: &str) -> Option<&'static [Value]> {
+    let region = region_key(location);
+    snapshot()["regions"]
+        .as_object()?
+        .iter()
+        .find(|(k, _)| region_key(k) == region)
+        .and_then(|(_, v)| v.as_array())
+        .map(Vec::as_slice)
+}
+
+/// The sku entry of `name` `version` `sku` in a region, if the snapshot offers it.
+fn offered<'a>(items: &'a [Value], name: &str, version: &str, sku: &str) -> Option<&'a Value> {
+    items
+        .iter()
+        .map(|item| &item["model"])
+        .filter(|m| {
+            m["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                && m["version"].as_str() == Some(version)
+        })
+        .flat_map(|m| m["skus"].as_array().into_iter().flatten())
+        .find(|s| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(sku))
+        })
+}
+
+/// Whether a deployment of `name` `version` on `sku` may be created in `location` on `today`
+/// (`YYYY-MM-DD`). A region the snapshot does not cover accepts everything.
+///
+/// Refusals as ARM words them: `InvalidResourceProperties` "The specified SKU 'Standard'
+/// for model 'gpt-4o 2024-05-13' is not supported in this region 'francecentral'."
+/// (Azure-Samples/azure-search-openai-demo#1840, Azure-Samples/azure-search-openai-demo-csharp#362);
+/// `ServiceModelDeprecated` "The model 'Format:OpenAI,Name:gpt-4o-mini,Version:2024-07-18'
+/// has been deprecated since 03/31/2026 00:00:00." (microsoft/microsoft-foundry-for-vscode#491,
+/// Azure-Samples/Azure-Functions-OpenAI-Demo#30). Both are 400 Bad Request.
+pub fn check(
+    location: &str,
+    format: &str,
+    name: &str,
+    version: &str,
+    sku: &str,
+    today: &str,
+) -> Result<(), ArmError> {
+    let Some(items) = models(location) else {
+        return Ok(());
+    };
+    let Some(entry) = offered(items, name, version, sku) else {
+        return Err(ArmError::bad_request(
+            "InvalidResourceProperties",
+            format!(
+                "The specified SKU '{sku}' for model '{name} {version}' is not supported in this region '{}'.",
+                region_key(location)
+            ),
+        ));
+    };
+    let retired = entry["deprecationDate"].as_str().unwrap_or_default();
+    let day = retired.get(..10).unwrap_or_default();
+    if !day.is_empty() && day <= today {
+        let (y, rest) = day.split_at(4);
+        let (m, d) = (&rest[1..3], &rest[4..6]);
+        return Err(ArmError::bad_request(
+            "ServiceModelDeprecated",
+            format!(
+                "The model 'Format:{format},Name:{name},Version:{version}' has been deprecated since {m}/{d}/{y} 00:00:00."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_covers_the_regions_the_examples_use() {
+        for r in [
+            "eastus",
+            "East US",
+            "westus",
+            "westus3",
+            "swedencentral",
+            "eastus2",
+        ] {
+            assert!(models(r).is_some_and(|m| !m.is_empty()), "{r}");
+        }
+        assert!(models("lab").is_none());
+    }
+
+    #[test]
+    fn gpt_4o_2024_08_06_standard_retires_after_the_snapshot_date() {
+        let ok = check(
+            "westus",
+            "OpenAI",
+            "gpt-4o",
+            "2024-08-06",
+            "Standard",
+            "2026-03-01",
+        );
+        assert!(ok.is_ok());
+        let e = check(
+            "westus",
+            "OpenAI",
+            "gpt-4o",
+            "2024-08-06",
+            "Standard",
+            "2026-04-01",
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "ServiceModelDeprecated");
+        assert_eq!(
+            e.message,
+            "The model 'Format:OpenAI,Name:gpt-4o,Version:2024-08-06' has been deprecated since 03/31/2026 00:00:00."
+        );
+        let global = check(
+            "westus",
+            "OpenAI",
+            "gpt-4o",
+            "2024-08-06",
+            "GlobalStandard",
+            "2026-04-01",
+        );
+        assert!(global.is_ok());
+    }
+
+    #[test]
+    fn an_unknown_combination_is_refused_in_a_covered_region() {
+        let e = check(
+            "westus",
+            "OpenAI",
+            "gpt-5.1",
+            "2025-11-13",
+            "GlobalStandard",
+            "2026-03-01",
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "InvalidResourceProperties");
+        assert_eq!(
+            e.message,
+            "The specified SKU 'GlobalStandard' for model 'gpt-5.1 2025-11-13' is not supported in this region 'westus'."
+        );
+        assert!(
+            check(
+                "eastus",
+                "OpenAI",
+                "gpt-5.1",
+                "2025-11-13",
+                "GlobalStandard",
+                "2026-03-01"
+            )
+            .is_ok()
+        );
+        assert!(check("lab", "OpenAI", "anything", "1", "Standard", "2026-03-01").is_ok());
+    }
+}
