@@ -3,6 +3,7 @@
 //! free 127.0.0.1 port; nothing sleeps to wait for work (the `instant` profile finishes an
 //! operation at its first poll, and timing is asserted on the request log).
 
+mod catalog;
 mod examples;
 mod faults;
 mod immutable;

@@ -82,11 +82,15 @@ async fn put_deployment() {
         "{rg}/providers/Microsoft.CognitiveServices/accounts/{}",
         p["accountName"].as_str().unwrap()
     );
-    arm.create(&rg, RES, &json!({"location": "westus"})).await;
+    // The example deploys a placeholder model ("ada" "1") that no region's catalog offers;
+    // its account stands in a region the emulator's catalog snapshot does not cover, where
+    // any model is accepted (docs/emulator.md, Model catalog).
+    arm.create(&rg, RES, &json!({"location": "westeurope"}))
+        .await;
     arm.create(
         &account,
         COG,
-        &json!({"kind": "OpenAI", "sku": {"name": "S0"}, "location": "westus",
+        &json!({"kind": "OpenAI", "sku": {"name": "S0"}, "location": "westeurope",
                 "properties": {"customSubDomainName": "example-account-name"}}),
     )
     .await;
