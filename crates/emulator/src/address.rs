@@ -29,22 +29,6 @@ pub enum Poll {
     Result,
 }
 
-/// The per-region lists of Microsoft.CognitiveServices (Models_List, Usages_List).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LocationList {
-    Models,
-    Usages,
-}
-
-impl LocationList {
-    pub fn segment(self) -> &'static str {
-        match self {
-            LocationList::Models => "models",
-            LocationList::Usages => "usages",
-        }
-    }
-}
-
 /// What a path names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Address {
@@ -63,12 +47,12 @@ pub enum Address {
         rg: String,
         name: String,
     },
-    /// `GET /subscriptions/{s}/providers/Microsoft.CognitiveServices/locations/{l}/{list}`:
-    /// the region's model catalog or quota usages (catalog.rs).
-    LocationList {
+    /// `GET /subscriptions/{s}/providers/Microsoft.CognitiveServices/[locations/{l}/]{list}`:
+    /// the model catalog, quota usages, model capacities (catalog.rs).
+    CatalogList {
         sub: String,
-        location: String,
-        list: LocationList,
+        location: Option<String>,
+        list: CatalogList,
     },
     ApimService(Rg, String),
     Backend(Rg, String, String),
@@ -275,7 +259,7 @@ impl Address {
             | Address::Deployment(..)
             | Address::DeletedAccounts { .. }
             | Address::DeletedAccount { .. }
-            | Address::LocationList { .. } => Namespace::CognitiveServices,
+            | Address::CatalogList { .. } => Namespace::CognitiveServices,
             Address::ApimService(..)
             | Address::Backend(..)
             | Address::Api(..)
@@ -342,14 +326,17 @@ impl Address {
             } => format!(
                 "/subscriptions/{sub}/{COG}/locations/{location}/resourceGroups/{rg}/deletedAccounts/{name}"
             ),
-            Address::LocationList {
+            Address::CatalogList {
                 sub,
                 location,
                 list,
-            } => format!(
-                "/subscriptions/{sub}/{COG}/locations/{location}/{}",
-                list.segment()
-            ),
+            } => match location {
+                Some(l) => format!(
+                    "/subscriptions/{sub}/{COG}/locations/{l}/{}",
+                    list.segment()
+                ),
+                None => format!("/subscriptions/{sub}/{COG}/{}", list.segment()),
+            },
             Address::ApimService(rg, s) => format!("{}/{APIM}/{s}", rg.id()),
             Address::Backend(rg, s, b) => format!("{}/{APIM}/{s}/backends/{b}", rg.id()),
             Address::Api(rg, s, a) => format!("{}/{APIM}/{s}/apis/{a}", rg.id()),
@@ -591,6 +578,7 @@ pub fn region_key(location: &str) -> String {
 
 #[path = "address_scopes.rs"]
 mod scopes;
+pub use scopes::CatalogList;
 use scopes::{percent_decode, role_assignment, role_definition, subscription_provider};
 
 #[cfg(test)]

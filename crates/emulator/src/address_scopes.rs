@@ -4,7 +4,26 @@
 //! `providers/Microsoft.Authorization/...` tail, and the subscription-level provider paths
 //! (deleted accounts, lists of a whole subscription, operation polls).
 
-use super::{Address, LocationList, Namespace, PathError, Poll, eq};
+use super::{Address, Namespace, PathError, Poll, eq};
+
+/// The catalog lists of Microsoft.CognitiveServices: Models_List and Usages_List per region,
+/// ModelCapacities_List per subscription.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogList {
+    Models,
+    Usages,
+    ModelCapacities,
+}
+
+impl CatalogList {
+    pub fn segment(self) -> &'static str {
+        match self {
+            CatalogList::Models => "models",
+            CatalogList::Usages => "usages",
+            CatalogList::ModelCapacities => "modelCapacities",
+        }
+    }
+}
 
 /// Decodes `%XX` escapes (ARM ids may arrive percent-encoded); invalid escapes stay.
 pub(super) fn percent_decode(s: &str) -> String {
@@ -110,17 +129,24 @@ pub(super) fn subscription_provider(sub: String, s: &[&str]) -> Result<Address, 
             name: s[6].to_string(),
         });
     }
+    if ns == Namespace::CognitiveServices && s.len() == 2 && k(1, "modelCapacities") {
+        return Ok(Address::CatalogList {
+            sub,
+            location: None,
+            list: CatalogList::ModelCapacities,
+        });
+    }
     if ns == Namespace::CognitiveServices && s.len() == 4 && k(1, "locations") {
         let list = if k(3, "models") {
-            LocationList::Models
+            CatalogList::Models
         } else if k(3, "usages") {
-            LocationList::Usages
+            CatalogList::Usages
         } else {
             return Err(PathError::NoRoute);
         };
-        return Ok(Address::LocationList {
+        return Ok(Address::CatalogList {
             sub,
-            location: s[2].to_string(),
+            location: Some(s[2].to_string()),
             list,
         });
     }

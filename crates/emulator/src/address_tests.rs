@@ -257,3 +257,34 @@ fn account_keys_and_role_definitions() {
         })
     );
 }
+
+#[test]
+fn the_catalog_lists() {
+    let cog = "/subscriptions/s1/providers/Microsoft.CognitiveServices";
+    for (path, location, list) in [
+        (
+            "locations/eastus/models",
+            Some("eastus"),
+            CatalogList::Models,
+        ),
+        (
+            "locations/eastus/usages",
+            Some("eastus"),
+            CatalogList::Usages,
+        ),
+        ("modelCapacities", None, CatalogList::ModelCapacities),
+    ] {
+        let full = format!("{cog}/{path}");
+        let addr = parse(&full).unwrap();
+        assert_eq!(
+            addr,
+            Address::CatalogList {
+                sub: "s1".into(),
+                location: location.map(String::from),
+                list,
+            }
+        );
+        assert_eq!(addr.id(), full);
+    }
+    assert!(parse(&format!("{cog}/locations/eastus/somethingElse")).is_err());
+}

@@ -37,6 +37,15 @@ pub fn models(location: &str) -> Option<&'static [Value]> {
         .map(Vec::as_slice)
 }
 
+/// Every region of the snapshot with its Models_List items.
+pub fn regions() -> impl Iterator<Item = (&'static str, &'static [Value])> {
+    snapshot()["regions"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_array()?.as_slice())))
+}
+
 /// The sku entry of `name` `version` `sku` in a region, if the snapshot offers it.
 fn offered<'a>(items: &'a [Value], name: &str, version: &str, sku: &str) -> Option<&'a Value> {
     items

@@ -1,5 +1,5 @@
 //! The model catalog snapshot as ARM's clients see it: Models_List per region, paged;
-//! Usages_List reflecting the deployments; and a deployment of a combination the region
+//! Usages_List and ModelCapacities_List reflecting the deployments; and a deployment of a combination the region
 //! does not offer, or one retired by `catalog.today`, refused with ARM's code and message
 //! and no resource written.
 
@@ -85,7 +85,7 @@ fn usage<'a>(body: &'a Value, name: &str) -> &'a Value {
 }
 
 #[tokio::test]
-async fn usages_count_the_deployments_per_usage_name() {
+async fn usages_and_model_capacities_count_the_deployments_per_usage_name() {
     let arm = Arm::start(Config::default()).await;
     account(&arm, "rg-cat", "aoai-cat", "eastus").await;
     let d = format!("{}/deployments/chat", account_path("rg-cat", "aoai-cat"));
@@ -121,6 +121,48 @@ async fn usages_count_the_deployments_per_usage_name() {
     // Another region's usages do not count East US's deployments.
     let w = arm.get(&location("westus", "usages"), COG).await;
     assert_eq!(usage(&w.body, "OpenAI.Standard.gpt-4o")["currentValue"], 0);
+
+    // ModelCapacities_List: what is left of the quota, per region offering the model.
+    let capacities = arm
+        .get(
+            &format!("/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/modelCapacities?modelFormat=OpenAI&modelName=gpt-4o&modelVersion=2024-11-20"),
+            COG,
+        )
+        .await;
+    assert_eq!(capacities.status, 200, "{}", capacities.body);
+    let left = |region: &str, sku: &str| {
+        let item = capacities.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["location"] == region && c["name"] == sku)
+            .unwrap_or_else(|| panic!("no {sku} capacity in {region}: {}", capacities.body));
+        assert_eq!(item["properties"]["model"]["version"], "2024-11-20");
+        assert_eq!(
+            item["type"],
+            "Microsoft.CognitiveServices/locations/models/skuCapacities"
+        );
+        item["properties"]["availableCapacity"].as_u64().unwrap()
+    };
+    assert_eq!(left("eastus", "Standard"), 50);
+    assert_eq!(left("westus", "Standard"), 300);
+    assert_eq!(left("eastus", "GlobalStandard"), 450);
+    let gpt51 = arm
+        .get(
+            &format!("/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/modelCapacities?modelFormat=OpenAI&modelName=gpt-5.1&modelVersion=2025-11-13"),
+            COG,
+        )
+        .await;
+    let regions: Vec<&str> = gpt51.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["location"].as_str())
+        .collect();
+    assert!(
+        regions.contains(&"eastus") && !regions.contains(&"westus"),
+        "{regions:?}"
+    );
 
     let third = format!("{}/deployments/third", account_path("rg-cat", "aoai-cat"));
     arm.put(

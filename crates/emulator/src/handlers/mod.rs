@@ -260,7 +260,7 @@ fn dispatch(
         (Address::DeletedAccounts { sub }, "GET") => cognitive::list_deleted(cx, sub),
         (Address::DeletedAccount { .. }, "GET") => cognitive::get_deleted(cx, addr),
         (Address::DeletedAccount { .. }, "DELETE") => cognitive::purge(cx, addr),
-        (Address::LocationList { .. }, "GET") => locations::get(cx, addr),
+        (Address::CatalogList { .. }, "GET") => locations::get(cx, addr),
         (Address::Deployment(..), "PUT") => deployments::put(cx, addr, need()?),
         (Address::Deployment(..), "GET") => deployments::get(cx, addr),
         (Address::Deployment(..), "DELETE") => deployments::delete(cx, addr),
