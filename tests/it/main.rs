@@ -27,6 +27,7 @@ mod plan_reads;
 mod plan_review;
 mod plan_schema;
 mod policy_readers;
+mod preflight;
 mod recorded;
 mod saved_plans;
 mod scripted;

@@ -133,6 +133,8 @@ pub struct ArmResponse {
     pub azure_async_operation: Option<String>,
     pub location: Option<String>,
     pub retry_after: Option<Duration>,
+    /// The `Date` header: the server's clock (HTTP-date).
+    pub date: Option<String>,
     pub body: Value,
 }
 
@@ -304,7 +306,7 @@ impl ArmClient {
             .await
             .map_err(failed)?;
         let status = u16::from(response.status());
-        let (azure_async_operation, location, retry_after) = {
+        let (azure_async_operation, location, retry_after, date) = {
             let header = |name: &'static str| {
                 response
                     .headers()
@@ -315,6 +317,7 @@ impl ArmClient {
                 header("azure-asyncoperation"),
                 header("location"),
                 super::retry::retry_after(response.headers()),
+                header("date"),
             )
         };
         let bytes = response.into_body().collect().await.map_err(failed)?;
@@ -347,6 +350,7 @@ impl ArmClient {
             azure_async_operation,
             location,
             retry_after,
+            date,
             body,
         })
     }

@@ -7,10 +7,12 @@
 //! - [`lro`]: waiting for long-running operations.
 //! - [`client`]: [`ArmClient`], the verbs (GET, PUT, PATCH, DELETE, POST).
 //! - [`resources`]: typed views of what the engine reads back.
+//! - [`catalog`]: a region's model catalog (versions, skus, retirement dates).
 //! - [`redact`]: keeping secrets out of logs.
 
 pub mod auth;
 pub mod bound;
+pub mod catalog;
 pub mod client;
 pub mod env;
 pub mod error;

@@ -194,3 +194,40 @@ mod tests {
         assert!(check("lab", "OpenAI", "anything", "1", "Standard", "2026-03-01").is_ok());
     }
 }
+
+/// `YYYY-MM-DD` as an HTTP-date at midnight GMT (`Wed, 01 Apr 2026 00:00:00 GMT`, RFC 9110
+/// 5.6.7), the form of ARM's `Date` header; None for anything else.
+pub fn http_date(day: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let mut it = day.get(..10)?.split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let d: i64 = it.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days since 1970-01-01 (a Thursday), H. Hinnant's days_from_civil.
+    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let wd = WEEKDAYS[days.rem_euclid(7) as usize];
+    let mon = MONTHS[(m - 1) as usize];
+    Some(format!("{wd}, {d:02} {mon} {y:04} 00:00:00 GMT"))
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn a_day_becomes_an_http_date_with_its_weekday() {
+        let d = super::http_date("2026-04-01");
+        assert_eq!(d.as_deref(), Some("Wed, 01 Apr 2026 00:00:00 GMT"));
+        let d = super::http_date("1970-01-01");
+        assert_eq!(d.as_deref(), Some("Thu, 01 Jan 1970 00:00:00 GMT"));
+        assert_eq!(super::http_date("soon"), None);
+    }
+}

@@ -180,6 +180,12 @@ pub enum PlanError {
         .0.join(", ")
     )]
     Immovable(Vec<String>),
+    /// Deployments ARM's model catalog says Azure will refuse; nothing was changed.
+    #[error(
+        "ARM's model catalog refuses these deployments (nothing was changed):\n{}",
+        .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
+    )]
+    Catalog(Vec<String>),
     #[error("a read task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
     /// Resources whose read failed after its retries (address, why); the other reads
@@ -248,6 +254,10 @@ pub fn wanted(identity: &Identity) -> WantedIdentity<'_> {
 
 /// Computes the plan.
 pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Plan, PlanError> {
+    let preflight = super::preflight::run(client, model).await?;
+    if !preflight.refusals.is_empty() {
+        return Err(PlanError::Catalog(preflight.refusals));
+    }
     let (facts, identity, found) = discover(client, model).await?;
     let mut desired =
         desired::build(model, &facts).map_err(|e| PlanError::Missing(e.to_string()))?;

@@ -30,7 +30,15 @@ pub fn get(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
         // A region the snapshot does not cover lists no models.
         CatalogList::Models => {
             let items = catalog::models(location).unwrap_or_default().to_vec();
-            lists::page(cx, addr, items, "$skiptoken")
+            let mut reply = lists::page(cx, addr, items, "$skiptoken")?;
+            // ARM answers with its clock in `Date` (RFC 9110 5.6.7, every recorded ARM
+            // response has one); the emulator's clock for the catalog is `catalog.today`,
+            // so a client comparing retirement dates with it sees what PUT will refuse.
+            let today = cx.config.catalog_today();
+            if let Some(date) = catalog::http_date(&today) {
+                reply.headers.push(("date", date));
+            }
+            Ok(reply)
         }
         CatalogList::Usages => Ok(Reply::ok(json!({ "value": usages(cx, sub, location) }))),
         CatalogList::ModelCapacities => {

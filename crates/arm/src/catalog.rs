@@ -1,0 +1,160 @@
+//! The region's model catalog as ARM serves it (Models_List,
+//! `GET /subscriptions/{s}/providers/Microsoft.CognitiveServices/locations/{l}/models`,
+//! azure-rest-api-specs cognitiveservices.json): which model versions and skus a region
+//! offers and when each sku retires. Read before any write so a plan that Azure would
+//! refuse minutes into an apply fails at once; the dates come from Azure, never from us.
+
+use azure_core::http::Method;
+use serde_json::Value;
+
+use super::stats::RequestClass;
+use super::{ArmClient, ArmError};
+
+/// Most pages followed (a loop guard far above any real catalog).
+const MAX_PAGES: usize = 100;
+
+/// One sku a model version is offered on, and when it retires there (`YYYY-MM-DD...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogSku {
+    pub name: String,
+    pub deprecation_date: Option<String>,
+}
+
+/// One model version of a region's catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogModel {
+    pub format: String,
+    pub name: String,
+    pub version: String,
+    pub skus: Vec<CatalogSku>,
+}
+
+impl CatalogModel {
+    /// The catalog item `{kind, skuName, model: {format, name, version, skus: [...]}}`;
+    /// None when it names no model.
+    pub fn from_item(item: &Value) -> Option<CatalogModel> {
+        let m = item.get("model")?;
+        let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let skus = m
+            .get("skus")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| {
+                        Some(CatalogSku {
+                            name: s(k, "name")?,
+                            deprecation_date: s(k, "deprecationDate"),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(CatalogModel {
+            format: s(m, "format").unwrap_or_default(),
+            name: s(m, "name")?,
+            version: s(m, "version").unwrap_or_default(),
+            skus,
+        })
+    }
+}
+
+/// A region's catalog and the day ARM's clock said it was when it served it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegionCatalog {
+    pub models: Vec<CatalogModel>,
+    /// `YYYY-MM-DD` from the first page's `Date` header, when it had a readable one.
+    pub today: Option<String>,
+}
+
+/// `YYYY-MM-DD` of an HTTP-date (`Tue, 31 Mar 2026 10:00:00 GMT`, RFC 9110 5.6.7).
+pub fn http_date_day(date: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut parts = date.split_whitespace().skip(1);
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)? + 1;
+    let year: u32 = parts.next()?.parse().ok()?;
+    Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+/// The catalog of `location`, every page (`nextLink`, only on the ARM endpoint's host).
+/// `None` when ARM does not serve it to us (403: no permission; 404: an older ARM or
+/// cloud): the caller warns and goes on.
+pub async fn models(
+    client: &ArmClient,
+    subscription: &str,
+    location: &str,
+    api_version: &str,
+) -> Result<Option<RegionCatalog>, ArmError> {
+    let path = format!(
+        "/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/models"
+    );
+    let mut url = client.url(&path, api_version)?;
+    let mut out = Vec::new();
+    let mut today = None;
+    for _ in 0..MAX_PAGES {
+        let r = client
+            .send(Method::Get, url, None, RequestClass::Read, &path)
+            .await?;
+        match r.status {
+            200 => {}
+            403 | 404 => return Ok(None),
+            _ => return Err(ArmClient::api_error(&Method::Get, &path, &r)),
+        }
+        if today.is_none() {
+            today = r.date.as_deref().and_then(http_date_day);
+        }
+        if let Some(items) = r.body.get("value").and_then(Value::as_array) {
+            out.extend(items.iter().filter_map(CatalogModel::from_item));
+        }
+        match r.body.get("nextLink").and_then(Value::as_str) {
+            Some(next) if !next.is_empty() => {
+                url = client.poll_url(next).map_err(|e| ArmError::Api {
+                    method: "GET".into(),
+                    resource: path.clone(),
+                    status: 200,
+                    code: "UnsafeNextLink".into(),
+                    message: e.to_string(),
+                })?;
+            }
+            _ => break,
+        }
+    }
+    Ok(Some(RegionCatalog { models: out, today }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_item_becomes_a_model_with_its_skus_and_dates() {
+        let item = json!({"kind": "OpenAI", "skuName": "S0", "model": {
+            "format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06",
+            "lifecycleStatus": "GenerallyAvailable",
+            "skus": [{"name": "Standard", "usageName": "OpenAI.Standard.gpt-4o",
+                      "capacity": {"default": 10, "maximum": 1000},
+                      "deprecationDate": "2026-03-31T00:00:00Z"},
+                     {"name": "GlobalStandard"}]}});
+        let m = CatalogModel::from_item(&item).unwrap();
+        assert_eq!(m.name, "gpt-4o");
+        assert_eq!(m.version, "2024-08-06");
+        assert_eq!(m.skus.len(), 2);
+        assert_eq!(
+            m.skus[0].deprecation_date.as_deref(),
+            Some("2026-03-31T00:00:00Z")
+        );
+        assert_eq!(m.skus[1].deprecation_date, None);
+        assert!(CatalogModel::from_item(&json!({"kind": "OpenAI"})).is_none());
+    }
+
+    #[test]
+    fn an_http_date_gives_its_day() {
+        let d = http_date_day("Wed, 01 Apr 2026 00:00:00 GMT");
+        assert_eq!(d.as_deref(), Some("2026-04-01"));
+        assert_eq!(http_date_day("yesterday"), None);
+    }
+}

@@ -1,0 +1,240 @@
+//! Preflight from the live model catalog, before any write: every deployment of the plan
+//! must be offered in its account's region, on its sku, and not retired there, as ARM's
+//! catalog says today (issue 13). Otherwise Azure accepts the accounts and refuses the
+//! deployment minutes later. No retirement date lives in aoai-lb: they are read from ARM.
+//!
+//! - [`check`]: pure, the catalogs read and the day against the plan's deployments.
+//! - [`run`]: reads each region's catalog once and refuses the plan, or warns.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aoai_lb_arm::catalog::{self, CatalogModel};
+use aoai_lb_arm::{ArmClient, ArmError};
+use aoai_lb_core::ids::api_version;
+use aoai_lb_core::model::{Deployment, Model};
+
+/// A sku retiring within this many days is a warning.
+pub const WARN_DAYS: i64 = 90;
+
+/// What the catalog says of the plan: refusals (the plan must not be applied) and warnings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Findings {
+    pub refusals: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// One deployment of the plan and where it goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'a> {
+    pub account: &'a str,
+    pub location: &'a str,
+    pub deployment: &'a Deployment,
+}
+
+/// Every deployment of the plan.
+pub fn wanted(model: &Model) -> Vec<Wanted<'_>> {
+    model
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            a.deployments.iter().map(|d| Wanted {
+                account: &a.name,
+                location: &a.location,
+                deployment: d,
+            })
+        })
+        .collect()
+}
+
+/// The plan's deployments against the catalogs read (region → its models; a region whose
+/// catalog is empty or was not read is not checked) on `today` (`YYYY-MM-DD`).
+pub fn check(
+    wanted: &[Wanted<'_>],
+    catalogs: &BTreeMap<String, Vec<CatalogModel>>,
+    today: &str,
+) -> Findings {
+    let mut f = Findings::default();
+    for w in wanted {
+        let Some(here) = catalogs.get(w.location).filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        let d = w.deployment;
+        let v = d.version.as_deref();
+        let what = format!(
+            "{} {} on {}",
+            d.model,
+            v.unwrap_or("(default version)"),
+            d.sku
+        );
+        let head = format!(
+            "account {} ({}), deployment {}: {what}",
+            w.account, w.location, d.name
+        );
+        let dates: Vec<Option<&str>> = offers(here, &d.model, v, &d.sku);
+        let live = dates
+            .iter()
+            .find(|x| x.is_none_or(|day| day_of(day) > today));
+        match live {
+            Some(until) => {
+                if let Some(day) = until.map(day_of)
+                    && let Some(n) = days_between(today, day)
+                    && n <= WARN_DAYS
+                {
+                    f.warnings
+                        .push(format!("{head} retires on {day} (in {n} days)"));
+                }
+            }
+            None => {
+                let why = match dates.first() {
+                    Some(Some(day)) => format!("retired on {}", day_of(day)),
+                    _ => "is not offered in this region".to_string(),
+                };
+                let instead = offered_instead(here, &d.model, today);
+                let elsewhere: Vec<&str> = catalogs
+                    .iter()
+                    .filter(|(r, c)| {
+                        r.as_str() != w.location
+                            && offers(c, &d.model, v, &d.sku)
+                                .iter()
+                                .any(|x| x.is_none_or(|day| day_of(day) > today))
+                    })
+                    .map(|(r, _)| r.as_str())
+                    .collect();
+                let elsewhere = if elsewhere.is_empty() {
+                    "none of the plan's regions".to_string()
+                } else {
+                    elsewhere.join(", ")
+                };
+                f.refusals.push(format!(
+                    "{head} {why} (ARM's model catalog, {today}); {} offers {} instead: {instead}; offered as requested in: {elsewhere}",
+                    w.location, d.model
+                ));
+            }
+        }
+    }
+    f
+}
+
+/// The retirement dates (None: none announced) of each catalog entry offering `name`
+/// (`version`, any when None) on `sku`.
+fn offers<'a>(
+    catalog: &'a [CatalogModel],
+    name: &str,
+    version: Option<&str>,
+    sku: &str,
+) -> Vec<Option<&'a str>> {
+    catalog
+        .iter()
+        .filter(|m| m.name.eq_ignore_ascii_case(name))
+        .filter(|m| version.is_none_or(|v| m.version == v))
+        .flat_map(|m| &m.skus)
+        .filter(|s| s.name.eq_ignore_ascii_case(sku))
+        .map(|s| s.deprecation_date.as_deref())
+        .collect()
+}
+
+/// What a region offers of a model today, as `version on sku, sku; ...` ("nothing").
+fn offered_instead(catalog: &[CatalogModel], name: &str, today: &str) -> String {
+    let mut by_version: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for m in catalog.iter().filter(|m| m.name.eq_ignore_ascii_case(name)) {
+        let skus = m
+            .skus
+            .iter()
+            .filter(|s| {
+                s.deprecation_date
+                    .as_deref()
+                    .is_none_or(|d| day_of(d) > today)
+            })
+            .map(|s| s.name.as_str());
+        by_version.entry(&m.version).or_default().extend(skus);
+    }
+    let listed: Vec<String> = by_version
+        .into_iter()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(v, s)| format!("{v} on {}", s.join(", ")))
+        .collect();
+    if listed.is_empty() {
+        "nothing".to_string()
+    } else {
+        listed.join("; ")
+    }
+}
+
+/// The `YYYY-MM-DD` of an ISO 8601 timestamp.
+fn day_of(ts: &str) -> &str {
+    ts.get(..10).unwrap_or(ts)
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` (H. Hinnant's days_from_civil).
+fn days(day: &str) -> Option<i64> {
+    let mut it = day.get(..10)?.split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let d: i64 = it.next()?.parse().ok()?;
+    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm + 2) / 5 + d - 1;
+    Some(era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468)
+}
+
+fn days_between(from: &str, to: &str) -> Option<i64> {
+    Some(days(to)? - days(from)?)
+}
+
+/// The local clock's day (`YYYY-MM-DD`, UTC), for a catalog served without a `Date`.
+fn local_today() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Reads the catalog of every region of the plan (once each) and checks the plan against
+/// it on ARM's day (its `Date` header; the local clock without one). Warnings are logged;
+/// refusals are returned for the caller to stop on. A catalog ARM will not serve (403,
+/// 404) is a warning and its region goes unchecked.
+pub async fn run(client: &ArmClient, model: &Model) -> Result<Findings, ArmError> {
+    let mut catalogs = BTreeMap::new();
+    let mut today = None;
+    let mut unread = Vec::new();
+    for account in &model.accounts {
+        let region = &account.location;
+        if catalogs.contains_key(region) || unread.contains(region) {
+            continue;
+        }
+        let sub = &model.subscription_id;
+        match catalog::models(client, sub, region, api_version::COGNITIVE_SERVICES).await? {
+            Some(c) => {
+                today = today.or(c.today);
+                catalogs.insert(region.clone(), c.models);
+            }
+            None => unread.push(region.clone()),
+        }
+    }
+    let today = today.unwrap_or_else(local_today);
+    let mut f = check(&wanted(model), &catalogs, &today);
+    for region in unread {
+        f.warnings.push(format!(
+            "ARM did not serve the model catalog of {region} (no permission, or an older ARM): its deployments were not checked against it"
+        ));
+    }
+    for w in &f.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(f)
+}
+
+#[cfg(test)]
+#[path = "preflight_tests.rs"]
+mod tests;

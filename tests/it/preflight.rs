@@ -1,0 +1,116 @@
+//! Preflight from ARM's live model catalog: `plan` refuses a deployment the region's
+//! catalog says is retired or not offered, naming what is offered instead and where,
+//! before any write; a current version plans.
+
+use std::path::Path;
+
+use crate::emu::{Emu, seeded_for};
+use crate::util::{load_example, repo, run};
+use aoai_lb::emulator::CatalogSettings;
+
+const EXAMPLE: &str = "examples/two-regions.yaml";
+
+/// The example with `from` replaced by `to`, written in `dir`.
+fn variant(dir: &Path, from: &str, to: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join(EXAMPLE)).unwrap();
+    assert!(text.contains(from), "{from} not in {EXAMPLE}");
+    let path = dir.join("plan.yaml");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    path
+}
+
+/// An emulator for the example whose catalog day is `today`.
+fn emulator(today: &str) -> Emu {
+    let mut config = seeded_for(&load_example(&repo().join(EXAMPLE)));
+    config.catalog = CatalogSettings {
+        today: Some(today.to_string()),
+    };
+    Emu::start(config)
+}
+
+fn writes(emu: &Emu) -> Vec<String> {
+    emu.requests()
+        .iter()
+        .filter(|r| matches!(r["method"].as_str(), Some("PUT" | "PATCH" | "DELETE")))
+        .map(|r| format!("{} {}", r["method"], r["path"]))
+        .collect()
+}
+
+fn catalog_reads(emu: &Emu) -> Vec<String> {
+    let mut paths: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .filter(|p: &String| p.ends_with("/models"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn a_retired_version_fails_plan_with_nothing_written() {
+    let emu = emulator("2026-04-01");
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(emu
+        .cli(dir.path())
+        .args(["plan", EXAMPLE])
+        .current_dir(repo()));
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    for part in [
+        "account aoai-nov26-instance1 (westus), deployment gpt-4o: gpt-4o 2024-08-06 on Standard retired on 2026-03-31",
+        "account aoai-nov26-instance2 (eastus), deployment gpt-4o: gpt-4o 2024-08-06 on Standard retired on 2026-03-31",
+        "westus offers gpt-4o instead: ",
+        "2024-11-20 on ",
+        "offered as requested in: none of the plan's regions",
+    ] {
+        assert!(
+            out.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            out.stderr
+        );
+    }
+    assert_eq!(writes(&emu), Vec::<String>::new());
+    let reads = catalog_reads(&emu);
+    assert_eq!(reads.len(), 2, "one catalog read per region: {reads:?}");
+}
+
+#[test]
+fn a_current_version_plans_and_a_retiring_one_warns() {
+    let emu = emulator("2026-04-01");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = variant(dir.path(), "2024-08-06", "2024-11-20");
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&plan));
+    assert_eq!(out.code, 3, "changes to make: {}", out.stderr);
+    assert!(!out.stderr.contains("model catalog"), "{}", out.stderr);
+    assert_eq!(writes(&emu), Vec::<String>::new());
+
+    let emu = emulator("2026-03-01");
+    let out = run(emu
+        .cli(dir.path())
+        .args(["plan", EXAMPLE])
+        .current_dir(repo()));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("gpt-4o 2024-08-06 on Standard retires on 2026-03-31 (in 30 days)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_unknown_model_in_a_covered_region_is_refused_at_plan() {
+    let emu = emulator("2026-03-01");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = variant(dir.path(), "model: gpt-4o,", "model: gpt-9,");
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&plan));
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let want = "account aoai-nov26-instance2 (eastus), deployment gpt-4o: gpt-9 2024-08-06 on Standard is not offered in this region";
+    assert!(out.stderr.contains(want), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("eastus offers gpt-9 instead: nothing"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(writes(&emu), Vec::<String>::new());
+}
