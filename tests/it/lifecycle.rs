@@ -246,18 +246,24 @@ fn a_new_model_replaces_only_its_deployment_and_a_new_version_is_in_place() {
     assert_eq!(report["report"]["replaced"], 1, "{report:#}");
     assert_eq!(run(emu.cli(dir.path()).arg("plan").arg(&mini)).code, 0);
 
-    // A version upgrade is an update in place, as ARM allows.
+    // A version upgrade is an update in place, as ARM allows (the second account's
+    // deployment, inline form, to a version its region's catalog offers).
     let upgraded = plan_in(dir.path(), "lab.yaml", |t| {
         t.replacen(
             "        model: gpt-4o\n        version: \"2024-08-06\"",
-            "        model: gpt-4o-mini\n        version: \"2024-07-19\"",
+            "        model: gpt-4o-mini\n        version: \"2024-07-18\"",
+            1,
+        )
+        .replacen(
+            "model: gpt-4o, version: \"2024-08-06\"",
+            "model: gpt-4o, version: \"2024-11-20\"",
             1,
         )
     });
     let (code, v, stderr) = plan_json(&emu, dir.path(), &upgraded);
     assert_eq!(code, 3, "{stderr}");
     assert_eq!(
-        action_of(&v, "deployment.aoai-nov26-instance1/gpt-4o"),
+        action_of(&v, "deployment.aoai-nov26-instance2/gpt-4o"),
         "update"
     );
 }

@@ -254,11 +254,11 @@ pub fn wanted(identity: &Identity) -> WantedIdentity<'_> {
 
 /// Computes the plan.
 pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Plan, PlanError> {
+    let (facts, identity, found) = discover(client, model).await?;
     let preflight = super::preflight::run(client, model).await?;
     if !preflight.refusals.is_empty() {
         return Err(PlanError::Catalog(preflight.refusals));
     }
-    let (facts, identity, found) = discover(client, model).await?;
     let mut desired =
         desired::build(model, &facts).map_err(|e| PlanError::Missing(e.to_string()))?;
     super::import::recorded_role_assignments(client, state, &model.deployment, &mut desired)
