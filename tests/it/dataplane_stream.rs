@@ -11,46 +11,6 @@ use crate::emu::Emu;
 use crate::util::load_example;
 use crate::verify::{Http, apply, example, start};
 
-/// Raw HTTP, for reading a response's bytes as they are.
-struct Raw {
-    rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
-}
-
-impl Raw {
-    fn new() -> Raw {
-        Raw {
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            client: reqwest::Client::new(),
-        }
-    }
-
-    /// (status, headers, body text) of a request through the gateway with `key`.
-    fn send(
-        &self,
-        method: reqwest::Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> (u16, reqwest::header::HeaderMap, String) {
-        self.rt.block_on(async {
-            let mut req = self.client.request(method, url);
-            for (k, v) in headers {
-                req = req.header(*k, *v);
-            }
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let r = req.send().await.unwrap();
-            let (status, h) = (r.status().as_u16(), r.headers().clone());
-            (status, h, r.text().await.unwrap())
-        })
-    }
-}
-
 /// The `data:` payloads of an event stream, in order.
 fn events(text: &str) -> Vec<String> {
     assert!(
@@ -84,7 +44,7 @@ fn the_seed_lab_streams_refuses_and_matches_like_apim_and_azure_openai() {
     apply(&emu, dir.path(), &plan);
     let key = Http::new().key(&emu, &plan);
     let api = format!("{}/gateway/apim-aoai-lb/openai-lb", emu.url());
-    let raw = Raw::new();
+    let raw = Http::new();
     operations_from_the_imported_spec(&emu);
     unmatched_requests_get_apims_own_404(&emu, &raw, &api, &key);
     a_stream_the_openai_package_parses(&raw, &api, &key);
@@ -157,7 +117,7 @@ fn operations_from_the_imported_spec(emu: &Emu) {
 
 /// A path or method no operation has, or a missing required api-version: APIM answers
 /// 404 itself and no backend is tried.
-fn unmatched_requests_get_apims_own_404(emu: &Emu, raw: &Raw, api: &str, key: &str) {
+fn unmatched_requests_get_apims_own_404(emu: &Emu, raw: &Http, api: &str, key: &str) {
     let auth = [("api-key", key)];
     let chat = json!({"messages": [{"role": "user", "content": "hi"}]});
     let tries = [
@@ -178,7 +138,7 @@ fn unmatched_requests_get_apims_own_404(emu: &Emu, raw: &Raw, api: &str, key: &s
         ),
     ];
     for (method, url, body) in tries {
-        let (status, _, text) = raw.send(method, &url, &auth, body);
+        let (status, _, text) = raw.send_text(method, &url, &auth, body);
         assert_eq!(status, 404, "{url}");
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
@@ -197,7 +157,7 @@ fn unmatched_requests_get_apims_own_404(emu: &Emu, raw: &Raw, api: &str, key: &s
 
 /// `stream: true` with `stream_options.include_usage`: `text/event-stream`, the prompt
 /// filter chunk, the role, the content, `finish_reason`, the usage chunk, `[DONE]`.
-fn a_stream_the_openai_package_parses(raw: &Raw, api: &str, key: &str) {
+fn a_stream_the_openai_package_parses(raw: &Http, api: &str, key: &str) {
     let url = format!("{api}/deployments/gpt-4o/chat/completions?api-version=2024-10-21");
     let body = json!({
         "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 5,
@@ -205,7 +165,7 @@ fn a_stream_the_openai_package_parses(raw: &Raw, api: &str, key: &str) {
     });
     let sent_id = "6e5657ee-ba92-446a-82de-6b714f5d98d2";
     let headers = [("api-key", key), ("x-ms-client-request-id", sent_id)];
-    let (status, h, text) = raw.send(reqwest::Method::POST, &url, &headers, Some(body));
+    let (status, h, text) = raw.send_text(reqwest::Method::POST, &url, &headers, Some(body));
     assert_eq!(status, 200, "{text}");
     assert!(header(&h, "content-type").starts_with("text/event-stream"));
     assert!(["West US", "East US"].contains(&header(&h, "x-ms-region")));
@@ -241,11 +201,11 @@ fn a_stream_the_openai_package_parses(raw: &Raw, api: &str, key: &str) {
 
 /// Embeddings and completions on a chat model, chat on an embeddings model: 400
 /// OperationNotSupported; embeddings on an embeddings model: vectors.
-fn operations_a_model_does_not_do(emu: &Emu, raw: &Raw, api: &str, key: &str) {
+fn operations_a_model_does_not_do(emu: &Emu, raw: &Http, api: &str, key: &str) {
     let auth = [("api-key", key)];
     let post = |path: &str, body: Value| {
         let url = format!("{api}/deployments/{path}?api-version=2024-02-01");
-        let (status, _, text) = raw.send(reqwest::Method::POST, &url, &auth, Some(body));
+        let (status, _, text) = raw.send_text(reqwest::Method::POST, &url, &auth, Some(body));
         (status, serde_json::from_str::<Value>(&text).unwrap())
     };
     let (status, v) = post("gpt-4o/embeddings", json!({"input": "hi"}));

@@ -38,6 +38,22 @@ impl Http {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let (status, h, text) = self.send_text(method, url, headers, body);
+        (
+            status,
+            h,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        )
+    }
+
+    /// (status, headers, body text as it came).
+    pub(crate) fn send_text(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
         self.rt.block_on(async {
             let mut req = self.client.request(method, url);
             for (k, v) in headers {
@@ -47,14 +63,8 @@ impl Http {
                 req = req.json(&b);
             }
             let r = req.send().await.unwrap();
-            let status = r.status().as_u16();
-            let h = r.headers().clone();
-            let text = r.text().await.unwrap();
-            (
-                status,
-                h,
-                serde_json::from_str(&text).unwrap_or(Value::Null),
-            )
+            let (status, h) = (r.status().as_u16(), r.headers().clone());
+            (status, h, r.text().await.unwrap())
         })
     }
 
