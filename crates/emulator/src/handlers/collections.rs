@@ -103,27 +103,19 @@ fn of_kind(cx: &Cx, kind: Kind, sub: &str, rg: &Option<String>) -> Result<Vec<Va
         .collect())
 }
 
-/// Accounts_List, Accounts_ListByResourceGroup.
-pub fn accounts(
+/// A subscription's or a group's top-level resources of one kind, unfiltered, paged with
+/// `$skiptoken`: Accounts_List and Accounts_ListByResourceGroup (`Kind::Account`),
+/// ApiManagementService_List and ApiManagementService_ListByResourceGroup
+/// (`Kind::ApimService`).
+pub fn top_level(
     cx: &mut Cx,
     addr: &Address,
+    kind: Kind,
     sub: &str,
     rg: &Option<String>,
 ) -> Result<Reply, ArmError> {
     no_filter(cx)?;
-    let items = of_kind(cx, Kind::Account, sub, rg)?;
-    page(cx, addr, items, "$skiptoken")
-}
-
-/// ApiManagementService_List, ApiManagementService_ListByResourceGroup.
-pub fn apim_services(
-    cx: &mut Cx,
-    addr: &Address,
-    sub: &str,
-    rg: &Option<String>,
-) -> Result<Reply, ArmError> {
-    no_filter(cx)?;
-    let items = of_kind(cx, Kind::ApimService, sub, rg)?;
+    let items = of_kind(cx, kind, sub, rg)?;
     page(cx, addr, items, "$skiptoken")
 }
 

@@ -33,7 +33,7 @@ use super::config::Config;
 use super::faults::FaultState;
 use super::ops::{OpKind, OpStatus, Operation, retry_headers};
 use super::reply::{ArmError, Reply, uuid_like};
-use super::store::{Principal, Store};
+use super::store::{Kind, Principal, Store};
 
 pub use apim::service_view;
 
@@ -305,8 +305,12 @@ fn dispatch(
         (Address::RoleAssignments { scope }, "GET") => lists::role_assignments(cx, addr, scope),
         (Address::ApimCollection(rg, s, c), "GET") => lists::apim(cx, addr, rg, s, *c),
         (Address::ResourceGroups { sub }, "GET") => collections::resource_groups(cx, addr, sub),
-        (Address::Accounts { sub, rg }, "GET") => collections::accounts(cx, addr, sub, rg),
-        (Address::ApimServices { sub, rg }, "GET") => collections::apim_services(cx, addr, sub, rg),
+        (Address::Accounts { sub, rg }, "GET") => {
+            collections::top_level(cx, addr, Kind::Account, sub, rg)
+        }
+        (Address::ApimServices { sub, rg }, "GET") => {
+            collections::top_level(cx, addr, Kind::ApimService, sub, rg)
+        }
         (Address::ApiPolicies(rg, s, a), "GET") => collections::api_policies(cx, addr, rg, s, a),
         _ => Err(method_not_allowed(method, addr)),
     }
