@@ -28,6 +28,7 @@ mod plan_review;
 mod plan_schema;
 mod policy_readers;
 mod preflight;
+mod progress_logs;
 mod recorded;
 mod saved_plans;
 mod scripted;

@@ -20,6 +20,7 @@ pub fn aoai_lb(cwd: &Path) -> Command {
         "AOAI_LB_ARM_ENDPOINT",
         "AOAI_LB_STATE",
         "AOAI_LB_ACCESS_TOKEN",
+        "AOAI_LB_HEARTBEAT",
         "NO_COLOR",
     ] {
         cmd.env_remove(var);

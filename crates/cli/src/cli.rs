@@ -66,6 +66,28 @@ pub struct GlobalArgs {
     /// for a long-running one, its polls.
     #[arg(long, global = true, env = env::OPERATION_TIMEOUT, default_value_t = 2700, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub operation_timeout: u64,
+    /// Without a terminal (CI logs), how often apply and destroy print a line for each
+    /// operation still running ("still creating... [20s elapsed]"): 10s, 1m, 30 (seconds);
+    /// 0 turns them off.
+    #[arg(long, global = true, env = env::HEARTBEAT, default_value = "10s", value_name = "DURATION", value_parser = parse_interval)]
+    pub heartbeat: std::time::Duration,
+}
+
+/// `10s`, `2m`, `30` (seconds), `0`: a whole number of seconds or minutes.
+pub fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.strip_suffix('m') {
+        Some(d) => (d, 60),
+        None => (t.strip_suffix('s').unwrap_or(t), 1),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n.checked_mul(unit).is_some_and(|s| s <= 86_400) => {
+            Ok(std::time::Duration::from_secs(n * unit))
+        }
+        _ => Err(format!(
+            "`{text}` is not an interval: a whole number of seconds or minutes up to a day, e.g. 10s, 1m, 0 (off)"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -467,6 +489,18 @@ mod tests {
             shown.contains("<redacted>") && !shown.contains("k-0123456789"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn heartbeat_intervals() {
+        use std::time::Duration;
+        assert_eq!(parse_interval("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_interval("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_interval("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_interval("0"), Ok(Duration::ZERO));
+        for bad in ["", "s", "-1s", "1.5s", "10h", "2d", "99999m"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

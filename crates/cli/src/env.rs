@@ -22,6 +22,9 @@ pub const OPERATION_TIMEOUT: &str = "AOAI_LB_OPERATION_TIMEOUT";
 /// Multiplies aoai-lb's own retry backoff and poll waits (never a Retry-After ARM
 /// sends); default 1. For tests, which must not sleep for real.
 pub const DELAY_SCALE: &str = "AOAI_LB_DELAY_SCALE";
+/// Without a terminal, how often a running operation is reported as still running
+/// (`10s`, `1m`, `0` for never); `--heartbeat` (default 10s).
+pub const HEARTBEAT: &str = "AOAI_LB_HEARTBEAT";
 /// Disables colour when set to anything (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
 

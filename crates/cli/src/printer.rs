@@ -12,6 +12,9 @@ pub struct Printer {
     pub format: OutputFormat,
     pub quiet: bool,
     pub verbose: u8,
+    /// Without a terminal, how often progress says an operation still runs (`--heartbeat`;
+    /// zero: never).
+    pub heartbeat: std::time::Duration,
 }
 
 impl Printer {

@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         format: cli.global.output,
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
+        heartbeat: cli.global.heartbeat,
     };
     crate::logging::init(cli.global.verbose, cli.global.quiet);
     let settings = match Settings::from_args(&cli.global) {

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod destroy;
 pub mod doctor;
 pub mod github;
+pub mod heartbeat;
 pub mod import;
 mod load;
 pub mod output;
@@ -115,7 +116,7 @@ impl View for Human {
         } else {
             Mode::Plain
         };
-        progress::Progress::new(mode, stderr_colour())
+        progress::Progress::new(mode, stderr_colour(), self.printer.heartbeat)
     }
 
     fn invalid(&self, err: &LoadError) -> ExitStatus {
@@ -134,8 +135,14 @@ impl View for Json {
         &self.printer
     }
 
+    /// JSON events on stderr, one per line (stdout keeps its one document).
     fn progress(&self) -> progress::Progress {
-        progress::Progress::new(progress::Mode::Quiet, false)
+        let mode = if self.printer.quiet {
+            progress::Mode::Quiet
+        } else {
+            progress::Mode::Json
+        };
+        progress::Progress::new(mode, false, self.printer.heartbeat)
     }
 
     fn invalid(&self, err: &LoadError) -> ExitStatus {

@@ -1,0 +1,117 @@
+//! What apply and destroy say while they run, as a CI log shows it (no terminal):
+//! heartbeats for long operations, in text and as JSON events, and the steps of destroy.
+
+use serde_json::Value;
+
+use crate::emu::{Emu, seeded_for};
+use crate::util::{load_example, repo, run};
+
+/// The emulator under its `azure` latency profile at `scale`: a deployment takes 60 s × scale.
+fn slow_emulator(scale: f64) -> Emu {
+    let example = repo().join("examples/two-regions.yaml");
+    let mut config = seeded_for(&load_example(&example));
+    config.latency = aoai_lb::emulator::Latency::Azure;
+    config.time_scale = scale;
+    Emu::start(config)
+}
+
+/// Lines of `text` that are heartbeats of `address`.
+fn beats<'a>(text: &'a str, address: &str) -> Vec<&'a str> {
+    let prefix = format!("{address}: still ");
+    text.lines()
+        .filter(|l| l.contains(&prefix) && l.ends_with(" elapsed]"))
+        .collect()
+}
+
+/// Without a terminal, a deployment that takes 7 heartbeat intervals prints at least
+/// 5 heartbeat lines (Terraform's "Still creating... [10s elapsed]"); `--output json`
+/// gives them as JSON events on stderr, one per line, and stdout stays one document.
+#[test]
+fn a_long_operation_beats_in_ci_logs_in_text_and_json() {
+    let example = repo().join("examples/two-regions.yaml");
+    // A deployment takes 60 s × 0.12 = 7.2 s; the heartbeat every second.
+    let emu = slow_emulator(0.12);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(emu
+        .cli(dir.path())
+        .args(["apply", example.to_str().unwrap(), "--yes", "--heartbeat", "1s"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let deployment = "deployment.aoai-nov26-instance1/gpt-4o";
+    let lines = beats(&out.stderr, deployment);
+    assert!(lines.len() >= 5, "{}", out.stderr);
+    assert!(
+        lines[0].ends_with(&format!("{deployment}: still creating... [1s elapsed]")),
+        "{lines:?}"
+    );
+    assert!(lines[4].ends_with("[5s elapsed]"), "{lines:?}");
+    // No heartbeat after the line that says it is done.
+    let done = out
+        .stderr
+        .lines()
+        .position(|l| l.contains(&format!("{deployment}: created")))
+        .unwrap();
+    assert!(
+        out.stderr.lines().skip(done).all(|l| !lines.contains(&l)),
+        "{}",
+        out.stderr
+    );
+
+    // Destroy as a script would: JSON on stdout, JSON events on stderr, heartbeats
+    // among them (the resource group's delete takes 15 s × 0.12 = 1.8 s).
+    let out = run(emu.cli(dir.path()).args([
+        "destroy",
+        "--yes",
+        "--output",
+        "json",
+        "--heartbeat",
+        "1s",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["ok"], true);
+    let events: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let group = "resource_group.rg-aoai-lb";
+    let of = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == kind && e["address"] == group)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("apply_start").len(), 1, "{}", out.stderr);
+    assert_eq!(of("apply_complete").len(), 1, "{}", out.stderr);
+    let progress = of("apply_progress");
+    assert!(!progress.is_empty(), "{}", out.stderr);
+    assert_eq!(progress[0]["action"], "delete");
+    assert_eq!(progress[0]["elapsedSeconds"], 1);
+    assert_eq!(
+        progress[0]["message"],
+        "resource_group.rg-aoai-lb: still destroying... [1s elapsed]"
+    );
+}
+
+/// `--heartbeat 0` (or AOAI_LB_HEARTBEAT=0) turns heartbeats off; a malformed interval
+/// is refused before anything runs.
+#[test]
+fn heartbeats_turn_off_and_bad_intervals_are_refused() {
+    let example = repo().join("examples/two-regions.yaml");
+    let emu = slow_emulator(0.05);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(emu
+        .cli(dir.path())
+        .env("AOAI_LB_HEARTBEAT", "0")
+        .args(["apply", example.to_str().unwrap(), "--yes"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("creating..."), "{}", out.stderr);
+    assert!(!out.stderr.contains("still "), "{}", out.stderr);
+    let sent = emu.requests().len();
+    let bad = run(emu
+        .cli(dir.path())
+        .args(["plan", example.to_str().unwrap(), "--heartbeat", "1h"]));
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("`1h` is not an interval"), "{}", bad.stderr);
+    assert_eq!(emu.requests().len(), sent, "nothing was sent");
+}
