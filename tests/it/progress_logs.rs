@@ -32,9 +32,13 @@ fn a_long_operation_beats_in_ci_logs_in_text_and_json() {
     // A deployment takes 60 s × 0.12 = 7.2 s; the heartbeat every second.
     let emu = slow_emulator(0.12);
     let dir = tempfile::tempdir().unwrap();
-    let out = run(emu
-        .cli(dir.path())
-        .args(["apply", example.to_str().unwrap(), "--yes", "--heartbeat", "1s"]));
+    let out = run(emu.cli(dir.path()).args([
+        "apply",
+        example.to_str().unwrap(),
+        "--yes",
+        "--heartbeat",
+        "1s",
+    ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let deployment = "deployment.aoai-nov26-instance1/gpt-4o";
     let lines = beats(&out.stderr, deployment);
@@ -100,18 +104,24 @@ fn heartbeats_turn_off_and_bad_intervals_are_refused() {
     let example = repo().join("examples/two-regions.yaml");
     let emu = slow_emulator(0.05);
     let dir = tempfile::tempdir().unwrap();
-    let out = run(emu
-        .cli(dir.path())
-        .env("AOAI_LB_HEARTBEAT", "0")
-        .args(["apply", example.to_str().unwrap(), "--yes"]));
+    let out = run(emu.cli(dir.path()).env("AOAI_LB_HEARTBEAT", "0").args([
+        "apply",
+        example.to_str().unwrap(),
+        "--yes",
+    ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("creating..."), "{}", out.stderr);
     assert!(!out.stderr.contains("still "), "{}", out.stderr);
     let sent = emu.requests().len();
-    let bad = run(emu
-        .cli(dir.path())
-        .args(["plan", example.to_str().unwrap(), "--heartbeat", "1h"]));
+    let bad =
+        run(emu
+            .cli(dir.path())
+            .args(["plan", example.to_str().unwrap(), "--heartbeat", "1h"]));
     assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(bad.stderr.contains("`1h` is not an interval"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("`1h` is not an interval"),
+        "{}",
+        bad.stderr
+    );
     assert_eq!(emu.requests().len(), sent, "nothing was sent");
 }

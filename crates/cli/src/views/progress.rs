@@ -159,7 +159,12 @@ impl Observer for Progress {
     fn started(&self, change: &Change) {
         let (doing, _) = verb(change.action);
         if let Some(hb) = &self.heartbeat {
-            hb.begin(&change.key(), &change.address, doing, action_str(change.action));
+            hb.begin(
+                &change.key(),
+                &change.address,
+                doing,
+                action_str(change.action),
+            );
         }
         match (&self.mode, &self.multi) {
             (Mode::Terminal, Some(m)) => {
