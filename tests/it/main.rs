@@ -29,6 +29,7 @@ mod plan_schema;
 mod policy_readers;
 mod preflight;
 mod progress_logs;
+mod read_counts;
 mod recorded;
 mod saved_plans;
 mod scripted;

@@ -1,5 +1,7 @@
 //! `aoai-lb plan` against ARMs that misbehave (raw servers on 127.0.0.1): a read that
-//! fails fails its resource by name while the other reads complete; a 200 whose body is
+//! fails (a collection GET: plan reads accounts, deployments, backends, APIs,
+//! subscriptions and role assignments through their lists) fails the resources it lists,
+//! by name, while the other reads complete; a 200 whose body is
 //! not JSON is reported as such, never as a resource someone else created; a silent ARM
 //! ends at the deadlines with every retry printed at the default verbosity.
 
@@ -24,13 +26,13 @@ const SERVICE: &str = r#"{"id":"/subscriptions/00000000-0000-0000-0000-000000000
 const NOT_FOUND: &str = r#"{"error":{"code":"ResourceNotFound","message":"not found"}}"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_json_fails_that_resource_by_name_and_the_other_reads_complete() {
+async fn invalid_json_fails_the_resources_of_that_list_by_name_and_the_other_reads_complete() {
     let server = raw(|_, path| {
         if path.starts_with(
             "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-aoai-lb?",
         ) {
             Act::Answer(200, SERVICE.into())
-        } else if path.contains("/accounts/aoai-nov26-instance1?") {
+        } else if path.contains("/rg-aoai-lb/providers/Microsoft.CognitiveServices/accounts?") {
             Act::Answer(200, "{\"id\": \"/subscriptions/x\", oops".into())
         } else {
             Act::Answer(404, NOT_FOUND.into())
@@ -42,18 +44,36 @@ async fn invalid_json_fails_that_resource_by_name_and_the_other_reads_complete()
         .await
         .unwrap();
     assert_eq!(out.code, 1, "{}", out.stderr);
+    // The accounts' listing failed: the accounts fail by name, and so do their
+    // deployments (whose listing waits on knowing the account is there).
+    let listing = format!(
+        "invalid JSON from ARM for GET {}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-lb/providers/Microsoft.CognitiveServices/accounts: ",
+        server.url
+    );
     assert!(
-        out.stderr.contains("1 of the plan's resources could not be read from ARM")
+        out.stderr
+            .contains("4 of the plan's resources could not be read from ARM")
+            && out
+                .stderr
+                .contains(&format!("  - account.aoai-nov26-instance1: {listing}"))
+            && out
+                .stderr
+                .contains(&format!("  - account.aoai-nov26-instance2: {listing}"))
             && out.stderr.contains(&format!(
-                "  - account.aoai-nov26-instance1: invalid JSON from ARM for GET {}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-lb/providers/Microsoft.CognitiveServices/accounts/aoai-nov26-instance1: ",
-                server.url
+                "  - deployment.aoai-nov26-instance1/gpt-4o: {listing}"
             )),
         "{}",
         out.stderr
     );
     assert!(!out.stderr.contains("already exist"), "{}", out.stderr);
-    // The service, and every desired resource whose id is known, was read.
-    assert!(server.connections.load(Ordering::SeqCst) >= 12);
+    // The other reads completed: 9 resources (the group, role assignments, backends and
+    // pool, API, policy, subscription) through the lists that hold them.
+    assert!(
+        out.stderr.contains("(9 others were read;"),
+        "{}",
+        out.stderr
+    );
+    assert!(server.connections.load(Ordering::SeqCst) >= 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

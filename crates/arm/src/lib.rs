@@ -6,6 +6,7 @@
 //! - [`bound`]: the per-try deadline and the response size cap.
 //! - [`lro`]: waiting for long-running operations.
 //! - [`client`]: [`ArmClient`], the verbs (GET, PUT, PATCH, DELETE, POST).
+//! - [`pages`]: collection GETs, `nextLink` followed.
 //! - [`resources`]: typed views of what the engine reads back.
 //! - [`catalog`]: a region's model catalog (versions, skus, retirement dates).
 //! - [`redact`]: keeping secrets out of logs.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod hints;
 pub mod lro;
 pub mod observe;
+pub mod pages;
 pub mod redact;
 pub mod resources;
 pub mod retry;

@@ -31,7 +31,8 @@ impl Default for LroOptions {
     }
 }
 
-fn is_terminal(state: &str) -> bool {
+/// Whether a provisioningState is final (`Succeeded`, `Failed`, `Canceled`).
+pub fn is_terminal(state: &str) -> bool {
     matches!(
         state.to_ascii_lowercase().as_str(),
         "succeeded" | "failed" | "canceled" | "cancelled"

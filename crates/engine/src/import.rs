@@ -12,6 +12,7 @@ use super::diff::{FieldChange, diff};
 use super::import_marks::{Write, marks_for};
 use super::ownership;
 use super::plan::{self, PlanError};
+use super::reads::{self, Listings};
 use super::state::{Entry, LockedState, State, StateError};
 use aoai_lb_arm::resources::ServiceIdentity;
 use aoai_lb_arm::{ArmClient, ArmError};
@@ -407,6 +408,7 @@ fn record(state: &mut State, f: &Found) {
 /// assignment that grants it and carries this deployment's mark is the one.
 pub async fn recorded_role_assignments(
     client: &ArmClient,
+    listings: &Listings,
     state: &State,
     deployment: &str,
     desired: &mut [DesiredResource],
@@ -419,7 +421,7 @@ pub async fn recorded_role_assignments(
             continue;
         }
         let Some(e) = state.get(&r.address) else {
-            if let Some(live) = role_assignment(client, r).await?
+            if let Some(live) = listed_role_assignment(client, listings, r, None).await?
                 && marks::mark_of(&live, Some(deployment)) == Mark::Ours
                 && let Some(id) = live.get("id").and_then(Value::as_str)
             {
@@ -430,11 +432,34 @@ pub async fn recorded_role_assignments(
         if e.id.eq_ignore_ascii_case(&r.id) {
             continue;
         }
-        if let Some(live) = client.get(&e.id, r.api_version).await?
+        if let Some(live) = listed_role_assignment(client, listings, r, Some(&e.id)).await?
             && same_grant(&live, r)
         {
             r.id = e.id.clone();
         }
     }
     Ok(())
+}
+
+/// The role assignment `id` (or, without one, the one that grants what `r` wants) from
+/// the listing of its resource group (see [`crate::reads`]): no GET per assignment.
+async fn listed_role_assignment(
+    client: &ArmClient,
+    listings: &Listings,
+    r: &DesiredResource,
+    id: Option<&str>,
+) -> Result<Option<Value>, ArmError> {
+    let (wanted, by_grant) = match id {
+        Some(id) => (id, false),
+        None => (r.id.as_str(), true),
+    };
+    let Some(collection) = reads::collection_of(Kind::RoleAssignment, wanted) else {
+        return client.get(wanted, r.api_version).await;
+    };
+    let all = listings
+        .list(client, &collection, r.api_version, None)
+        .await?;
+    Ok(reads::find(&all, wanted)
+        .or_else(|| all.iter().find(|ra| by_grant && same_grant(ra, r)))
+        .cloned())
 }

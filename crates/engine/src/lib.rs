@@ -6,6 +6,7 @@
 //! - [`graph`]: the DAG walker (knows nothing of Azure).
 //! - [`diff`]: desired vs live, field by field, the way ARM means its values.
 //! - [`plan`]: reading Azure and computing the changes.
+//! - [`reads`]: reading Azure through its collection GETs.
 //! - [`preflight`]: the plan's deployments against ARM's live model catalog.
 //! - [`request`]: the request each change sends, and the placeholders apply fills.
 //! - [`apply`]: executing a plan; [`execute`]: one change of it.
@@ -29,6 +30,7 @@ pub mod import_marks;
 pub mod ownership;
 pub mod plan;
 pub mod preflight;
+pub mod reads;
 pub mod reliance;
 pub mod replace;
 pub mod request;

@@ -9,60 +9,29 @@
 
 use std::collections::BTreeSet;
 
-use azure_core::http::Method;
 use serde_json::Value;
 
 use super::plan::{self, Change, Plan, PlanError};
+use super::reads::{self, Listings};
 use super::state::State;
-use aoai_lb_arm::stats::RequestClass;
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::desired::{self, Kind};
 use aoai_lb_core::ids::{self, api_version};
 use aoai_lb_core::marks::{self, DEPLOYMENT_TAG, Mark};
 use aoai_lb_core::model::Model;
 
-/// Most pages followed in one listing (a loop guard, far above any real deployment).
-const MAX_PAGES: usize = 1000;
-
-/// Every item of an ARM collection, following `nextLink` (only on the ARM endpoint's
-/// host: the token goes with it). A missing parent is an empty collection.
+/// Every item of an ARM collection, following `nextLink` (see
+/// [`ArmClient::list_items`]). A missing parent is an empty collection.
 pub async fn list(
     client: &ArmClient,
     path: &str,
     version: &str,
     filter: Option<&str>,
 ) -> Result<Vec<Value>, ArmError> {
-    let mut url = client.url(path, version)?;
-    if let Some(f) = filter {
-        url.query_pairs_mut().append_pair("$filter", f);
-    }
-    let mut items = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let r = client
-            .send(Method::Get, url, None, RequestClass::Read, path)
-            .await?;
-        match r.status {
-            200 => {}
-            404 => return Ok(items),
-            _ => return Err(ArmClient::api_error(&Method::Get, path, &r)),
-        }
-        if let Some(v) = r.body.get("value").and_then(Value::as_array) {
-            items.extend(v.iter().cloned());
-        }
-        match r.body.get("nextLink").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() => {
-                url = client.poll_url(next).map_err(|e| ArmError::Api {
-                    method: "GET".into(),
-                    resource: path.to_string(),
-                    status: 200,
-                    code: "UnsafeNextLink".into(),
-                    message: e.to_string(),
-                })?;
-            }
-            _ => return Ok(items),
-        }
-    }
-    Ok(items)
+    Ok(client
+        .list_items(path, version, filter)
+        .await?
+        .unwrap_or_default())
 }
 
 /// Why to leave a resource alone, given its mark; None: act on it. A resource this
@@ -173,6 +142,7 @@ fn last_segment(id: &str) -> &str {
 /// the subscriptions of those APIs. Children come first.
 pub async fn orphans(
     client: &ArmClient,
+    listings: &Listings,
     model: &Model,
     keep: &BTreeSet<String>,
     known: &BTreeSet<String>,
@@ -218,19 +188,21 @@ pub async fn orphans(
             ));
         }
         let v = api_version::COGNITIVE_SERVICES;
-        for d in list(client, &format!("{account}/deployments"), v, None).await? {
-            let id = str_at(&d, "/id").to_string();
-            if marks::mark_of(&d, me) == Mark::Ours && !skip(&id) {
+        let deployments = format!("{account}/deployments");
+        for d in listings.list(client, &deployments, v, None).await?.iter() {
+            let id = str_at(d, "/id").to_string();
+            if marks::mark_of(d, me) == Mark::Ours && !skip(&id) {
                 let address = format!("deployment.{name}/{}", last_segment(&id));
                 out.push(delete_change(address, Kind::Deployment, id, v));
             }
         }
-        let path = format!("{account}/providers/Microsoft.Authorization/roleAssignments");
+        // The group's listing holds the assignments on its accounts (see `reads`).
+        let path = reads::role_assignments_at(&reads::group_scope(account));
         let v = api_version::AUTHORIZATION;
-        for ra in list(client, &path, v, Some("atScope()")).await? {
-            let id = str_at(&ra, "/id").to_string();
-            let at_account = str_at(&ra, "/properties/scope").eq_ignore_ascii_case(account);
-            if at_account && marks::mark_of(&ra, me) == Mark::Ours && !skip(&id) {
+        for ra in listings.list(client, &path, v, None).await?.iter() {
+            let id = str_at(ra, "/id").to_string();
+            let at_account = str_at(ra, "/properties/scope").eq_ignore_ascii_case(account);
+            if at_account && marks::mark_of(ra, me) == Mark::Ours && !skip(&id) {
                 out.push(delete_change(
                     format!("role_assignment.{name}"),
                     Kind::RoleAssignment,
@@ -240,7 +212,7 @@ pub async fn orphans(
             }
         }
     }
-    out.extend(apim_orphans(client, model, &skip).await?);
+    out.extend(apim_orphans(client, listings, model, &skip).await?);
     out.sort_by_key(|c| std::cmp::Reverse(c.kind));
     Ok(out)
 }
@@ -248,6 +220,7 @@ pub async fn orphans(
 /// Backends, pool, APIs and their subscriptions of this deployment the plan dropped.
 async fn apim_orphans(
     client: &ArmClient,
+    listings: &Listings,
     model: &Model,
     skip: &impl Fn(&str) -> bool,
 ) -> Result<Vec<Change>, ArmError> {
@@ -259,10 +232,14 @@ async fn apim_orphans(
     );
     let v = api_version::API_MANAGEMENT;
     let mut out = Vec::new();
-    for b in list(client, &format!("{service}/backends"), v, None).await? {
-        let id = str_at(&b, "/id").to_string();
-        if marks::mark_of(&b, me) == Mark::Ours && !skip(&id) {
-            let kind = if str_at(&b, "/properties/type").eq_ignore_ascii_case("Pool") {
+    for b in listings
+        .list(client, &format!("{service}/backends"), v, None)
+        .await?
+        .iter()
+    {
+        let id = str_at(b, "/id").to_string();
+        if marks::mark_of(b, me) == Mark::Ours && !skip(&id) {
+            let kind = if str_at(b, "/properties/type").eq_ignore_ascii_case("Pool") {
                 Kind::Pool
             } else {
                 Kind::Backend
@@ -272,18 +249,26 @@ async fn apim_orphans(
         }
     }
     let mut dropped_apis = Vec::new();
-    for a in list(client, &format!("{service}/apis"), v, None).await? {
-        let id = str_at(&a, "/id").to_string();
-        if marks::mark_of(&a, me) == Mark::Ours && !skip(&id) {
+    for a in listings
+        .list(client, &format!("{service}/apis"), v, None)
+        .await?
+        .iter()
+    {
+        let id = str_at(a, "/id").to_string();
+        if marks::mark_of(a, me) == Mark::Ours && !skip(&id) {
             let name = last_segment(&id).to_string();
             out.push(delete_change(format!("api.{name}"), Kind::Api, id, v));
             dropped_apis.push(name.to_lowercase());
         }
     }
     if !dropped_apis.is_empty() {
-        for s in list(client, &format!("{service}/subscriptions"), v, None).await? {
-            let id = str_at(&s, "/id").to_string();
-            let scope = str_at(&s, "/properties/scope").to_lowercase();
+        for s in listings
+            .list(client, &format!("{service}/subscriptions"), v, None)
+            .await?
+            .iter()
+        {
+            let id = str_at(s, "/id").to_string();
+            let scope = str_at(s, "/properties/scope").to_lowercase();
             let api = scope.rsplit_once("/apis/").map(|(_, a)| a.to_string());
             if api.is_some_and(|a| dropped_apis.contains(&a)) && !skip(&id) {
                 let address = format!("subscription.{}", last_segment(&id));
@@ -341,7 +326,8 @@ pub async fn destroy_plan(
         }
     }
     let keep = BTreeSet::new();
-    found.extend(orphans(client, model, &keep, &known).await?);
+    let listings = Listings::default();
+    found.extend(orphans(client, &listings, model, &keep, &known).await?);
     p.changes.extend(found);
     p.changes.sort_by_key(|c| std::cmp::Reverse(c.kind));
     let keys: Vec<String> = p.changes.iter().map(Change::key).collect();

@@ -261,8 +261,15 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
     }
     let mut desired =
         desired::build(model, &facts).map_err(|e| PlanError::Missing(e.to_string()))?;
-    super::import::recorded_role_assignments(client, state, &model.deployment, &mut desired)
-        .await?;
+    let listings = std::sync::Arc::new(super::reads::Listings::default());
+    super::import::recorded_role_assignments(
+        client,
+        &listings,
+        state,
+        &model.deployment,
+        &mut desired,
+    )
+    .await?;
     let spec_text = desired
         .iter()
         .find(|r| r.kind == Kind::Api)
@@ -271,7 +278,7 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         .unwrap_or_default()
         .to_string();
     let spec_sha256 = sha256(&spec_text);
-    let live = read_live(client, &desired).await?;
+    let live = super::reads::read_live(client, &listings, &desired).await?;
     let deleted = replace::deleted_if_missing(client, model, &desired, &live).await?;
 
     let apim = ApimIdentity {
@@ -326,46 +333,12 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         .iter()
         .map(|e| e.id.to_lowercase())
         .collect();
-    changes.extend(super::ownership::orphans(client, model, &keep, &known).await?);
+    changes.extend(super::ownership::orphans(client, &listings, model, &keep, &known).await?);
     Ok(Plan {
         changes,
         spec_sha256,
         reads,
     })
-}
-
-/// Reads every desired resource at once (the client bounds requests in flight); one
-/// seen mid-operation (`Creating`, `Accepted`...) is waited for, so its children are
-/// never planned against a busy parent. A read that fails fails its resource: the
-/// others complete, and the plan names every resource it could not read.
-async fn read_live(
-    client: &ArmClient,
-    desired: &[DesiredResource],
-) -> Result<BTreeMap<usize, Option<Value>>, PlanError> {
-    let mut reads = tokio::task::JoinSet::new();
-    for (i, r) in desired.iter().enumerate() {
-        if r.kind == Kind::ApimIdentity || r.id.contains(desired::UNKNOWN) {
-            continue;
-        }
-        let (client, id, v) = (client.clone(), r.id.clone(), r.api_version);
-        reads.spawn(async move { (i, client.get_settled(&id, v).await) });
-    }
-    let mut live: BTreeMap<usize, Option<Value>> = BTreeMap::new();
-    let mut failed = Vec::new();
-    while let Some(joined) = reads.join_next().await {
-        match joined? {
-            (i, Ok(v)) => {
-                live.insert(i, v);
-            }
-            (i, Err(e)) => failed.push((desired[i].address.clone(), e)),
-        }
-    }
-    if !failed.is_empty() {
-        failed.sort_by(|a, b| a.0.cmp(&b.0));
-        let read = live.len();
-        return Err(PlanError::Unreadable { failed, read });
-    }
-    Ok(live)
 }
 
 /// The policy and the subscription live on the API (they carry no mark of their own):
