@@ -116,6 +116,18 @@ pub async fn dataplane(State(em): State<Arc<Emulator>>) -> Response {
     Json(em.lock().dataplane.view(now)).into_response()
 }
 
+/// The token metrics the gateway's emit-token-metric policies recorded, and their sums
+/// per namespace and dimensions.
+pub async fn metrics(State(em): State<Arc<Emulator>>) -> Response {
+    let now = em.clock.now_ms();
+    let inner = em.lock();
+    Json(super::dataplane::metrics::view(
+        &inner.dataplane.metrics,
+        now,
+    ))
+    .into_response()
+}
+
 /// Replaces the data plane's configuration (JSON, as `dataPlane` in the config file).
 pub async fn set_dataplane(State(em): State<Arc<Emulator>>, body: Bytes) -> Response {
     let parsed = serde_json::from_slice::<DataPlane>(&body)
@@ -138,7 +150,7 @@ pub async fn set_dataplane(State(em): State<Arc<Emulator>>, body: Bytes) -> Resp
 pub async fn unknown() -> Response {
     (
         StatusCode::NOT_FOUND,
-        Json(json!({"error": {"code": "NotFound", "message": "Test hooks: GET requests, GET state, POST reset, PUT faults, GET/PUT dataplane.", "details": []}})),
+        Json(json!({"error": {"code": "NotFound", "message": "Test hooks: GET requests, GET state, POST reset, PUT faults, GET/PUT dataplane, GET metrics.", "details": []}})),
     )
         .into_response()
 }

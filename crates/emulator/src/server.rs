@@ -74,6 +74,7 @@ pub async fn start(config: Config, port: u16) -> std::io::Result<Running> {
         .route("/_emulator/state", get(hooks::state))
         .route("/_emulator/reset", post(hooks::reset))
         .route("/_emulator/faults", put(hooks::faults))
+        .route("/_emulator/metrics", get(hooks::metrics))
         .route(
             "/_emulator/dataplane",
             get(hooks::dataplane).put(hooks::set_dataplane),

@@ -10,13 +10,16 @@
 
 mod bodies;
 pub mod breaker;
+mod context;
 mod identity;
 pub mod matching;
+pub mod metrics;
 mod openai;
 mod pick;
 pub mod policy;
 mod prepare;
 mod state;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -197,6 +200,110 @@ fn respond_backend(a: &openai::Answer) -> Response<Body> {
     response
 }
 
+/// The tries of a request: the first, then the `retry` policy's, waiting its interval.
+async fn tries(
+    em: &Emulator,
+    p: &Prepared,
+    body: &Bytes,
+    method: &Method,
+    attempts: &mut Vec<Attempt>,
+) -> Outcome {
+    let retry = &p.route.retry;
+    let mut n = 0;
+    loop {
+        let (outcome, a) = attempt(em, p, body, method).await;
+        attempts.push(a);
+        if n >= retry.count || !retry.retries(outcome.status()) {
+            return outcome;
+        }
+        n += 1;
+        let wait = if retry.first_fast_retry && n == 1 {
+            0
+        } else {
+            em.config.data_plane_ms(retry.interval_seconds)
+        };
+        if wait > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        }
+    }
+}
+
+/// A request under its policy: the token limits admit it (or answer 429/403 themselves),
+/// the backend is tried, then the limits are settled with the tokens the answer used, the
+/// token metrics recorded, and `on-error` runs for the gateway's own errors.
+async fn governed(
+    em: &Emulator,
+    p: &Prepared,
+    body: &Bytes,
+    method: &Method,
+    seq: u64,
+    attempts: &mut Vec<Attempt>,
+) -> Outcome {
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let ask = tokens::Ask {
+        prompt_estimate: openai::estimate(&request).0,
+        stream: request["stream"].as_bool() == Some(true),
+        now: em.clock.now_ms(),
+        scale: em.config.time_scale,
+    };
+    let admitted = {
+        let mut inner = em.lock();
+        let counters = &mut inner.dataplane.token_counters;
+        tokens::admit(counters, &p.service_id, &p.limits, &p.context, &ask)
+    };
+    let mut outcome = match admitted {
+        Err(r) => Outcome::Gateway(Own {
+            status: r.status,
+            message: r.message,
+            headers: r.headers,
+        }),
+        Ok(admission) => {
+            let mut outcome = tries(em, p, body, method, attempts).await;
+            let mut inner = em.lock();
+            let now = em.clock.now_ms();
+            let dp = &mut inner.dataplane;
+            let used = match &outcome {
+                Outcome::Backend(a) if (200..300).contains(&a.status) => Some(tokens::used(
+                    &a.body,
+                    a.events.as_deref(),
+                    ask.prompt_estimate,
+                )),
+                _ => None,
+            };
+            let headers = tokens::settle(&mut dp.token_counters, &p.limits, admission, used, now);
+            if let (Outcome::Backend(a), Some(used)) = (&outcome, used) {
+                let answered = metrics::Answered {
+                    backend: attempts.last().and_then(|x| x.backend.as_deref()),
+                    account: &a.account,
+                    region: &a.region,
+                };
+                let records = metrics::emit(
+                    &p.metrics,
+                    &p.context,
+                    &answered,
+                    used,
+                    seq,
+                    now,
+                    p.logger_id.as_deref(),
+                );
+                dp.metrics.extend(records);
+            }
+            match &mut outcome {
+                Outcome::Backend(a) => a.headers.extend(headers),
+                Outcome::Gateway(o) => o.headers.extend(headers),
+            }
+            outcome
+        }
+    };
+    // on-error runs for the gateway's own errors.
+    if let Outcome::Gateway(o) = &outcome
+        && let Some(r) = p.route.on_error_for(o.status)
+    {
+        outcome = Outcome::Gateway(own(r.status, String::new()));
+    }
+    outcome
+}
+
 /// `ANY /gateway/{service}/{*rest}`: one client request through API Management.
 pub async fn gateway(
     State(em): State<Arc<Emulator>>,
@@ -231,42 +338,14 @@ pub async fn gateway(
     let operation = prepared.as_ref().ok().map(|p| p.operation.name.clone());
     let outcome = match prepared {
         Err(o) => Outcome::Gateway(o),
-        Ok(p) => {
-            let retry = &p.route.retry;
-            let mut outcome;
-            let mut n = 0;
-            loop {
-                let (o, a) = attempt(&em, &p, &body, &method).await;
-                outcome = o;
-                attempts.push(a);
-                if n >= retry.count || !retry.retries(outcome.status()) {
-                    break;
-                }
-                n += 1;
-                let wait = if retry.first_fast_retry && n == 1 {
-                    0
-                } else {
-                    em.config.data_plane_ms(retry.interval_seconds)
-                };
-                if wait > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                }
-            }
-            // on-error runs for the gateway's own errors.
-            if let Outcome::Gateway(o) = &outcome
-                && let Some(r) = p.route.on_error_for(o.status)
-            {
-                outcome = Outcome::Gateway(own(r.status, String::new()));
-            }
-            outcome
-        }
+        Ok(p) => governed(&em, &p, &body, &method, seq, &mut attempts).await,
     };
     let response = match &outcome {
         Outcome::Backend(a) => respond_backend(a),
-        Outcome::Gateway(o) if o.message.is_empty() => respond(o.status, &[], None),
+        Outcome::Gateway(o) if o.message.is_empty() => respond(o.status, &o.headers, None),
         Outcome::Gateway(o) => respond(
             o.status,
-            &[],
+            &o.headers,
             Some(&json!({"statusCode": o.status, "message": o.message})),
         ),
     };

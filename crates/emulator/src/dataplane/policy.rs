@@ -4,6 +4,9 @@
 //! authenticates to Azure OpenAI. The emulator runs no C#: it recognises the shapes our
 //! templates (and the seed labs) write, and says so when it meets one it cannot run.
 
+use super::context::RequestContext;
+use super::metrics::{self, EmitMetric, is_emit_metric};
+use super::tokens::{self, TokenLimit, is_token_limit};
 use crate::policy::Element;
 
 /// Where a request goes.
@@ -316,6 +319,85 @@ fn auth(root: &Element) -> Auth {
                 .is_some_and(|n| n.eq_ignore_ascii_case("api-key"))
     });
     if sets_key { Auth::ApiKey } else { Auth::None }
+}
+
+/// Whether an element is a token limit or a token metric.
+fn governs(el: &Element) -> bool {
+    is_token_limit(&el.name) || is_emit_metric(&el.name)
+}
+
+/// Every token limit and token metric of the `inbound` section (the only section the
+/// docs allow them in), whatever branch of a `choose` they are in, read as their reference
+/// pages define them: the first that is not valid, named (what a policy PUT checks).
+pub fn check_governance(root: &Element) -> Result<(), String> {
+    let Some(inbound) = section(root, "inbound") else {
+        return Ok(());
+    };
+    for el in inbound.descendants() {
+        let named = |e: String| format!("Error in element '{}': {e}", el.name);
+        if is_token_limit(&el.name) {
+            tokens::read(el).map_err(named)?;
+        } else if is_emit_metric(&el.name) {
+            metrics::read(el).map_err(named)?;
+        }
+    }
+    Ok(())
+}
+
+/// What one request runs: `el`'s token limits and metrics, in document order, a `choose`
+/// that holds some taking its first `when` whose condition holds (else `otherwise`).
+fn collect(
+    el: &Element,
+    cx: &RequestContext,
+    out: &mut (Vec<TokenLimit>, Vec<EmitMetric>),
+) -> Result<(), String> {
+    for child in el.elements() {
+        let named = |e: String| format!("Error in element '{}': {e}", child.name);
+        if is_token_limit(&child.name) {
+            out.0.push(tokens::read(child).map_err(named)?);
+        } else if is_emit_metric(&child.name) {
+            out.1.push(metrics::read(child).map_err(named)?);
+        } else if child.name == "choose" && child.descendants().iter().any(|d| governs(d)) {
+            for branch in child.elements() {
+                let taken = match branch.name.as_str() {
+                    "when" => cx
+                        .condition(branch.attr("condition").unwrap_or_default())
+                        .map_err(|e| format!("Error in element 'when': {e}"))?,
+                    "otherwise" => true,
+                    _ => false,
+                };
+                if taken {
+                    collect(branch, cx, out)?;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The token limits and token metrics one request runs (`inbound` only).
+pub fn governance(
+    root: &Element,
+    cx: &RequestContext,
+) -> Result<(Vec<TokenLimit>, Vec<EmitMetric>), String> {
+    let mut out = (Vec::new(), Vec::new());
+    if let Some(inbound) = section(root, "inbound") {
+        collect(inbound, cx, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The first token-limit or emit-token-metric element outside `inbound`, if any.
+pub fn outside_inbound(root: &Element) -> Option<(String, String)> {
+    root.elements()
+        .filter(|s| s.name != "inbound")
+        .flat_map(|s| {
+            s.descendants()
+                .into_iter()
+                .map(move |e| (s.name.clone(), e.name.clone()))
+        })
+        .find(|(_, e)| is_token_limit(e) || is_emit_metric(e))
 }
 
 /// The route of a parsed policy.

@@ -7,9 +7,12 @@ use std::collections::BTreeMap;
 use axum::http::HeaderMap;
 use serde_json::Value;
 
+use super::context::RequestContext;
 use super::identity::{NoPrincipal, principal_of};
 use super::matching::{self, Matched};
+use super::metrics::EmitMetric;
 use super::policy::{self, Auth, Route};
+use super::tokens::TokenLimit;
 use crate::pipeline::parse_query;
 use crate::policy::{self as policy_doc, Format};
 use crate::store::{Kind, Record, Store, key};
@@ -18,6 +21,8 @@ use crate::store::{Kind, Record, Store, key};
 pub(super) struct Own {
     pub status: u16,
     pub message: String,
+    /// Headers a policy put on it (a token limit's `Retry-After`).
+    pub headers: Vec<(String, String)>,
 }
 
 /// Everything decided before the first try.
@@ -36,12 +41,19 @@ pub(super) struct Prepared {
     pub operation: Matched,
     /// The client's `x-ms-client-request-id` (forwarded, as APIM forwards headers).
     pub client_request_id: Option<String>,
+    /// What the policy's expressions read.
+    pub context: RequestContext,
+    pub limits: Vec<TokenLimit>,
+    pub metrics: Vec<EmitMetric>,
+    /// The Application Insights logger token metrics go to, if any.
+    pub logger_id: Option<String>,
 }
 
 pub(super) fn own(status: u16, message: impl Into<String>) -> Own {
     Own {
         status,
         message: message.into(),
+        headers: Vec::new(),
     }
 }
 
@@ -75,29 +87,34 @@ pub(super) fn loggable_query(raw: &str) -> String {
         .join("&")
 }
 
+/// What an API's policy governs: its route, token limits and token metrics.
+type Governed = (Route, Vec<TokenLimit>, Vec<EmitMetric>);
+
 /// The route of an API's policy as applied (no policy: the API's service URL).
-fn route_of(store: &Store, api_id: &str) -> Result<Route, Own> {
+fn route_of(store: &Store, api_id: &str, cx: &RequestContext) -> Result<Governed, Own> {
     let Some(p) = store.get(&format!("{api_id}/policies/policy")) else {
-        return Ok(Route::without_policy());
+        return Ok((Route::without_policy(), Vec::new(), Vec::new()));
     };
     let raw = p.private["format"].as_str() == Some("rawxml");
     let format = if raw { Format::RawXml } else { Format::Xml };
     let value = p.private["value"].as_str().unwrap_or_default();
     let root = policy_doc::parse(value, format)
         .map_err(|e| own(500, format!("The API's policy does not parse: {e}")))?;
-    Ok(policy::route(&root))
+    let (limits, metrics) = policy::governance(&root, cx).map_err(|e| own(500, e))?;
+    Ok((policy::route(&root), limits, metrics))
 }
 
 /// The subscription key a request must carry for `api` (its header, or its query
 /// parameter), checked against the service's active subscriptions scoped to the API or
-/// to all APIs. Returns the query parameter's name (not forwarded).
-fn check_key(
-    store: &Store,
+/// to all APIs. Returns the query parameter's name (not forwarded) and the subscription
+/// the key belongs to (none when the API needs no key).
+fn check_key<'s>(
+    store: &'s Store,
     service: &Record,
     api: &Record,
     query: &BTreeMap<String, String>,
     headers: &HeaderMap,
-) -> Result<String, Own> {
+) -> Result<(String, Option<&'s Record>), Own> {
     let props = &api.body["properties"];
     let header_name = props
         .pointer("/subscriptionKeyParameterNames/header")
@@ -110,7 +127,7 @@ fn check_key(
         .unwrap_or("subscription-key")
         .to_string();
     if !props["subscriptionRequired"].as_bool().unwrap_or(true) {
-        return Ok(query_name);
+        return Ok((query_name, None));
     }
     let sent = headers
         .get(header_name.as_str())
@@ -125,7 +142,7 @@ fn check_key(
     };
     let api_key = key(&api.id);
     let all_apis = key(&format!("{}/apis", service.id));
-    let valid = store.below(&service.id).any(|s| {
+    let valid = store.below(&service.id).find(|s| {
         s.kind == Kind::ApimSubscription
             && s.body["properties"]["state"].as_str() == Some("active")
             && s.body["properties"]["scope"]
@@ -135,13 +152,73 @@ fn check_key(
                 .iter()
                 .any(|k| s.private[k].as_str() == Some(sent.as_str()))
     });
-    if !valid {
+    let Some(subscription) = valid else {
         return Err(own(
             401,
             "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
         ));
+    };
+    Ok((query_name, Some(subscription)))
+}
+
+/// The request's `context` as the token policies read it.
+fn context_of(
+    store: &Store,
+    service: &Record,
+    api: &Record,
+    operation: &Matched,
+    subscription: Option<&Record>,
+    headers: &HeaderMap,
+) -> RequestContext {
+    let name_of = |r: &Record| {
+        let display = r.body["properties"]["displayName"].as_str();
+        (
+            r.name().to_string(),
+            display.unwrap_or(r.name()).to_string(),
+        )
+    };
+    let op_display = store
+        .get(&format!("{}/operations/{}", api.id, operation.name))
+        .and_then(|o| {
+            o.body["properties"]["displayName"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| operation.name.clone());
+    let last = |v: &Value| {
+        v.as_str()
+            .and_then(|s| s.rsplit('/').next())
+            .map(str::to_string)
+    };
+    let scope = subscription.and_then(|s| s.body["properties"]["scope"].as_str());
+    let product = scope
+        .filter(|sc| sc.to_ascii_lowercase().contains("/products/"))
+        .and_then(|sc| store.get(sc))
+        .map(name_of);
+    RequestContext {
+        subscription: subscription.map(name_of),
+        product,
+        user: subscription.and_then(|s| last(&s.body["properties"]["ownerId"])),
+        api: name_of(api),
+        operation: (operation.name.clone(), op_display),
+        service: (
+            service.name().to_string(),
+            crate::regions::display_name(service.body["location"].as_str().unwrap_or_default())
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    service.body["location"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                }),
+        ),
+        headers: headers
+            .iter()
+            .filter(|(n, _)| !n.as_str().contains("key") && *n != "authorization")
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        matched: operation.parameters.clone(),
     }
-    Ok(query_name)
 }
 
 /// The service named in the gateway URL and the API of the service whose `path` is the
@@ -194,8 +271,9 @@ pub(super) fn prepare(
     let query = parse_query(raw_query);
     let operation =
         matching::find(store, &api.id, method, &suffix, &query).ok_or_else(not_found)?;
-    let query_name = check_key(store, service, api, &query, headers)?;
-    let route = route_of(store, &api.id)?;
+    let (query_name, subscription) = check_key(store, service, api, &query, headers)?;
+    let context = context_of(store, service, api, &operation, subscription, headers);
+    let (route, limits, metrics) = route_of(store, &api.id, &context)?;
     Ok(Prepared {
         service_id: service.id.clone(),
         suffix,
@@ -211,5 +289,24 @@ pub(super) fn prepare(
             .get("x-ms-client-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        context,
+        limits,
+        metrics,
+        logger_id: metrics_logger(store, &service.id, &api.id),
+    })
+}
+
+/// The logger of the `applicationinsights` diagnostic of the API, else of the service,
+/// when it has `metrics: true`: "Enable custom metrics with dimensions in Application
+/// Insights" is a prerequisite of the emit-token-metric policies (llm-emit-token-metric-policy,
+/// Prerequisites; api-management-howto-app-insights.md, "Emit custom metrics").
+fn metrics_logger(store: &Store, service_id: &str, api_id: &str) -> Option<String> {
+    [api_id, service_id].iter().find_map(|scope| {
+        let d = store.get(&format!("{scope}/diagnostics/applicationinsights"))?;
+        let props = &d.body["properties"];
+        if props["metrics"].as_bool() != Some(true) {
+            return None;
+        }
+        props["loggerId"].as_str().map(str::to_string)
     })
 }

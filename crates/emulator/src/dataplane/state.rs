@@ -1,5 +1,6 @@
 //! The data plane's live state and what it records: the gateway's request log, breaker
-//! trips, account usage and the random state of backend choices (`GET /_emulator/dataplane`).
+//! trips, account usage, the token limits' counters and the random state of backend
+//! choices (`GET /_emulator/dataplane`), and the token metrics (`GET /_emulator/metrics`).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::breaker::Breaker;
+use super::metrics::Record;
 use super::openai::Usage;
+use super::tokens::Counters;
 use crate::config::DataPlane;
 
 /// One attempt of a gateway request on a backend.
@@ -66,6 +69,10 @@ pub struct DataPlaneState {
     pub log: Vec<GatewayEntry>,
     pub trips: Vec<Trip>,
     pub(super) next_seq: u64,
+    /// The token limits' windows (`llm-token-limit`, `azure-openai-token-limit`).
+    pub token_counters: Counters,
+    /// Every token metric the policies emitted (`GET /_emulator/metrics`).
+    pub metrics: Vec<Record>,
 }
 
 fn rng_for(seed: Option<u64>) -> StdRng {
@@ -85,6 +92,8 @@ impl DataPlaneState {
             log: Vec::new(),
             trips: Vec::new(),
             next_seq: 0,
+            token_counters: Counters::new(),
+            metrics: Vec::new(),
         }
     }
 
@@ -110,6 +119,7 @@ impl DataPlaneState {
             "trips": self.trips,
             "breakers": breakers,
             "usage": self.usage,
+            "tokenCounters": self.token_counters,
         })
     }
 }

@@ -281,7 +281,19 @@ fn check_policy(cx: &Cx, service_id: &str, root: &policy::Element) -> Result<(),
             _ => {}
         }
     }
-    Ok(())
+    check_token_policies(root)
+}
+
+/// The token limits and token metrics as their reference pages define them: attributes,
+/// values, the `inbound` section only ("Policy sections: inbound").
+fn check_token_policies(root: &policy::Element) -> Result<(), ArmError> {
+    use crate::dataplane::policy::{check_governance, outside_inbound};
+    if let Some((section, element)) = outside_inbound(root) {
+        return Err(ArmError::validation(format!(
+            "Error in element '{element}': the policy is not allowed in the '{section}' section; it is allowed in 'inbound' only."
+        )));
+    }
+    check_governance(root).map_err(ArmError::validation)
 }
 
 pub fn put_policy(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
