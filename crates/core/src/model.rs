@@ -110,6 +110,8 @@ pub struct Api {
     pub display_name: String,
     pub path: String,
     pub spec: SpecSource,
+    /// The API also serves the v1 operations next to a dated (or user) spec's.
+    pub v1: bool,
     pub subscription_key_header: String,
     /// The query parameter that may carry the key instead of the header.
     pub subscription_key_query: String,
@@ -119,7 +121,7 @@ pub struct Api {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum SpecSource {
-    /// A spec shipped with aoai-lb (`2024-02-01`, `2024-10-21`).
+    /// A spec shipped with aoai-lb (`2024-02-01`, `2024-10-21`, `v1`).
     Bundled { version: String },
     /// A user file (path as written in the plan), with its content.
     File {

@@ -151,8 +151,10 @@ pub struct Api {
     pub display_name: Option<Located<String>>,
     /// URL suffix of the API on the gateway, for example `openai`.
     pub path: Located<String>,
-    /// A bundled inference spec version (`2024-02-01`, `2024-10-21`) or a path to an OpenAPI 3 JSON file, relative to the plan. Default `2024-02-01`.
+    /// A bundled inference spec version (`2024-02-01`, `2024-10-21`), `v1` (the v1 API: `/v1/chat/completions` and `/v1/embeddings` under the API's path, the deployment named by the body's `model`, no dated api-version), or a path to an OpenAPI 3 JSON file, relative to the plan. Default `2024-02-01`.
     pub spec: Option<Located<String>>,
+    /// `true`: the API also serves the v1 API's operations (`/v1/chat/completions`, `/v1/embeddings`, model in the body) next to the dated spec's, as an Azure OpenAI account does under `/openai`. Default `false`; with `spec: v1` it is implied.
+    pub v1: Option<Located<bool>>,
     /// Header (and query parameter) that carries the subscription key. Default `Ocp-Apim-Subscription-Key`.
     pub subscription_key_header: Option<Located<String>>,
 }

@@ -3,15 +3,26 @@
 //! APIM derives the API's service URL from `servers[0]`, whose `{endpoint}` variable
 //! means nothing to it, so the lab points `servers[0].url` and the variable's default
 //! at a real account endpoint. We do the same with the first account by priority.
+//!
+//! The v1 API (`/openai/v1/...`, model in the body) is served under the same backend URL
+//! as the dated API (`{endpoint}openai`): its operations get a `/v1` prefix, so one API
+//! (and one backend pool) can carry both shapes, as an Azure OpenAI account does.
 
 use serde_json::Value;
 
 use super::model::{Model, SpecSource};
 
-pub const BUNDLED_VERSIONS: &[&str] = &["2024-02-01", "2024-10-21"];
+pub const BUNDLED_VERSIONS: &[&str] = &["2024-02-01", "2024-10-21", V1];
+
+/// The bundled v1 API (`apim.api.spec: v1`).
+pub const V1: &str = "v1";
+
+/// Where the v1 operations sit under the API's path (as under `/openai` on an account).
+pub const V1_PREFIX: &str = "/v1";
 
 const SPEC_2024_02_01: &str = include_str!("../../../specs/inference/2024-02-01/inference.json");
 const SPEC_2024_10_21: &str = include_str!("../../../specs/inference/2024-10-21/inference.json");
+const SPEC_V1: &str = include_str!("../../../specs/v1/openai-v1.json");
 
 pub fn is_bundled(version: &str) -> bool {
     BUNDLED_VERSIONS.contains(&version)
@@ -21,6 +32,7 @@ fn bundled(version: &str) -> Option<&'static str> {
     match version {
         "2024-02-01" => Some(SPEC_2024_02_01),
         "2024-10-21" => Some(SPEC_2024_10_21),
+        V1 => Some(SPEC_V1),
         _ => None,
     }
 }
@@ -137,16 +149,70 @@ pub fn primary_account(model: &Model) -> Option<&crate::model::Account> {
     model.accounts.iter().min_by_key(|a| a.backend.priority)
 }
 
+/// Whether the API serves the v1 shape (`spec: v1`, or `v1: true` next to another spec).
+pub fn serves_v1(api: &crate::model::Api) -> bool {
+    api.v1 || is_v1(&api.spec)
+}
+
+/// Whether the API's spec is the v1 API alone (no dated operations).
+pub fn is_v1(spec: &SpecSource) -> bool {
+    matches!(spec, SpecSource::Bundled { version } if version == V1)
+}
+
+/// The part of an API path that `AzureOpenAI(azure_endpoint=...)` takes: the SDK appends
+/// `/openai` to it, so only a path whose last segment is `openai` fits (`openai` gives
+/// the gateway itself, `team/openai` gives `team`). `None`: the SDK cannot reach the API
+/// through `azure_endpoint`; a client gives `base_url` instead.
+pub fn azure_endpoint_prefix(path: &str) -> Option<&str> {
+    let path = path.trim_matches('/');
+    if path == "openai" {
+        return Some("");
+    }
+    path.strip_suffix("/openai")
+}
+
+fn bundled_doc(version: &str) -> Result<Value, PatchError> {
+    let text = bundled(version).ok_or_else(|| PatchError::NoBundled(version.to_string()))?;
+    let mut doc = serde_json::from_str::<Value>(text).map_err(|source| PatchError::Bundled {
+        version: version.to_string(),
+        source,
+    })?;
+    if version == V1 {
+        prefix_paths(&mut doc);
+    }
+    Ok(doc)
+}
+
+/// The v1 spec's paths under `/v1` (its server is `{endpoint}/openai/v1`; ours is the
+/// backends' `{endpoint}openai`).
+fn prefix_paths(doc: &mut Value) {
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        let taken = std::mem::take(paths);
+        for (path, item) in taken {
+            paths.insert(format!("{V1_PREFIX}{path}"), item);
+        }
+    }
+}
+
+/// `doc` with the v1 operations added (`v1: true` next to a dated or user spec): its
+/// paths, and their tags.
+fn add_v1(doc: &mut Value) -> Result<(), PatchError> {
+    let v1 = bundled_doc(V1)?;
+    if let (Some(paths), Some(v1_paths)) = (
+        doc.get_mut("paths").and_then(Value::as_object_mut),
+        v1.get("paths").and_then(Value::as_object),
+    ) {
+        for (path, item) in v1_paths {
+            paths.insert(path.clone(), item.clone());
+        }
+    }
+    Ok(())
+}
+
 /// The spec to import, patched, as pretty JSON text.
 pub fn patched(model: &Model) -> Result<String, PatchError> {
     let mut doc = match &model.apim.api.spec {
-        SpecSource::Bundled { version } => {
-            let text = bundled(version).ok_or_else(|| PatchError::NoBundled(version.clone()))?;
-            serde_json::from_str::<Value>(text).map_err(|source| PatchError::Bundled {
-                version: version.clone(),
-                source,
-            })?
-        }
+        SpecSource::Bundled { version } => bundled_doc(version)?,
         SpecSource::File { path, content } => {
             let file = |source| PatchError::File {
                 path: path.clone(),
@@ -157,6 +223,9 @@ pub fn patched(model: &Model) -> Result<String, PatchError> {
             doc
         }
     };
+    if model.apim.api.v1 && !is_v1(&model.apim.api.spec) {
+        add_v1(&mut doc)?;
+    }
     let account = primary_account(model).ok_or(PatchError::NoAccount)?;
     let endpoint = account.endpoint();
     let server = doc
@@ -185,6 +254,25 @@ pub fn patched(model: &Model) -> Result<String, PatchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn azure_endpoint_fits_only_paths_ending_in_openai() {
+        assert_eq!(azure_endpoint_prefix("openai"), Some(""));
+        assert_eq!(azure_endpoint_prefix("/team/openai/"), Some("team"));
+        assert_eq!(azure_endpoint_prefix("openai-lb"), None);
+        assert_eq!(azure_endpoint_prefix("openai/v2"), None);
+    }
+
+    #[test]
+    fn the_v1_operations_sit_under_v1() {
+        let doc = bundled_doc(V1).unwrap();
+        let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+        assert_eq!(paths, ["/v1/chat/completions", "/v1/embeddings"]);
+        let mut dated = bundled_doc("2024-10-21").unwrap();
+        add_v1(&mut dated).unwrap();
+        assert!(dated["paths"]["/v1/chat/completions"]["post"].is_object());
+        assert!(dated["paths"]["/deployments/{deployment-id}/chat/completions"].is_object());
+    }
 
     fn spec(servers: &str) -> String {
         format!(

@@ -62,6 +62,17 @@ pub(super) fn api(c: &mut Checker, api: &plan::Api, files: &Files) -> model::Api
     };
     c.rule(&api.path, "apim.api.path", "API path", names::api_path);
     let spec = spec_source(c, api.spec.as_ref(), files);
+    let v1 = api.v1.as_ref().is_some_and(|v| v.value);
+    if let Some(flag) = api.v1.as_ref().filter(|v| v.value)
+        && spec::is_v1(&spec)
+    {
+        c.error(
+            flag.pos,
+            "apim.api.v1",
+            "`v1: true` adds the v1 operations next to a dated spec; `spec: v1` serves them already: leave `v1` out",
+        );
+    }
+    path_rule(c, &api.path, &spec);
     let header = match &api.subscription_key_header {
         Some(h) => {
             c.rule(
@@ -84,9 +95,27 @@ pub(super) fn api(c: &mut Checker, api: &plan::Api, files: &Files) -> model::Api
         display_name,
         path: api.path.value.clone(),
         spec,
+        v1,
         subscription_key_header: header,
         subscription_key_query: query,
     }
+}
+
+/// The openai SDK's `AzureOpenAI(azure_endpoint=X)` calls `X/openai/deployments/...`:
+/// a dated API whose path does not end in `openai` is out of its reach (it must be
+/// given `base_url`), which users learn from a 404. Said here, with what to write.
+fn path_rule(c: &mut Checker, path: &Located<String>, spec: &model::SpecSource) {
+    if spec::is_v1(spec) || spec::azure_endpoint_prefix(&path.value).is_some() {
+        return;
+    }
+    let p = path.value.trim_matches('/');
+    c.warn(
+        path.pos,
+        "apim.api.path",
+        format!(
+            "`AzureOpenAI(azure_endpoint=...)` appends `/openai` to the endpoint, so it cannot reach an API at path `{p}`: clients must give `base_url=<gateway>/{p}/deployments/<deployment>` instead (what `output` prints). Write `path: openai` (or `path: {p}/openai`) to let `azure_endpoint` work"
+        ),
+    );
 }
 
 fn spec_source(c: &mut Checker, s: Option<&Located<String>>, files: &Files) -> model::SpecSource {
