@@ -18,6 +18,7 @@ mod openai;
 mod pick;
 pub mod policy;
 mod prepare;
+mod route;
 mod state;
 pub mod tokens;
 

@@ -1,6 +1,7 @@
 //! The Azure OpenAI accounts behind the gateway, answered in process: a backend URL
 //! `https://{customSubDomainName}.openai.azure.com/openai` resolves to the emulator's
-//! account with that subdomain (no network). Chat completions, completions and
+//! account with that subdomain (no network), on the dated and the v1 URL shapes
+//! (`route`). Chat completions, completions and
 //! embeddings get a valid response body (or an event stream, `stream: true`) with
 //! `x-ms-region` (the account's region display name) and the rate-limit headers; an
 //! operation the deployment's model does not do is `400 OperationNotSupported`; a
@@ -14,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::bodies;
+use super::route::{Op, operation};
 use crate::config::{AccountSettings, Config, DataPlane, Latency};
 use crate::ops::retry_headers;
 use crate::reply::uuid_like;
@@ -182,70 +184,6 @@ fn response_ms<R: Rng>(config: &Config, settings: &AccountSettings, rng: &mut R)
         base
     };
     (drawn * config.time_scale).round() as u64
-}
-
-/// The inference operations an account answers.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Op {
-    Chat,
-    Completions,
-    Embeddings,
-}
-
-impl Op {
-    /// How Azure OpenAI names the operation in `OperationNotSupported`.
-    fn word(self) -> &'static str {
-        match self {
-            Op::Chat => "chatCompletion",
-            Op::Completions => "completion",
-            Op::Embeddings => "embeddings",
-        }
-    }
-
-    /// The path after `/openai/deployments/{d}`.
-    fn path(self) -> &'static str {
-        match self {
-            Op::Chat => "chat/completions",
-            Op::Completions => "completions",
-            Op::Embeddings => "embeddings",
-        }
-    }
-
-    /// Whether a model does the operation: embeddings models embed, the instruct and
-    /// base GPT-3 models complete, every other model chats (Azure OpenAI's model
-    /// summary table, go.microsoft.com/fwlink/?linkid=2197993).
-    fn works_with(self, model: &str) -> bool {
-        let m = model.to_ascii_lowercase();
-        let embeds = m.starts_with("text-embedding");
-        let completes = m.ends_with("-instruct") || m == "davinci-002" || m == "babbage-002";
-        match self {
-            Op::Embeddings => embeds,
-            Op::Completions => completes,
-            Op::Chat => !embeds && !completes,
-        }
-    }
-}
-
-/// The operation, deployment and query of `POST /openai/deployments/{d}/...?api-version=`.
-fn operation(call: &Call, path_and_query: &str) -> Option<(Op, String, BTreeMap<String, String>)> {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let query = crate::pipeline::parse_query(query);
-    if call.method != "POST" || !query.contains_key("api-version") {
-        return None;
-    }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (head, tail) = segments.split_at_checked(3)?;
-    let is = |s: &str, w: &str| s.eq_ignore_ascii_case(w);
-    if !is(head[0], "openai") || !is(head[1], "deployments") {
-        return None;
-    }
-    let tail = tail.join("/").to_ascii_lowercase();
-    let op = [Op::Chat, Op::Completions, Op::Embeddings]
-        .into_iter()
-        .find(|o| o.path() == tail)?;
-    Some((op, head[2].to_string(), query))
 }
 
 /// The 401 body when the caller may not call the account (None: it may).
@@ -491,6 +429,10 @@ pub fn answer<R: Rng>(
     let Some((op, deployment, query)) = operation(call, &path_and_query) else {
         return out.fail(404, error("404", "Resource not found"));
     };
+    let Some(deployment) = deployment else {
+        // The v1 API names the deployment in the body's `model`, which its spec requires.
+        return out.fail(400, required("model"));
+    };
     if let Some(body) = refusal(store, &account.id, call, op) {
         return out.fail(401, body);
     }
@@ -533,7 +475,10 @@ pub fn answer<R: Rng>(
     let tokens = estimate(&request);
     let budget = Budget {
         op,
-        api_version: query.get("api-version").cloned().unwrap_or_default(),
+        api_version: query
+            .get("api-version")
+            .cloned()
+            .unwrap_or_else(|| "v1".into()),
         remaining_requests: 0,
         remaining_tokens: 0,
     };
