@@ -35,4 +35,5 @@ mod saved_plans;
 mod scripted;
 mod state_output;
 mod util;
+mod v1api;
 mod verify;

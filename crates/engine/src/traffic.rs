@@ -108,17 +108,35 @@ pub struct Load {
     pub api_version: Option<String>,
 }
 
+impl Load {
+    /// No traffic: what `output` and `apply` need to describe the endpoint (a deployment
+    /// every account has, the spec's api-version).
+    pub fn for_snippets() -> Load {
+        Load {
+            requests: 0,
+            concurrency: 1,
+            timeout: Duration::from_secs(1),
+            deployment: None,
+            api_version: None,
+        }
+    }
+}
+
 /// Where the requests go.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     pub gateway_url: String,
     /// `{gateway}/{api path}`.
     pub api_url: String,
-    /// The chat completions URL, with its `api-version`.
+    /// The chat completions URL, with its `api-version` (none on the v1 API).
     pub url: String,
     pub deployment: String,
+    /// The dated api-version, or `v1` on the v1 API.
     pub api_version: String,
     pub header: String,
+    /// The API is the v1 API alone (`spec: v1`): the URL is `{api}/v1/chat/completions`
+    /// and the body names the deployment in `model`.
+    pub v1: bool,
 }
 
 /// Every request's outcome and how long it all took.
@@ -202,15 +220,23 @@ pub fn endpoint(model: &Model, gateway_url: &str, load: &Load) -> Result<Endpoin
             SpecSource::File { .. } => "2024-02-01".to_string(),
         });
     let api_url = format!("{gateway_url}/{}", model.apim.api.path.trim_matches('/'));
+    let v1 = aoai_lb_core::spec::is_v1(&model.apim.api.spec);
+    let url = if v1 {
+        format!(
+            "{api_url}{}/chat/completions",
+            aoai_lb_core::spec::V1_PREFIX
+        )
+    } else {
+        format!("{api_url}/deployments/{deployment}/chat/completions?api-version={api_version}")
+    };
     Ok(Endpoint {
-        url: format!(
-            "{api_url}/deployments/{deployment}/chat/completions?api-version={api_version}"
-        ),
+        url,
         gateway_url,
         api_url,
         deployment,
         api_version,
         header: model.apim.api.subscription_key_header.clone(),
+        v1,
     })
 }
 
@@ -339,11 +365,16 @@ impl Sender {
             .build()
             .map_err(TrafficError::HttpClient)?;
         // A small prompt and a small completion: verifying costs little on real Azure.
-        let body = serde_json::to_vec(&json!({
+        let mut body = json!({
             "messages": [{"role": "user", "content": "Reply with one word: hello."}],
             "max_tokens": 5,
-        }))
-        .expect("a JSON body");
+        });
+        if endpoint.v1 {
+            // The v1 API names the deployment in the body (Microsoft docs, "Azure OpenAI
+            // v1 API": `model` is the deployment name).
+            body["model"] = json!(endpoint.deployment);
+        }
+        let body = serde_json::to_vec(&body).expect("a JSON body");
         let header = HeaderName::from_bytes(endpoint.header.as_bytes())
             .map_err(|_| TrafficError::HeaderName(endpoint.header.clone()))?;
         let mut key_value = HeaderValue::from_str(&key.0).map_err(|_| TrafficError::KeyValue)?;

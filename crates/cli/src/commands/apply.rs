@@ -121,12 +121,16 @@ pub(super) fn execute(
         .runtime
         .block_on(traffic::gateway_url(&session.client, model))
         .ok();
+    let endpoint = gateway
+        .as_deref()
+        .and_then(|g| traffic::endpoint(model, g, &traffic::Load::for_snippets()).ok());
     let applied = Applied {
         file: &loaded.file,
         model,
         plan: &shown,
         report: &report,
         gateway,
+        endpoint,
     };
     view.github(&applied);
     view.applied(&applied);

@@ -30,14 +30,7 @@ pub fn run(
             let model = &loaded.model;
             let found = session.runtime.block_on(async {
                 let gateway = traffic::gateway_url(&session.client, model).await?;
-                let load = Load {
-                    requests: 0,
-                    concurrency: 1,
-                    timeout: std::time::Duration::from_secs(1),
-                    deployment: None,
-                    api_version: None,
-                };
-                let endpoint = traffic::endpoint(model, &gateway, &load)?;
+                let endpoint = traffic::endpoint(model, &gateway, &Load::for_snippets())?;
                 let key = match (show_secrets, &model.apim.subscription) {
                     (true, Some(_)) => {
                         Some(traffic::subscription_key(&session.client, model).await?)

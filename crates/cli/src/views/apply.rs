@@ -9,6 +9,7 @@ use crate::printer::Printer;
 use aoai_lb_core::model::Model;
 use aoai_lb_engine::apply::Report;
 use aoai_lb_engine::plan::Plan;
+use aoai_lb_engine::traffic::Endpoint;
 
 /// `Apply complete: N created, ... ARM requests: ... 1.2s.`
 pub fn summary_text(report: &Report, verb: &str) -> String {
@@ -69,6 +70,9 @@ pub struct Applied<'a> {
     pub plan: &'a Plan,
     pub report: &'a Report,
     pub gateway: Option<String>,
+    /// The API's endpoint behind the gateway, for the client snippets (none without a
+    /// gateway URL or a deployment every account has).
+    pub endpoint: Option<Endpoint>,
 }
 
 impl Applied<'_> {
@@ -159,7 +163,11 @@ impl ApplyView for Human {
                 ),
                 None => String::new(),
             };
-            printer.result(&format!("\nEndpoint: {url}\nClients call {url}/deployments/<deployment>/chat/completions?api-version=2024-02-01{key_hint}."));
+            printer.result(&format!("\nEndpoint: {url}\nClients call it{key_hint}."));
+        }
+        if let Some(e) = &a.endpoint {
+            let text = super::output::human_snippets(&super::snippets::for_api(a.model, e));
+            printer.result(text.trim_end());
         }
     }
 }
@@ -175,6 +183,9 @@ impl ApplyView for Json {
             "gatewayUrl": a.gateway,
             "apiUrl": a.api_url(),
             "subscriptionKeyHeader": a.model.apim.api.subscription_key_header,
+            "snippets": a.endpoint.as_ref().map(|e| {
+                super::output::json_snippets(&super::snippets::for_api(a.model, e))
+            }),
         }));
     }
 }

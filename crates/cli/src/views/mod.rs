@@ -17,6 +17,7 @@ pub mod plan;
 pub mod plan_detail;
 pub mod progress;
 pub mod render;
+mod snippets;
 pub mod state_list;
 pub mod validate;
 pub mod verify;

@@ -1,9 +1,11 @@
 //! How `output` looks: the gateway and API URLs, and snippets for the official openai
-//! SDK (Python) and curl that call the API through its path; the key only when
-//! `--show-secrets` asked for it (the snippets read it from `AOAI_LB_API_KEY`).
+//! SDK (Python) and curl that call the API through its path, one pair per API shape the
+//! plan serves (`super::snippets`); the key only when `--show-secrets` asked for it (the
+//! snippets read it from `AOAI_LB_API_KEY`).
 
 use serde_json::json;
 
+use super::snippets::{self, Snippets};
 use super::{Human, Json, View};
 use crate::printer::Printer;
 use aoai_lb_core::model::Model;
@@ -15,27 +17,6 @@ pub struct Outputs<'a> {
     pub endpoint: &'a Endpoint,
     /// The subscription's primary key, only with `--show-secrets`.
     pub key: Option<&'a str>,
-}
-
-impl Outputs<'_> {
-    /// The openai SDK for Python: `base_url` is the deployment's URL under the API's
-    /// path (the SDK's `azure_endpoint` would add `/openai`, which only fits an API at
-    /// that path); the key goes in the header the API expects.
-    fn python(&self) -> String {
-        let e = self.endpoint;
-        format!(
-            "import os\nfrom openai import AzureOpenAI\n\nclient = AzureOpenAI(\n    base_url=\"{}/deployments/{}\",\n    api_version=\"{}\",\n    api_key=os.environ[\"AOAI_LB_API_KEY\"],\n    default_headers={{\"{}\": os.environ[\"AOAI_LB_API_KEY\"]}},\n)\nreply = client.chat.completions.create(\n    model=\"{}\",\n    messages=[{{\"role\": \"user\", \"content\": \"Hello\"}}],\n)\nprint(reply.choices[0].message.content)\n",
-            e.api_url, e.deployment, e.api_version, e.header, e.deployment
-        )
-    }
-
-    fn curl(&self) -> String {
-        let e = self.endpoint;
-        format!(
-            "curl -sS \"{}\" \\\n  -H \"{}: $AOAI_LB_API_KEY\" \\\n  -H \"Content-Type: application/json\" \\\n  -d '{{\"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]}}'\n",
-            e.url, e.header
-        )
-    }
 }
 
 /// The view of `aoai-lb output`.
@@ -62,11 +43,7 @@ impl OutputView for Human {
             )),
             (None, None) => text.push_str("subscription_key = (the plan has no apim.subscription)\n"),
         }
-        text.push_str(&format!(
-            "\n# Python, the openai package (export AOAI_LB_API_KEY first):\n{}\n# curl:\n{}",
-            o.python(),
-            o.curl()
-        ));
+        text.push_str(&human_snippets(&snippets::for_api(o.model, e)));
         self.printer.result(text.trim_end());
     }
 }
@@ -82,11 +59,42 @@ impl OutputView for Json {
             "apiVersion": e.api_version,
             "subscriptionKeyHeader": e.header,
             "subscription": o.model.apim.subscription.as_ref().map(|s| &s.name),
-            "snippets": { "python": o.python(), "curl": o.curl() },
+            "snippets": json_snippets(&snippets::for_api(o.model, e)),
         });
         if let Some(key) = o.key {
             doc["subscriptionKey"] = json!(key);
         }
         self.printer.json(&doc);
     }
+}
+
+/// Each shape's snippets as text: the dated shape's heading stays what it always was.
+pub fn human_snippets(all: &[Snippets]) -> String {
+    let mut text = String::new();
+    for s in all {
+        let what = if s.shape == "v1" {
+            " for the v1 API (model in the body, no api-version)"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "\n# Python, the openai package{what} (export AOAI_LB_API_KEY first):\n{}\n# curl{what}:\n{}",
+            s.python, s.curl
+        ));
+    }
+    text
+}
+
+/// `{"python", "curl"}` of the first shape, and `"v1": {"url", "python", "curl"}` when
+/// the API also (or only) serves the v1 shape.
+pub fn json_snippets(all: &[Snippets]) -> serde_json::Value {
+    let mut doc = json!({});
+    if let Some(first) = all.first() {
+        doc["python"] = json!(first.python);
+        doc["curl"] = json!(first.curl);
+    }
+    if let Some(v1) = all.iter().find(|s| s.shape == "v1") {
+        doc["v1"] = json!({"url": v1.url, "python": v1.python, "curl": v1.curl});
+    }
+    doc
 }

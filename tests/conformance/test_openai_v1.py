@@ -1,0 +1,113 @@
+"""The openai package against examples/v1-and-dated.yaml as `aoai-lb apply` makes it: one API
+at path `openai` serving the dated shape and the v1 API (`/openai/v1/...`, the deployment in
+the body's `model`). `OpenAI(base_url=<gateway>/openai/v1)` drives the v1 shape, and the
+Python snippets `aoai-lb output` prints run as printed, for both shapes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import openai
+import pytest
+
+from harness import ROOT, binary, running_emulator
+
+PLAN = ROOT / "examples" / "v1-and-dated.yaml"
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory):
+    """The example applied on an emulator of its own (its APIM service seeded), and what
+    `aoai-lb output --show-secrets --output json` says about it."""
+    tmp = tmp_path_factory.mktemp("v1")
+    config = tmp / "emulator.json"
+    config.write_text(json.dumps({"dataPlane": {"seed": 7}}))
+    with running_emulator("--config", str(config), "--seed-apim", "apim-aoai-lb@rg-apim") as emu:
+        env = dict(
+            os.environ,
+            AOAI_LB_ARM_ENDPOINT=emu.url,
+            AOAI_LB_ACCESS_TOKEN="conformance",
+            AOAI_LB_STATE=str(tmp / "state.json"),
+        )
+        done = subprocess.run(
+            [binary(), "apply", str(PLAN), "--yes", "-q"],
+            env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        out = subprocess.run(
+            [binary(), "output", str(PLAN), "--show-secrets", "--output", "json"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        yield json.loads(out.stdout)
+
+
+@pytest.fixture
+def client(applied):
+    """The plain OpenAI client on the v1 shape; the key in the API's header."""
+    key = applied["subscriptionKey"]
+    with openai.OpenAI(
+        base_url=applied["apiUrl"] + "/v1",
+        api_key=key,
+        default_headers={applied["subscriptionKeyHeader"]: key},
+        max_retries=0,
+    ) as client:
+        yield client
+
+
+def test_v1_chat_completion_by_model(client):
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4.1",
+        messages=[{"role": "user", "content": "Say hi."}],
+        max_tokens=5,
+    )
+    completion = raw.parse()
+    assert completion.object == "chat.completion"
+    assert completion.model.startswith("gpt-4.1")
+    assert completion.choices[0].message.content
+    assert raw.headers["x-ms-region"] in ("East US", "West US")
+
+
+def test_v1_streams_chunks(client):
+    stream = client.chat.completions.create(
+        model="gpt-4.1",
+        messages=[{"role": "user", "content": "Count to five."}],
+        max_tokens=8,
+        stream=True,
+    )
+    chunks = [c for c in stream if c.object == "chat.completion.chunk"]
+    assert len(chunks) >= 2
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def test_v1_embeddings_by_model(client):
+    result = client.embeddings.create(model="embeddings", input="hello")
+    assert result.data[0].object == "embedding"
+    assert len(result.data[0].embedding) > 0
+
+
+def test_v1_unknown_model_is_not_found(client):
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(
+            model="no-such-deployment", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert missing.value.status_code == 404
+
+
+@pytest.mark.parametrize("shape", ["dated", "v1"])
+def test_the_printed_python_snippet_runs(applied, shape, tmp_path):
+    snippets = applied["snippets"]
+    code = snippets["python"] if shape == "dated" else snippets["v1"]["python"]
+    if shape == "dated":
+        assert "azure_endpoint=" in code and "from openai import AzureOpenAI" in code
+    else:
+        assert "from openai import OpenAI" in code
+    script = tmp_path / "snippet.py"
+    script.write_text(code)
+    env = dict(os.environ, AOAI_LB_API_KEY=applied["subscriptionKey"])
+    ran = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "aoai-lb emulator answered" in ran.stdout
