@@ -8,11 +8,20 @@ fn validate_accepts_every_example() {
         let out = run(aoai_lb(&repo()).arg("validate").arg(&example));
         assert_eq!(out.code, 0, "{}: {}", example.display(), out.stderr);
         assert!(out.stdout.contains(": valid."), "{}", out.stdout);
-        assert!(
-            out.stderr.is_empty(),
-            "warnings for an example: {}",
+        // The seed lab keeps its API path `openai-lb`, which the openai SDK's
+        // `azure_endpoint` cannot reach: validate says so there, and nowhere else.
+        let stderr = if example.ends_with("two-regions.yaml") {
+            let (rule, rest): (Vec<&str>, Vec<&str>) = out
+                .stderr
+                .lines()
+                .partition(|l| l.contains(":38:11: warning: `AzureOpenAI(azure_endpoint=...)`"));
+            assert_eq!(rule.len(), 1, "no path-rule warning: {}", out.stderr);
+            assert!(rule[0].contains("Write `path: openai`"), "{}", rule[0]);
+            rest.join("\n")
+        } else {
             out.stderr
-        );
+        };
+        assert!(stderr.is_empty(), "warnings for an example: {stderr}");
     }
 }
 

@@ -61,6 +61,7 @@ pub(super) fn api(c: &mut Checker, api: &plan::Api, files: &Files) -> model::Api
         None => api.name.value.clone(),
     };
     c.rule(&api.path, "apim.api.path", "API path", names::api_path);
+    let path_ok = names::api_path(&api.path.value).is_ok();
     let spec = spec_source(c, api.spec.as_ref(), files);
     let v1 = api.v1.as_ref().is_some_and(|v| v.value);
     if let Some(flag) = api.v1.as_ref().filter(|v| v.value)
@@ -72,7 +73,9 @@ pub(super) fn api(c: &mut Checker, api: &plan::Api, files: &Files) -> model::Api
             "`v1: true` adds the v1 operations next to a dated spec; `spec: v1` serves them already: leave `v1` out",
         );
     }
-    path_rule(c, &api.path, &spec);
+    if path_ok {
+        path_rule(c, &api.path, &spec);
+    }
     let header = match &api.subscription_key_header {
         Some(h) => {
             c.rule(
