@@ -12,6 +12,7 @@ use crate::emu::{Emu, TOKEN, seeded_for};
 use crate::util::{aoai_lb, load_example, repo, run};
 
 mod gateway;
+mod provisioned;
 mod tokens;
 
 /// Plain HTTP to the emulator (hooks, ARM, the gateway) from the test thread.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::ids::{self, api_version};
-use super::model::{Account, Identity, Model, Subscription};
+use super::model::{Account, AccountKind, Identity, Model, Subscription};
 use super::validate::{OWNER_TAG, OWNER_TAG_VALUE};
 use super::{marks, policy, spec};
 
@@ -243,7 +243,7 @@ fn account(model: &Model, a: &Account) -> DesiredResource {
         api_version: api_version::COGNITIVE_SERVICES,
         method: Method::Put,
         body: json!({
-            "kind": "OpenAI",
+            "kind": a.kind.as_str(),
             "sku": { "name": a.sku },
             "location": a.location,
             "properties": properties,
@@ -367,7 +367,11 @@ fn backend(model: &Model, a: &Account) -> DesiredResource {
     properties.insert(
         "description".into(),
         json!(format!(
-            "Azure OpenAI account {} ({}), managed by aoai-lb {}",
+            "{} {} ({}), managed by aoai-lb {}",
+            match a.kind {
+                AccountKind::OpenAI => "Azure OpenAI account",
+                AccountKind::AIServices => "Foundry (AIServices) account",
+            },
             a.name,
             a.location,
             marks::description_mark(&model.deployment)

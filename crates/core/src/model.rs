@@ -44,6 +44,7 @@ pub struct Account {
     pub location: String,
     /// Region display name (`West US`), what Azure OpenAI puts in `x-ms-region`.
     pub region_display_name: String,
+    pub kind: AccountKind,
     pub sku: String,
     pub custom_sub_domain: String,
     pub restore: bool,
@@ -51,15 +52,57 @@ pub struct Account {
     pub backend: Backend,
 }
 
+/// What an account is to ARM (`kind`). Both kinds serve the Azure OpenAI data plane at
+/// `https://{customSubDomain}.openai.azure.com/`; they differ in their main endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum AccountKind {
+    /// An Azure OpenAI resource.
+    #[default]
+    OpenAI,
+    /// A Microsoft Foundry resource ("Azure AI Services"), what the portal creates today.
+    AIServices,
+}
+
+impl AccountKind {
+    /// Every kind, as plans and ARM spell them.
+    pub const ALL: [AccountKind; 2] = [AccountKind::OpenAI, AccountKind::AIServices];
+
+    /// The kind as ARM spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::OpenAI => "OpenAI",
+            AccountKind::AIServices => "AIServices",
+        }
+    }
+}
+
 impl Account {
-    /// `https://{customSubDomain}.openai.azure.com/`, as ARM reports `properties.endpoint`.
+    /// The account's `properties.endpoint` as ARM reports it: `https://{customSubDomain}.openai.azure.com/`
+    /// for kind OpenAI, `https://{customSubDomain}.cognitiveservices.azure.com/` for AIServices
+    /// (Microsoft Learn, "Deploy Microsoft Foundry Models using the Azure CLI": the
+    /// inference URI is read from `properties.endpoints["Azure OpenAI Legacy API - Latest
+    /// moniker"]`, the `openai.azure.com` host, not from `properties.endpoint`).
     pub fn endpoint(&self) -> String {
+        match self.kind {
+            AccountKind::OpenAI => self.openai_endpoint(),
+            AccountKind::AIServices => {
+                format!(
+                    "https://{}.cognitiveservices.azure.com/",
+                    self.custom_sub_domain
+                )
+            }
+        }
+    }
+
+    /// The Azure OpenAI endpoint, the same for both kinds: `https://{customSubDomain}.openai.azure.com/`
+    /// (ARM's `properties.endpoints["OpenAI Language Model Instance API"]`).
+    pub fn openai_endpoint(&self) -> String {
         format!("https://{}.openai.azure.com/", self.custom_sub_domain)
     }
 
-    /// The APIM backend URL: the endpoint followed by `openai`.
+    /// The APIM backend URL: the Azure OpenAI endpoint followed by `openai`.
     pub fn backend_url(&self) -> String {
-        format!("{}openai", self.endpoint())
+        format!("{}openai", self.openai_endpoint())
     }
 }
 

@@ -34,7 +34,7 @@ pub struct Plan {
     pub resource_group: Located<ResourceGroup>,
     /// Tags added to every resource the tool creates (where ARM has tags).
     pub tags: Option<Located<BTreeMap<String, String>>>,
-    /// Azure OpenAI accounts (Microsoft.CognitiveServices, kind OpenAI); each becomes one pool member.
+    /// Azure OpenAI accounts (Microsoft.CognitiveServices, kind OpenAI or AIServices); each becomes one pool member.
     pub accounts: Located<Vec<Account>>,
     /// The existing API Management service and what to create in it.
     pub apim: Located<Apim>,
@@ -50,7 +50,7 @@ pub struct ResourceGroup {
     pub location: Located<String>,
 }
 
-/// One Azure OpenAI account, its model deployments and its APIM backend.
+/// One Azure OpenAI (or Foundry) account, its model deployments and its APIM backend.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Account {
@@ -62,9 +62,11 @@ pub struct Account {
     pub name: Located<String>,
     /// Azure region of the account, for example `eastus`.
     pub location: Located<String>,
-    /// Pricing tier. Azure OpenAI offers `S0` only.
+    /// Account kind: `OpenAI` (an Azure OpenAI resource) or `AIServices` (a Microsoft Foundry resource, what the portal creates today). Both serve the Azure OpenAI API at `https://{customSubDomain}.openai.azure.com/`, which the APIM backend calls with the same managed identity and role; an AIServices account's main endpoint is `https://{customSubDomain}.cognitiveservices.azure.com/`. Changing it replaces the account. Default `OpenAI`.
+    pub kind: Option<Located<String>>,
+    /// Pricing tier. Azure OpenAI and Foundry (AIServices) accounts offer `S0` only.
     pub sku: Option<Located<String>>,
-    /// Custom subdomain (a DNS label, globally unique); the endpoint is `https://{customSubDomain}.openai.azure.com/`. Default: the account name in lower case.
+    /// Custom subdomain (a DNS label, globally unique); the Azure OpenAI endpoint is `https://{customSubDomain}.openai.azure.com/`. Default: the account name in lower case.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$"))]
     pub custom_sub_domain: Option<Located<String>>,
     /// `true` lets aoai-lb restore a soft-deleted account of this name that does not carry this deployment's mark (one of its own is restored without it); an account that is not soft-deleted is created as usual.
@@ -88,7 +90,7 @@ pub struct Deployment {
     pub version: Option<Located<String>>,
     /// Deployment type: Standard (default), GlobalStandard, DataZoneStandard, ProvisionedManaged, GlobalProvisionedManaged, DataZoneProvisionedManaged, GlobalBatch, DataZoneBatch.
     pub sku: Option<Located<String>>,
-    /// Capacity in thousands of tokens per minute (provisioned SKUs: PTUs). Default 10.
+    /// Capacity in thousands of tokens per minute; on the provisioned SKUs (`*ProvisionedManaged`) in provisioned throughput units (PTUs), whose minimum and increment per model and SKU Azure publishes in the region's model catalog. Default 10.
     #[schemars(range(min = 1, max = 100000))]
     #[serde(default, deserialize_with = "whole::optional")]
     pub capacity: Option<Located<i64>>,

@@ -227,7 +227,8 @@ pub fn patched(model: &Model) -> Result<String, PatchError> {
         add_v1(&mut doc)?;
     }
     let account = primary_account(model).ok_or(PatchError::NoAccount)?;
-    let endpoint = account.endpoint();
+    // The inference API lives on the Azure OpenAI host for both account kinds.
+    let endpoint = account.openai_endpoint();
     let server = doc
         .get_mut("servers")
         .and_then(Value::as_array_mut)

@@ -1,7 +1,8 @@
 //! `aoai-lb demo [PLAN]`: the one-command tour on an in-process emulator (nothing
 //! reaches Azure). Apply the plan (the embedded two-regions lab by default), plan again
 //! (no changes), verify the split through the gateway, throttle the primary backend's
-//! account to show failover, verify again, destroy. This is the one command that uses
+//! account (or, when a later priority group can take over, the whole first group: the
+//! provisioned-first plans) to show failover, verify again, destroy. This is the one command that uses
 //! an emulator test hook (`PUT /_emulator/dataplane`), on the emulator it runs itself.
 
 use std::path::{Path, PathBuf};
@@ -35,13 +36,30 @@ fn primary(model: &Model) -> Option<&Account> {
         .min_by_key(|a| (a.backend.priority, std::cmp::Reverse(a.backend.weight)))
 }
 
+/// The accounts the failover step throttles: the whole first priority group when a later
+/// group can take over (a provisioned group with pay-as-you-go spillover shows its
+/// spillover), otherwise the primary alone (the others of its group take over).
+fn throttled(model: &Model) -> Vec<&Account> {
+    let first = model.accounts.iter().map(|a| a.backend.priority).min();
+    let group: Vec<&Account> = model
+        .accounts
+        .iter()
+        .filter(|a| Some(a.backend.priority) == first)
+        .collect();
+    if group.len() > 1 && group.len() < model.accounts.len() {
+        group
+    } else {
+        primary(model).into_iter().collect()
+    }
+}
+
 /// The data plane of the demo: a fixed seed (the same split every run) and response
 /// times that differ by account, so the chart tells the regions apart.
-fn data_plane(model: &Model, throttled: Option<&str>) -> Value {
+fn data_plane(model: &Model, throttled: &[&Account]) -> Value {
     let mut accounts = serde_json::Map::new();
     for (i, a) in model.accounts.iter().enumerate() {
         let mut settings = json!({"latencyMs": 300.0 + 250.0 * i as f64, "jitterMs": 120.0});
-        if throttled.is_some_and(|t| t == a.name) {
+        if throttled.iter().any(|t| t.name == a.name) {
             settings["requests"] = json!(0);
         }
         accounts.insert(a.name.clone(), settings);
@@ -211,7 +229,7 @@ impl Tour<'_> {
     }
 
     /// Sets the emulator's data plane (which account is throttled), then verifies.
-    fn verify(&self, throttled: Option<&str>, chart: Option<&Path>) -> Step<Measured> {
+    fn verify(&self, throttled: &[&Account], chart: Option<&Path>) -> Step<Measured> {
         let (rt, model) = (&self.session.runtime, &self.loaded.model);
         set_data_plane(rt, self.emulator, &data_plane(model, throttled))
             .map_err(|e| self.fail(&e.to_string()))?;
@@ -244,29 +262,48 @@ impl Tour<'_> {
                 args.requests
             ),
         );
-        let first = self.verify(None, args.chart.as_deref())?;
+        let first = self.verify(&[], args.chart.as_deref())?;
         self.view.verified(file, &first);
 
-        let primary = primary(model).expect("a valid plan has accounts");
-        self.view.step(
-            4,
-            &format!(
-                "throttle {} ({}, backend {}): every request to it gets 429 + Retry-After; verify again",
-                primary.name, primary.region_display_name, primary.backend.name
+        let throttled = throttled(model);
+        let what = throttled
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} ({}, backend {})",
+                    a.name, a.region_display_name, a.backend.name
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let title = match throttled.as_slice() {
+            [_] => {
+                format!("throttle {what}: every request to it gets 429 + Retry-After; verify again")
+            }
+            _ => format!(
+                "throttle priority group {}, {what}: every request to them gets 429 + Retry-After; verify again",
+                throttled[0].backend.priority
             ),
-        );
+        };
+        self.view.step(4, &title);
         let failover_path = args.chart.as_deref().map(failover_chart);
-        let second = self.verify(Some(&primary.name), failover_path.as_deref())?;
+        let second = self.verify(&throttled, failover_path.as_deref())?;
         let a = &second.analysis;
+        // Rows are per region (`x-ms-region`): the throttled accounts' regions.
         let served_by_primary = a
             .rows
             .iter()
-            .find(|r| r.region.eq_ignore_ascii_case(&primary.region_display_name))
-            .map_or(0, |r| r.count);
+            .filter(|r| {
+                throttled
+                    .iter()
+                    .any(|t| r.region.eq_ignore_ascii_case(&t.region_display_name))
+            })
+            .map(|r| r.count)
+            .sum::<u64>();
         let failover = Failover {
             file,
             model,
-            primary,
+            throttled: &throttled,
             measured: &second,
             served_by_primary,
             served_elsewhere: a.succeeded - served_by_primary,
@@ -282,7 +319,7 @@ impl Tour<'_> {
             file,
             ok,
             first: &first,
-            primary,
+            throttled: &throttled,
         });
         Ok(ok)
     }
@@ -367,6 +404,21 @@ mod tests {
         .unwrap()
         .model;
         assert_eq!(primary(&model).unwrap().name, "aoai-nov26-instance1");
+        let names =
+            |m: &Model| -> Vec<String> { throttled(m).iter().map(|a| a.name.clone()).collect() };
+        // One priority group: the primary alone, the other member takes over.
+        assert_eq!(names(&model), ["aoai-nov26-instance1"]);
+        let model = crate::commands::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../examples/provisioned-spillover.yaml"),
+        )
+        .unwrap()
+        .model;
+        // Provisioned first: the whole PTU group, priority 2 takes over.
+        assert_eq!(
+            names(&model),
+            ["aoai-ptu-eastus2", "aoai-ptu-swedencentral"]
+        );
         assert_eq!(
             failover_chart(Path::new("out/demo.svg")),
             Path::new("out/demo-failover.svg")

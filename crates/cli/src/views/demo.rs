@@ -18,14 +18,30 @@ use aoai_lb_engine::traffic::Measured;
 /// How many steps the tour has.
 pub const STEPS: usize = 5;
 
-/// The verify while the primary backend is throttled.
+/// The verify while the primary backend (or the whole first priority group) is throttled.
 pub struct Failover<'a> {
     pub file: &'a str,
     pub model: &'a Model,
-    pub primary: &'a Account,
+    /// The throttled accounts: the primary, or every account of the first priority group.
+    pub throttled: &'a [&'a Account],
     pub measured: &'a Measured,
     pub served_by_primary: u64,
     pub served_elsewhere: u64,
+}
+
+/// `a`, `a and b`, `a, b and c`: the backends of the throttled accounts.
+fn backend_names(accounts: &[&Account]) -> String {
+    let names: Vec<&str> = accounts.iter().map(|a| a.backend.name.as_str()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => (*last).to_string(),
+        None => String::new(),
+    }
+}
+
+/// "was" or "were", for the throttled accounts.
+fn was(accounts: &[&Account]) -> &'static str {
+    if accounts.len() == 1 { "was" } else { "were" }
 }
 
 impl Failover<'_> {
@@ -41,7 +57,7 @@ pub struct Toured<'a> {
     pub ok: bool,
     /// The first verify (the plan's split).
     pub first: &'a Measured,
-    pub primary: &'a Account,
+    pub throttled: &'a [&'a Account],
 }
 
 /// The view of `aoai-lb demo`.
@@ -138,27 +154,40 @@ impl DemoView for Human {
             |c| aoai_lb_core::verify::p_phrase(c.p_value),
         );
         self.printer.result(&format!(
-            "\nDemo complete: {} applied, verified ({split} split, {p}), failed over while {} was throttled, destroyed. Run it on Azure: `aoai-lb apply PLAN` then `aoai-lb verify PLAN`.",
-            t.file, t.primary.backend.name
+            "\nDemo complete: {} applied, verified ({split} split, {p}), failed over while {} {} throttled, destroyed. Run it on Azure: `aoai-lb apply PLAN` then `aoai-lb verify PLAN`.",
+            t.file,
+            backend_names(t.throttled),
+            was(t.throttled)
         ));
     }
 }
 
 /// What the failover showed, and why, in a paragraph.
 fn failover_text(f: &Failover) -> String {
-    let (a, backend) = (&f.measured.analysis, &f.primary.backend.name);
+    let (a, backend, was) = (
+        &f.measured.analysis,
+        backend_names(f.throttled),
+        was(f.throttled),
+    );
+    let (its, it) = if f.throttled.len() == 1 {
+        ("its", "it comes")
+    } else {
+        ("their", "they come")
+    };
     let mut text = format!(
-        "Failover: while {backend} was throttled, {} of {} requests were answered by the other backends ({} failed).",
+        "Failover: while {backend} {was} throttled, {} of {} requests were answered by the other backends ({} failed).",
         f.served_elsewhere, a.requests, a.failed
     );
     if f.model.apim.pool.circuit_breaker.is_some() {
         text.push_str(&format!(
-            " The pool's circuit breaker took {backend} out after its 429 (for as long as its Retry-After said) and the gateway sent the requests to the next backends; it comes back when the trip ends."
+            " The pool's circuit breaker took {backend} out after {its} 429 (for as long as {its} Retry-After said) and the gateway sent the requests to the next backends; {it} back when the trip ends."
         ));
     } else if a.failed > 0 {
         text.push_str(&format!(
-            " This pool has no circuit breaker: {backend} stays in rotation, and a retry (the policy retries {} time(s) on 429) may land on it again, so some requests still got 429. A `circuitBreaker` on the pool takes a throttled backend out: try `aoai-lb demo examples/priority-spillover.yaml`.",
-            f.model.apim.policy.retry
+            " This pool has no circuit breaker: {backend} {} in rotation, and a retry (the policy retries {} time(s) on 429) may land on {} again, so some requests still got 429. A `circuitBreaker` on the pool takes a throttled backend out: try `aoai-lb demo examples/priority-spillover.yaml`.",
+            if f.throttled.len() == 1 { "stays" } else { "stay" },
+            f.model.apim.policy.retry,
+            if f.throttled.len() == 1 { "it" } else { "them" }
         ));
     }
     text.push_str(" (The verify above fails by design: the split is not the plan's while a backend is throttled.)");
@@ -222,7 +251,9 @@ impl DemoView for JsonDemo {
         self.push(json!({
             "step": "failover",
             "ok": f.ok(),
-            "throttled": f.primary.name,
+            // The first throttled account, as before groups; every one in `throttledAccounts`.
+            "throttled": f.throttled.first().map(|a| a.name.as_str()),
+            "throttledAccounts": f.throttled.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
             "servedByThrottled": f.served_by_primary,
             "servedByOthers": f.served_elsewhere,
             "result": super::verify::json_report(f.file, f.measured),

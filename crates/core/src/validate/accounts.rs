@@ -63,13 +63,18 @@ fn account(c: &mut Checker, names: &mut Names, i: usize, a: &plan::Account) -> m
     c.rule(&a.name, &f("name"), "account name", names::account_name);
     let new_name = names.accounts.check(c, &a.name, a.name.pos, &f("name"));
     let (location, display) = c.region(&a.location, &f("location"));
+    let kind = a
+        .kind
+        .as_ref()
+        .map(|k| account_kind(c, k, &f("kind")))
+        .unwrap_or_default();
     let sku = match &a.sku {
         Some(s) if s.value != "S0" => {
             c.error(
                 s.pos,
                 &f("sku"),
                 format!(
-                    "account sku `{}` is not offered for Azure OpenAI: use `S0`",
+                    "account sku `{}` is not offered for Azure OpenAI or Foundry (AIServices) accounts: use `S0`",
                     s.value
                 ),
             );
@@ -84,12 +89,53 @@ fn account(c: &mut Checker, names: &mut Names, i: usize, a: &plan::Account) -> m
         name: a.name.value.clone(),
         location,
         region_display_name: display,
+        kind,
         sku,
         custom_sub_domain,
         restore: a.restore.as_ref().is_some_and(|r| r.value),
         deployments,
         backend,
     }
+}
+
+/// `OpenAI` or `AIServices`, spelled as ARM spells them (ARM compares kinds exactly).
+fn account_kind(
+    c: &mut Checker,
+    k: &crate::located::Located<String>,
+    field: &str,
+) -> model::AccountKind {
+    if let Some(kind) = model::AccountKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == k.as_str())
+    {
+        return kind;
+    }
+    let names: Vec<&str> = model::AccountKind::ALL.iter().map(|k| k.as_str()).collect();
+    let hint = names
+        .iter()
+        .find(|n| {
+            n.eq_ignore_ascii_case(k)
+                || strsim::levenshtein(&n.to_lowercase(), &k.to_lowercase()) <= 3
+        })
+        .copied()
+        // A Foundry resource is kind AIServices to ARM.
+        .or_else(|| {
+            k.to_lowercase()
+                .contains("foundry")
+                .then_some(model::AccountKind::AIServices.as_str())
+        })
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    c.error(
+        k.pos,
+        field,
+        format!(
+            "unknown account kind `{}`{hint}; one of {}",
+            k.value,
+            names.join(", ")
+        ),
+    );
+    model::AccountKind::default()
 }
 
 fn custom_sub_domain(

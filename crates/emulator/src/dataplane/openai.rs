@@ -79,13 +79,22 @@ fn split_url(url: &str) -> Option<(String, String)> {
 }
 
 /// The live account a backend URL's host names, if the emulator has one.
+///
+/// Both kinds answer the Azure OpenAI API on `{subdomain}.openai.azure.com` and
+/// `{subdomain}.cognitiveservices.azure.com`; a Foundry (kind AIServices) account also on
+/// `{subdomain}.services.ai.azure.com` (Microsoft Learn, "Endpoints for Microsoft Foundry
+/// Models": `https://<resource-name>.services.ai.azure.com/openai/...`), which is the
+/// `AI Foundry API` entry of its `properties.endpoints` (handlers/cognitive.rs).
 pub fn account_for_url<'s>(store: &'s Store, url: &str) -> Option<&'s Record> {
     let (host, _) = split_url(url)?;
+    let foundry_host = host.strip_suffix(".services.ai.azure.com");
     let sub = host
         .strip_suffix(".openai.azure.com")
-        .or_else(|| host.strip_suffix(".cognitiveservices.azure.com"))?;
+        .or_else(|| host.strip_suffix(".cognitiveservices.azure.com"))
+        .or(foundry_host)?;
     store.resources.values().find(|r| {
         r.kind == Kind::Account
+            && (foundry_host.is_none() || r.body["kind"].as_str() == Some("AIServices"))
             && r.body
                 .pointer("/properties/customSubDomainName")
                 .and_then(Value::as_str)

@@ -45,6 +45,40 @@ fn endpoint(kind: &str, subdomain: Option<&str>, location: &str) -> String {
     }
 }
 
+/// `properties.endpoints`: the API name → URL map ARM returns with an account.
+///
+/// An OpenAI account's APIs all live on its endpoint. An AIServices (Foundry) account's
+/// `endpoint` is the `cognitiveservices.azure.com` host, while its Azure OpenAI APIs live on
+/// `https://{subdomain}.openai.azure.com/` and its Foundry API on
+/// `https://{subdomain}.services.ai.azure.com/`: Microsoft Learn, "Deploy Microsoft Foundry
+/// Models using the Azure CLI", reads the inference URL from
+/// `properties.endpoints["Azure OpenAI Legacy API - Latest moniker"]`
+/// (MicrosoftDocs/azure-ai-docs); `az cognitiveservices account list` of a kind
+/// AIServices account shows `"OpenAI Language Model Instance API":
+/// "https://{name}.openai.azure.com/"` and `"AI Foundry API":
+/// "https://{name}.services.ai.azure.com/"` (as quoted in public test fixtures, e.g. an
+/// azapi data source exporting `properties.endpoints`). Without a subdomain every API is the
+/// regional endpoint, as the OpenAI recordings show.
+fn endpoints(kind: &str, subdomain: Option<&str>, endpoint: &str) -> Value {
+    let foundry = kind.eq_ignore_ascii_case("AIServices");
+    let openai = match subdomain {
+        Some(s) if foundry => format!("https://{s}.openai.azure.com/"),
+        _ => endpoint.to_string(),
+    };
+    let mut map = json!({
+        "OpenAI Language Model Instance API": openai,
+        "OpenAI Dall-E API": openai,
+        "OpenAI Realtime API": openai.replace("https://", "wss://"),
+    });
+    if foundry {
+        map["Azure OpenAI Legacy API - Latest moniker"] = Value::from(openai.clone());
+        if let Some(s) = subdomain {
+            map["AI Foundry API"] = Value::from(format!("https://{s}.services.ai.azure.com/"));
+        }
+    }
+    map
+}
+
 /// Which account (live or soft-deleted, other than `except`) holds a subdomain.
 fn subdomain_holder(cx: &Cx, subdomain: &str, except: &str) -> Option<String> {
     let same = |body: &Value| {
@@ -167,14 +201,7 @@ fn add_read_only(
     };
     let endpoint = endpoint(kind, subdomain, location);
     props.insert("endpoint".into(), Value::from(endpoint.clone()));
-    props.insert(
-        "endpoints".into(),
-        json!({
-            "OpenAI Language Model Instance API": endpoint,
-            "OpenAI Dall-E API": endpoint,
-            "OpenAI Realtime API": endpoint.replace("https://", "wss://"),
-        }),
-    );
+    props.insert("endpoints".into(), endpoints(kind, subdomain, &endpoint));
     props.insert(
         "capabilities".into(),
         json!([
@@ -447,6 +474,30 @@ mod tests {
             endpoint("OpenAI", Some("acc1"), "westus"),
             "https://acc1.openai.azure.com/"
         );
+        assert_eq!(
+            endpoint("AIServices", Some("f1"), "eastus2"),
+            "https://f1.cognitiveservices.azure.com/"
+        );
+        let map = endpoints(
+            "AIServices",
+            Some("f1"),
+            "https://f1.cognitiveservices.azure.com/",
+        );
+        assert_eq!(
+            map["OpenAI Language Model Instance API"],
+            "https://f1.openai.azure.com/"
+        );
+        assert_eq!(
+            map["Azure OpenAI Legacy API - Latest moniker"],
+            "https://f1.openai.azure.com/"
+        );
+        assert_eq!(map["AI Foundry API"], "https://f1.services.ai.azure.com/");
+        let map = endpoints("OpenAI", Some("a1"), "https://a1.openai.azure.com/");
+        assert_eq!(
+            map["OpenAI Language Model Instance API"],
+            "https://a1.openai.azure.com/"
+        );
+        assert!(map.get("AI Foundry API").is_none());
         assert_eq!(
             endpoint("Emotion", None, "West US"),
             "https://westus.api.cognitive.microsoft.com/"
