@@ -90,6 +90,75 @@ fn apply_destroy_apply_restores_the_accounts_and_then_plans_no_changes() {
     assert!(orphans(&emu, &dir.path().join("state.json")).is_empty());
 }
 
+/// An Azure OpenAI account turned into a Foundry one (`kind: AIServices`): ARM refuses
+/// the kind change in place (`UpdateKindNotAllowed` at the api-version aoai-lb uses), so
+/// `plan` replaces the account; after apply the Foundry account reports its own endpoint,
+/// and the gateway still reaches it on its Azure OpenAI host.
+#[test]
+fn a_new_kind_is_a_replacement_and_the_foundry_account_serves_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), "lab.yaml", |t| t);
+    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    assert_eq!(apply(&emu, dir.path(), &plan).code, 0);
+
+    let foundry = plan_in(dir.path(), "lab.yaml", |t| {
+        t.replace(
+            "    location: eastus\n",
+            "    location: eastus\n    kind: AIServices\n",
+        )
+    });
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&foundry));
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("account.aoai-nov26-instance2 must be replaced")
+            && out
+                .stdout
+                .contains("kind: \"OpenAI\" -> \"AIServices\" # forces replacement"),
+        "{}",
+        out.stdout
+    );
+    let (_, v, _) = plan_json(&emu, dir.path(), &foundry);
+    assert_eq!(action_of(&v, "account.aoai-nov26-instance2"), "replace");
+    assert_eq!(action_of(&v, "account.aoai-nov26-instance1"), "noop");
+
+    let out = apply(&emu, dir.path(), &foundry);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let account = emu
+        .state()
+        .into_iter()
+        .find(|r| {
+            r["id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("/accounts/aoai-nov26-instance2"))
+        })
+        .expect("the account is there again");
+    assert_eq!(account["kind"], "AIServices");
+    assert_eq!(
+        account["properties"]["endpoint"],
+        "https://aoai-nov26-instance2.cognitiveservices.azure.com/"
+    );
+    let after = run(emu.cli(dir.path()).arg("plan").arg(&foundry));
+    assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
+
+    let verify = run(emu.cli(dir.path()).arg("verify").arg(&foundry).args([
+        "--requests",
+        "30",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    let v: Value = serde_json::from_str(&verify.stdout).unwrap();
+    let row = v["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["backends"][0] == "openai-instance2")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(row["region"], "East US", "{v:#}");
+    assert!(row["count"].as_u64().unwrap() > 0, "{v:#}");
+}
+
 #[test]
 fn a_new_region_is_a_replacement_that_purges_the_account_and_converges() {
     let dir = tempfile::tempdir().unwrap();

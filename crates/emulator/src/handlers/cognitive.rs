@@ -478,7 +478,7 @@ mod tests {
             endpoint("AIServices", Some("f1"), "eastus2"),
             "https://f1.cognitiveservices.azure.com/"
         );
-        let map = endpoints(
+        let map = super::endpoints(
             "AIServices",
             Some("f1"),
             "https://f1.cognitiveservices.azure.com/",
@@ -492,7 +492,7 @@ mod tests {
             "https://f1.openai.azure.com/"
         );
         assert_eq!(map["AI Foundry API"], "https://f1.services.ai.azure.com/");
-        let map = endpoints("OpenAI", Some("a1"), "https://a1.openai.azure.com/");
+        let map = super::endpoints("OpenAI", Some("a1"), "https://a1.openai.azure.com/");
         assert_eq!(
             map["OpenAI Language Model Instance API"],
             "https://a1.openai.azure.com/"
