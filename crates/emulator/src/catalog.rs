@@ -46,6 +46,36 @@ pub fn regions() -> impl Iterator<Item = (&'static str, &'static [Value])> {
         .filter_map(|(k, v)| Some((k.as_str(), v.as_array()?.as_slice())))
 }
 
+/// The usage name (quota) a deployment of `model` on `sku` draws from, as Models_List's
+/// `skus[].usageName` and Usages_List name it: `OpenAI.{sku}.{model}` for token-based skus
+/// (`OpenAI.Standard.gpt-4o`, `OpenAI.GlobalStandard.gpt-4o`: azd bicep metadata
+/// `usageName: ['OpenAI.GlobalStandard.gpt-4o, 150']` in Azure-Samples templates), and one
+/// pool per provisioned sku for every model (`OpenAI.ProvisionedManaged`,
+/// `OpenAI.GlobalProvisionedManaged`: Azure/azure-dev's ModelSKU tests and
+/// TestIsFinetuneUsageName; "moving to model-independent quota", "What is provisioned
+/// throughput?", learn.microsoft.com). `OpenAI.DataZoneProvisionedManaged` follows the
+/// same form; no recording of it was found.
+pub fn usage_name(sku: &str, model: &str) -> String {
+    if sku.to_ascii_lowercase().ends_with("provisionedmanaged") {
+        format!("OpenAI.{sku}")
+    } else {
+        format!("OpenAI.{sku}.{model}")
+    }
+}
+
+/// How ARM names a usage to people (Usages_List `name.localizedValue`, and the quota in
+/// `InsufficientQuota` messages): "Tokens Per Minute (thousands) - gpt-4o - GlobalStandard"
+/// (quoted in Azure-Samples READMEs' troubleshooting of `InsufficientQuota`); for a
+/// provisioned pool no recording was found and the emulator says "Provisioned Throughput
+/// Units - {sku}".
+pub fn usage_label(sku: &str, model: &str) -> String {
+    if usage_name(sku, model).ends_with(&format!(".{model}")) {
+        format!("Tokens Per Minute (thousands) - {model} - {sku}")
+    } else {
+        format!("Provisioned Throughput Units - {sku}")
+    }
+}
+
 /// The sku entry of `name` `version` `sku` in a region, if the snapshot offers it.
 fn offered<'a>(items: &'a [Value], name: &str, version: &str, sku: &str) -> Option<&'a Value> {
     items
@@ -162,6 +192,28 @@ mod tests {
             "2026-04-01",
         );
         assert!(global.is_ok());
+    }
+
+    #[test]
+    fn every_sku_of_the_snapshot_names_the_quota_the_emulator_counts() {
+        for (region, items) in regions() {
+            for m in items.iter().map(|i| &i["model"]) {
+                let model = m["name"].as_str().unwrap();
+                for s in m["skus"].as_array().unwrap() {
+                    let sku = s["name"].as_str().unwrap();
+                    assert_eq!(
+                        s["usageName"].as_str(),
+                        Some(usage_name(sku, model).as_str()),
+                        "{region} {model} {sku}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            usage_name("ProvisionedManaged", "gpt-4o"),
+            "OpenAI.ProvisionedManaged"
+        );
+        assert_eq!(usage_name("Standard", "gpt-4o"), "OpenAI.Standard.gpt-4o");
     }
 
     #[test]

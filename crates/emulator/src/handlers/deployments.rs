@@ -1,6 +1,6 @@
 //! Model deployments: asynchronous PUT and DELETE, one operation per account at a time
 //! (`409 RequestConflict`, as ARM answers it), capacity checked against the
-//! per-subscription, per-region, per-sku quota (`400 InsufficientQuota`).
+//! per-subscription, per-region, per-usage-name quota (`400 InsufficientQuota`).
 
 use serde_json::{Value, json};
 
@@ -101,15 +101,16 @@ pub(super) fn in_region(store: &Store, sub: &str, region: &str) -> Vec<(String, 
 }
 
 /// The capacity of the other deployments (all but `id_key`) counted against usage name
-/// `OpenAI.{sku_name}.{model}` in the subscription and region: Azure OpenAI's quota is per
-/// subscription, region, deployment type and model ("Azure OpenAI quotas and limits",
-/// learn.microsoft.com; usage names like `OpenAI.Standard.gpt-4o`, Usages_List).
+/// `usage` ([`catalog::usage_name`]) in the subscription and region: Azure OpenAI's quota
+/// is per subscription, region and usage name ("Azure OpenAI quotas and limits",
+/// learn.microsoft.com; usage names like `OpenAI.Standard.gpt-4o`, Usages_List), and a
+/// provisioned sku's quota is one pool for every model ("What is provisioned throughput?",
+/// learn.microsoft.com: "model-independent quota").
 pub(super) fn capacity_used(
     store: &Store,
     id_key: &str,
     sub: &str,
-    sku_name: &str,
-    model: &str,
+    usage: &str,
     region: &str,
 ) -> u64 {
     store
@@ -117,9 +118,9 @@ pub(super) fn capacity_used(
         .iter()
         .filter(|(k, r)| r.kind == Kind::Deployment && k.as_str() != id_key)
         .filter(|(_, r)| {
-            str_at(&r.body, "/sku/name").is_some_and(|s| s.eq_ignore_ascii_case(sku_name))
-                && str_at(&r.body, "/properties/model/name")
-                    .is_some_and(|m| m.eq_ignore_ascii_case(model))
+            let sku = str_at(&r.body, "/sku/name").unwrap_or_default();
+            let model = str_at(&r.body, "/properties/model/name").unwrap_or_default();
+            catalog::usage_name(sku, model).eq_ignore_ascii_case(usage)
         })
         .filter(|(_, r)| in_sub_region(store, r, sub, region))
         .map(|(_, r)| r.body["sku"]["capacity"].as_u64().unwrap_or(0))
@@ -167,12 +168,19 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let region = region_key(location);
     let limit = cx.config.quota(&sku_name);
     let id_key = id.to_ascii_lowercase();
-    let used = capacity_used(cx.store, &id_key, &sub, &sku_name, model_name, &region);
+    let usage = catalog::usage_name(&sku_name, model_name);
+    let used = capacity_used(cx.store, &id_key, &sub, &usage, &region);
     if used + capacity > limit {
+        // As ARM words it (400, code InsufficientQuota), e.g. "This operation require 100 new
+        // capacity in quota Tokens Per Minute (thousands) - gpt-4o, which is bigger than the
+        // current available capacity 50. The current quota usage is 100 and the quota limit
+        // is 150 for quota Tokens Per Minute (thousands) - gpt-4o." (quoted in Azure-Samples
+        // troubleshooting docs; newer messages add " - {sku}" to the quota's name).
+        let label = catalog::usage_label(&sku_name, model_name);
         return Err(ArmError::bad_request(
             "InsufficientQuota",
             format!(
-                "This operation require {capacity} new capacity in quota Tokens Per Minute (thousands) - {model_name} - {sku_name}, which is bigger than the current available capacity {}. The current quota usage is {used} and the quota limit is {limit} for quota {sku_name} in {region}.",
+                "This operation require {capacity} new capacity in quota {label}, which is bigger than the current available capacity {}. The current quota usage is {used} and the quota limit is {limit} for quota {label}.",
                 limit.saturating_sub(used)
             ),
         ));

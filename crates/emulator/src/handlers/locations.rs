@@ -7,7 +7,7 @@
 //! the Azure/azure-powershell CognitiveServices SessionRecords (TestListModels.json,
 //! TestGetUsages.json).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
@@ -74,7 +74,8 @@ fn capacities(cx: &Cx, sub: &str) -> Vec<Value> {
             );
             for sku in m["skus"].as_array().into_iter().flatten() {
                 let sku = sku["name"].as_str().unwrap_or_default();
-                let used = deployments::capacity_used(cx.store, "", sub, sku, n, region);
+                let usage = catalog::usage_name(sku, n);
+                let used = deployments::capacity_used(cx.store, "", sub, &usage, region);
                 out.push(json!({
                     "id": format!(
                         "/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/{region}/models/{}.{n}.{}/skuCapacities/{sku}",
@@ -95,36 +96,39 @@ fn capacities(cx: &Cx, sub: &str) -> Vec<Value> {
     out
 }
 
-/// One usage per usage name the region's catalog offers or a deployment there uses:
-/// `OpenAI.{sku}.{model}`, its capacity summed over the subscription's deployments in the
-/// region, and the configured quota of the sku as the limit.
+/// One usage per usage name the region's catalog offers or a deployment there uses
+/// (catalog::usage_name: `OpenAI.{sku}.{model}`, or `OpenAI.{sku}` for a provisioned sku),
+/// its capacity summed over the subscription's deployments in the region, and the
+/// configured quota of the sku as the limit.
 fn usages(cx: &Cx, sub: &str, location: &str) -> Vec<Value> {
     let region = region_key(location);
-    let mut names: BTreeSet<(String, String)> = catalog::models(location)
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|item| {
-            let model = item["model"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            item["model"]["skus"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(move |s| Some((s["name"].as_str()?.to_string(), model.clone())))
-        })
-        .collect();
-    names.extend(deployments::in_region(cx.store, sub, &region));
+    // usage name -> (sku, model or None for a pool of every model)
+    let mut names: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+    let mut add = |sku: &str, model: &str| {
+        let usage = catalog::usage_name(sku, model);
+        let shared = !usage.ends_with(&format!(".{model}"));
+        names
+            .entry(usage)
+            .or_insert_with(|| (sku.to_string(), (!shared).then(|| model.to_string())));
+    };
+    for item in catalog::models(location).unwrap_or_default() {
+        let model = item["model"]["name"].as_str().unwrap_or_default();
+        for s in item["model"]["skus"].as_array().into_iter().flatten() {
+            if let Some(sku) = s["name"].as_str() {
+                add(sku, model);
+            }
+        }
+    }
+    for (sku, model) in deployments::in_region(cx.store, sub, &region) {
+        add(&sku, &model);
+    }
     names
         .into_iter()
-        .map(|(sku, model)| {
-            let used = deployments::capacity_used(cx.store, "", sub, &sku, &model, &region);
+        .map(|(usage, (sku, model))| {
+            let used = deployments::capacity_used(cx.store, "", sub, &usage, &region);
+            let localized = catalog::usage_label(&sku, model.as_deref().unwrap_or_default());
             json!({
-                "name": {
-                    "value": format!("OpenAI.{sku}.{model}"),
-                    "localizedValue": format!("Tokens Per Minute (thousands) - {model} - {sku}"),
-                },
+                "name": {"value": usage, "localizedValue": localized},
                 "currentValue": used,
                 "limit": cx.config.quota(&sku),
                 "unit": "Count",
