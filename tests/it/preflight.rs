@@ -114,3 +114,55 @@ fn an_unknown_model_in_a_covered_region_is_refused_at_plan() {
     );
     assert_eq!(writes(&emu), Vec::<String>::new());
 }
+
+fn usage_reads(emu: &Emu) -> usize {
+    emu.requests()
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .filter(|p| p.ends_with("/usages"))
+        .count()
+}
+
+/// An emulator for the example (catalog day 2026-03-01) with `quota` per sku.
+fn with_quota(quota: u64) -> Emu {
+    let mut config = seeded_for(&load_example(&repo().join(EXAMPLE)));
+    config.catalog = CatalogSettings {
+        today: Some("2026-03-01".to_string()),
+    };
+    config.quota.insert("Standard".to_string(), quota);
+    Emu::start(config)
+}
+
+#[test]
+fn capacity_beyond_the_free_quota_fails_plan_naming_the_quota_with_nothing_written() {
+    // Quota 15 per region: each account's 10 fits; 20 in eastus does not, westus has room.
+    let emu = with_quota(15);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = variant(
+        dir.path(),
+        "sku: Standard, capacity: 10 }",
+        "sku: Standard, capacity: 20 }",
+    );
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&plan));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let want = "quota OpenAI.Standard.gpt-4o in eastus: the plan asks 20 more (account aoai-nov26-instance2 deployment gpt-4o: 20) but 15 is free (limit 15, 0 in use); free enough in: none of the plan's regions";
+    assert!(out.stderr.contains(want), "{}", out.stderr);
+    assert_eq!(writes(&emu), Vec::<String>::new());
+    assert_eq!(usage_reads(&emu), 2, "one quota read per region");
+
+    // The example as is fits, applies, and plans clean afterwards: an existing deployment
+    // counts only its increase (10 of 15 in use, the plan asks none more).
+    let state = dir.path().join("state.json");
+    let apply = run(emu
+        .cli(dir.path())
+        .env("AOAI_LB_STATE", &state)
+        .args(["apply", "--yes", EXAMPLE])
+        .current_dir(repo()));
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let again = run(emu
+        .cli(dir.path())
+        .env("AOAI_LB_STATE", &state)
+        .args(["plan", EXAMPLE])
+        .current_dir(repo()));
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}

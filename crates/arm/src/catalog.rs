@@ -4,7 +4,7 @@
 //! offers and when each sku retires. Read before any write so a plan that Azure would
 //! refuse minutes into an apply fails at once; the dates come from Azure, never from us.
 
-use azure_core::http::Method;
+use azure_core::http::{Method, Url};
 use serde_json::Value;
 
 use super::stats::RequestClass;
@@ -18,6 +18,10 @@ const MAX_PAGES: usize = 100;
 pub struct CatalogSku {
     pub name: String,
     pub deprecation_date: Option<String>,
+    /// The quota (Usages_List name) a deployment on this sku draws from, as the catalog
+    /// publishes it: `OpenAI.Standard.gpt-4o` (per model), `OpenAI.ProvisionedManaged`
+    /// (provisioned throughput, shared by every model).
+    pub usage_name: Option<String>,
 }
 
 /// One model version of a region's catalog.
@@ -44,6 +48,7 @@ impl CatalogModel {
                         Some(CatalogSku {
                             name: s(k, "name")?,
                             deprecation_date: s(k, "deprecationDate"),
+                            usage_name: s(k, "usageName"),
                         })
                     })
                     .collect()
@@ -110,19 +115,81 @@ pub async fn models(
             out.extend(items.iter().filter_map(CatalogModel::from_item));
         }
         match r.body.get("nextLink").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() => {
-                url = client.poll_url(next).map_err(|e| ArmError::Api {
-                    method: "GET".into(),
-                    resource: path.clone(),
-                    status: 200,
-                    code: "UnsafeNextLink".into(),
-                    message: e.to_string(),
-                })?;
-            }
+            Some(next) if !next.is_empty() => url = next_url(client, next, &path)?,
             _ => break,
         }
     }
     Ok(Some(RegionCatalog { models: out, today }))
+}
+
+/// One quota of a region (Usages_List, `GET .../locations/{l}/usages`, item
+/// `{name: {value, localizedValue}, currentValue, limit, unit}`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Usage {
+    pub name: String,
+    pub current_value: f64,
+    pub limit: f64,
+}
+
+impl Usage {
+    /// A Usages_List item; None when it has no name.
+    pub fn from_item(item: &Value) -> Option<Usage> {
+        let n = |k: &str| item.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+        Some(Usage {
+            name: item.pointer("/name/value")?.as_str()?.to_string(),
+            current_value: n("currentValue"),
+            limit: n("limit"),
+        })
+    }
+
+    /// What is left: limit less current value, never negative.
+    pub fn free(&self) -> f64 {
+        (self.limit - self.current_value).max(0.0)
+    }
+}
+
+/// The quotas of `location` for the subscription (Usages_List; every page). `None` when
+/// ARM does not serve them to us (403, 404): the caller warns and goes on.
+pub async fn usages(
+    client: &ArmClient,
+    subscription: &str,
+    location: &str,
+    api_version: &str,
+) -> Result<Option<Vec<Usage>>, ArmError> {
+    let path = format!(
+        "/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/usages"
+    );
+    let mut url = client.url(&path, api_version)?;
+    let mut out = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let r = client
+            .send(Method::Get, url, None, RequestClass::Read, &path)
+            .await?;
+        match r.status {
+            200 => {}
+            403 | 404 => return Ok(None),
+            _ => return Err(ArmClient::api_error(&Method::Get, &path, &r)),
+        }
+        if let Some(items) = r.body.get("value").and_then(Value::as_array) {
+            out.extend(items.iter().filter_map(Usage::from_item));
+        }
+        match r.body.get("nextLink").and_then(Value::as_str) {
+            Some(next) if !next.is_empty() => url = next_url(client, next, &path)?,
+            _ => break,
+        }
+    }
+    Ok(Some(out))
+}
+
+/// A `nextLink` to follow, only on the ARM endpoint's host.
+fn next_url(client: &ArmClient, next: &str, path: &str) -> Result<Url, ArmError> {
+    client.poll_url(next).map_err(|e| ArmError::Api {
+        method: "GET".into(),
+        resource: path.to_string(),
+        status: 200,
+        code: "UnsafeNextLink".into(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -149,6 +216,26 @@ mod tests {
         );
         assert_eq!(m.skus[1].deprecation_date, None);
         assert!(CatalogModel::from_item(&json!({"kind": "OpenAI"})).is_none());
+        assert_eq!(
+            m.skus[0].usage_name.as_deref(),
+            Some("OpenAI.Standard.gpt-4o")
+        );
+    }
+
+    #[test]
+    fn a_usage_item_gives_its_name_and_what_is_free() {
+        // The shape of Usages_List (TestGetUsages.json, Azure/azure-powershell SessionRecords).
+        let u = Usage::from_item(&json!({
+            "name": {"value": "OpenAI.Standard.gpt-4o", "localizedValue": "Tokens Per Minute (thousands) - gpt-4o"},
+            "currentValue": 250.0, "limit": 300.0, "unit": "Count"})).unwrap();
+        assert_eq!(u.name, "OpenAI.Standard.gpt-4o");
+        assert_eq!(u.free(), 50.0);
+        let over = Usage {
+            current_value: 400.0,
+            ..u
+        };
+        assert_eq!(over.free(), 0.0);
+        assert!(Usage::from_item(&json!({"currentValue": 1})).is_none());
     }
 
     #[test]

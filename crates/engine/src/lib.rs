@@ -7,7 +7,8 @@
 //! - [`diff`]: desired vs live, field by field, the way ARM means its values.
 //! - [`plan`]: reading Azure and computing the changes.
 //! - [`reads`]: reading Azure through its collection GETs.
-//! - [`preflight`]: the plan's deployments against ARM's live model catalog.
+//! - [`preflight`]: the plan's deployments against ARM's live model catalog and quotas
+//!   ([`quota`]).
 //! - [`request`]: the request each change sends, and the placeholders apply fills.
 //! - [`apply`]: executing a plan; [`execute`]: one change of it.
 //! - [`import`]: adopting what exists, by writing the ownership marks
@@ -30,6 +31,7 @@ pub mod import_marks;
 pub mod ownership;
 pub mod plan;
 pub mod preflight;
+pub mod quota;
 pub mod reads;
 pub mod reliance;
 pub mod replace;

@@ -180,9 +180,9 @@ pub enum PlanError {
         .0.join(", ")
     )]
     Immovable(Vec<String>),
-    /// Deployments ARM's model catalog says Azure will refuse; nothing was changed.
+    /// Deployments ARM's model catalog or quotas say Azure will refuse; nothing was changed.
     #[error(
-        "ARM's model catalog refuses these deployments (nothing was changed):\n{}",
+        "ARM's model catalog and quotas refuse these deployments (nothing was changed):\n{}",
         .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
     )]
     Catalog(Vec<String>),
@@ -255,10 +255,6 @@ pub fn wanted(identity: &Identity) -> WantedIdentity<'_> {
 /// Computes the plan.
 pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Plan, PlanError> {
     let (facts, identity, found) = discover(client, model).await?;
-    let preflight = super::preflight::run(client, model).await?;
-    if !preflight.refusals.is_empty() {
-        return Err(PlanError::Catalog(preflight.refusals));
-    }
     let mut desired =
         desired::build(model, &facts).map_err(|e| PlanError::Missing(e.to_string()))?;
     let listings = std::sync::Arc::new(super::reads::Listings::default());
@@ -279,6 +275,11 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         .to_string();
     let spec_sha256 = sha256(&spec_text);
     let live = super::reads::read_live(client, &listings, &desired).await?;
+    let existing = existing_deployments(&desired, &live);
+    let preflight = super::preflight::run(client, model, &existing).await?;
+    if !preflight.refusals.is_empty() {
+        return Err(PlanError::Catalog(preflight.refusals));
+    }
     let deleted = replace::deleted_if_missing(client, model, &desired, &live).await?;
 
     let apim = ApimIdentity {
@@ -339,6 +340,25 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         spec_sha256,
         reads,
     })
+}
+
+/// The plan's deployments that exist (read with the rest), for the quota preflight.
+fn existing_deployments(
+    desired: &[DesiredResource],
+    live: &BTreeMap<usize, Option<Value>>,
+) -> super::quota::Existing {
+    desired
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.kind == Kind::Deployment)
+        .filter_map(|(i, r)| {
+            let body = live.get(&i)?.as_ref()?;
+            let mut parts = r.id.rsplit('/');
+            let (name, _, account) = (parts.next()?, parts.next()?, parts.next()?);
+            let l = super::quota::Live::from_body(body)?;
+            Some((super::quota::key(account, name), l))
+        })
+        .collect()
 }
 
 /// The policy and the subscription live on the API (they carry no mark of their own):

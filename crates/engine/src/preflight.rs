@@ -4,7 +4,8 @@
 //! deployment minutes later. No retirement date lives in aoai-lb: they are read from ARM.
 //!
 //! - [`check`]: pure, the catalogs read and the day against the plan's deployments.
-//! - [`run`]: reads each region's catalog once and refuses the plan, or warns.
+//! - [`run`]: reads each region's catalog and quotas once and refuses the plan, or warns;
+//!   the quota part is [`super::quota`].
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,6 +14,8 @@ use aoai_lb_arm::catalog::{self, CatalogModel};
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::ids::api_version;
 use aoai_lb_core::model::{Deployment, Model};
+
+use super::quota;
 
 /// A sku retiring within this many days is a warning.
 pub const WARN_DAYS: i64 = 90;
@@ -200,39 +203,79 @@ fn local_today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Reads the catalog of every region of the plan (once each) and checks the plan against
-/// it on ARM's day (its `Date` header; the local clock without one). Warnings are logged;
-/// refusals are returned for the caller to stop on. A catalog ARM will not serve (403,
-/// 404) is a warning and its region goes unchecked.
-pub async fn run(client: &ArmClient, model: &Model) -> Result<Findings, ArmError> {
+/// Reads the catalog and the quotas (usages) of every region of the plan, once each, and
+/// checks the plan against them on ARM's day (its `Date` header; the local clock without
+/// one): model/version/sku offered and not retired, and new capacity within the free
+/// quota (`existing`: the plan's deployments that exist, which count only their increase).
+/// Warnings are logged and returned; refusals are returned for the caller to stop on. A
+/// list ARM will not serve (403, 404) is a warning and its region goes unchecked.
+pub async fn run(
+    client: &ArmClient,
+    model: &Model,
+    existing: &quota::Existing,
+) -> Result<Findings, ArmError> {
+    let sub = &model.subscription_id;
+    let v = api_version::COGNITIVE_SERVICES;
     let mut catalogs = BTreeMap::new();
+    let mut usages = BTreeMap::new();
     let mut today = None;
     let mut unread = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for account in &model.accounts {
         let region = &account.location;
-        if catalogs.contains_key(region) || unread.contains(region) {
+        if !seen.insert(region) {
             continue;
         }
-        let sub = &model.subscription_id;
-        match catalog::models(client, sub, region, api_version::COGNITIVE_SERVICES).await? {
+        match catalog::models(client, sub, region, v).await? {
             Some(c) => {
                 today = today.or(c.today);
                 catalogs.insert(region.clone(), c.models);
             }
-            None => unread.push(region.clone()),
+            None => unread.push(("model catalog", region)),
+        }
+        match catalog::usages(client, sub, region, v).await? {
+            Some(u) => {
+                usages.insert(region.clone(), u);
+            }
+            None => unread.push(("quotas (usages)", region)),
         }
     }
     let today = today.unwrap_or_else(local_today);
-    let mut f = check(&wanted(model), &catalogs, &today);
-    for region in unread {
+    let wanted = wanted(model);
+    let mut f = check(&wanted, &catalogs, &today);
+    f.refusals
+        .extend(quota::check(&wanted, &catalogs, &usages, existing));
+    for (list, region) in unread {
         f.warnings.push(format!(
-            "ARM did not serve the model catalog of {region} (no permission, or an older ARM): its deployments were not checked against it"
+            "ARM did not serve the {list} of {region} (no permission, or an older ARM): its deployments were not checked against it"
         ));
     }
     for w in &f.warnings {
         tracing::warn!("{w}");
     }
     Ok(f)
+}
+
+/// The plan's deployments that exist, read one by one (for callers that have not read
+/// them already, like `doctor`).
+pub async fn existing(client: &ArmClient, model: &Model) -> Result<quota::Existing, ArmError> {
+    let mut out = quota::Existing::new();
+    for a in &model.accounts {
+        let account =
+            aoai_lb_core::ids::account(&model.subscription_id, &model.resource_group.name, &a.name);
+        for d in &a.deployments {
+            let id = aoai_lb_core::ids::deployment(&account, &d.name);
+            if let Some(live) = client
+                .get(&id, api_version::COGNITIVE_SERVICES)
+                .await?
+                .as_ref()
+                .and_then(quota::Live::from_body)
+            {
+                out.insert(quota::key(&a.name, &d.name), live);
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

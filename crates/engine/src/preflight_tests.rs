@@ -15,6 +15,7 @@ fn model(name: &str, version: &str, skus: &[(&str, Option<&str>)]) -> CatalogMod
             .map(|(s, d)| CatalogSku {
                 name: s.to_string(),
                 deprecation_date: d.map(str::to_string),
+                usage_name: None,
             })
             .collect(),
     }
