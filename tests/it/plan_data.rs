@@ -243,12 +243,20 @@ fn a_malformed_state_entry_is_an_error_naming_the_file_and_the_entry() {
 
 #[test]
 fn an_arm_refusal_keeps_its_status_and_code_in_the_report() {
-    let example = repo().join("examples/two-regions.yaml");
+    // Accounts in regions the emulator's catalog snapshot does not cover: their quotas
+    // list nothing yet, so the preflight cannot see what ARM refuses at the PUT.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("examples/two-regions.yaml"))
+        .unwrap()
+        .replace("    location: westus\n", "    location: westeurope\n")
+        .replace("    location: eastus\n", "    location: northeurope\n");
+    assert!(!text.contains("    location: eastus"), "{text}");
+    let example = dir.path().join("plan.yaml");
+    std::fs::write(&example, text).unwrap();
     let model = load_example(&example);
     let mut config = seeded_for(&model);
     config.quota.insert("default".into(), 1);
     let emu = Emu::start(config);
-    let dir = tempfile::tempdir().unwrap();
     let out = run(emu
         .cli(dir.path())
         .arg("apply")
