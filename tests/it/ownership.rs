@@ -12,7 +12,7 @@ use crate::util::{load_example, repo, run};
 
 /// The two-regions example renamed for one deployment: its own accounts, backends, pool,
 /// API (name and path) and subscription, in the same group and APIM service.
-fn variant(dir: &Path, env: &str) -> PathBuf {
+pub fn variant(dir: &Path, env: &str) -> PathBuf {
     let text = std::fs::read_to_string(repo().join("examples/two-regions.yaml")).unwrap();
     let text = text
         .replace("aoai-nov26-instance", &format!("aoai-{env}-"))
@@ -32,7 +32,7 @@ fn variant(dir: &Path, env: &str) -> PathBuf {
 }
 
 /// The binary in `dir` with each plan's default state (no AOAI_LB_STATE).
-fn cli(emu: &Emu, dir: &Path) -> Command {
+pub fn cli(emu: &Emu, dir: &Path) -> Command {
     let mut cmd = emu.cli(dir);
     cmd.env_remove("AOAI_LB_STATE");
     cmd

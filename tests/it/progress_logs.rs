@@ -87,6 +87,18 @@ fn a_long_operation_beats_in_ci_logs_in_text_and_json() {
     };
     assert_eq!(of("apply_start").len(), 1, "{}", out.stderr);
     assert_eq!(of("apply_complete").len(), 1, "{}", out.stderr);
+    // The identity restore, destroy's last step, is shown like every other.
+    let identity = |kind: &str| {
+        events
+            .iter()
+            .any(|e| e["type"] == kind && e["address"] == "apim_identity.apim-aoai-lb")
+    };
+    assert!(
+        identity("apply_start") && identity("apply_complete"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(report["report"]["updated"], 1, "{report}");
     let progress = of("apply_progress");
     assert!(!progress.is_empty(), "{}", out.stderr);
     assert_eq!(progress[0]["action"], "delete");
@@ -124,4 +136,85 @@ fn heartbeats_turn_off_and_bad_intervals_are_refused() {
         bad.stderr
     );
     assert_eq!(emu.requests().len(), sent, "nothing was sent");
+}
+
+/// Every step of destroy is shown and counted, what it does to the shared APIM
+/// service's identity included: dev, leaving while prod relies on the identity, drops
+/// only its own reliance (one planned PATCH, shown starting and finishing, counted and
+/// named in the summary); prod, the last one out, puts the identity back as recorded on
+/// the service, the same way. Nothing is sent to the service after the planned change.
+#[test]
+fn destroy_shows_and_counts_what_it_does_to_the_apim_identity() {
+    use crate::ownership::{cli, variant};
+    let dir = tempfile::tempdir().unwrap();
+    let (dev, prod) = (variant(dir.path(), "dev"), variant(dir.path(), "prod"));
+    let model = load_example(&prod);
+    let emu = Emu::start(seeded_for(&model));
+    for plan in [&dev, &prod] {
+        let out = run(cli(&emu, dir.path())
+            .arg("apply")
+            .arg(plan)
+            .args(["--yes", "-q"]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let service = aoai_lb::core::ids::apim_service(
+        &model.subscription_id,
+        &model.apim.resource_group,
+        &model.apim.name,
+    );
+    let address = format!("apim_identity.{}", model.apim.name);
+    let patches_of_the_service = |from: usize| {
+        emu.requests()[from..]
+            .iter()
+            .filter(|r| {
+                r["method"] == "PATCH"
+                    && r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(&service))
+            })
+            .count()
+    };
+    for (plan, what) in [
+        (
+            &dev,
+            "kept on: aoai-lb deployment apim-aoai-lb/azure-openai-prod still relies on it",
+        ),
+        (
+            &prod,
+            "put back as aoai-lb found it (type None), as recorded on the service",
+        ),
+    ] {
+        let sent = emu.requests().len();
+        let out = run(cli(&emu, dir.path()).arg("destroy").arg(plan).arg("--yes"));
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        // Shown before asking, then starting and finishing.
+        assert!(out.stderr.contains(what), "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{address}: updating...")),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&format!("{address}: updated (")),
+            "{}",
+            out.stderr
+        );
+        // Counted and named.
+        assert!(
+            out.stdout
+                .contains(&format!(", 1 updated ({address}: {what}")),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(patches_of_the_service(sent), 1, "{plan:?}");
+    }
+    let found = emu
+        .get(&service, aoai_lb::core::ids::api_version::API_MANAGEMENT)
+        .1;
+    assert_eq!(found["identity"]["type"], "None", "{found}");
+    let tags = found["tags"].as_object().cloned().unwrap_or_default();
+    assert!(
+        tags.keys().all(|k| !k.starts_with("aoai-lb-identity")),
+        "{tags:?}"
+    );
 }

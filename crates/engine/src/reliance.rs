@@ -13,7 +13,8 @@ use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::desired::Kind;
 use aoai_lb_core::ids::api_version;
 
-use super::plan::Plan;
+use super::plan::{Action, Change, Plan};
+use super::request;
 
 const PREFIX: &str = "aoai-lb-identity-";
 /// The service's identity before any aoai-lb deployment changed it (compact JSON).
@@ -47,39 +48,86 @@ pub fn others(service: &Value, deployment: &str) -> Vec<String> {
         .collect()
 }
 
-/// Fits destroy's plan to who else relies on the identity: while another deployment
-/// does, the planned restore is dropped (the identity stays on; those deployments are
-/// returned); otherwise the restore also drops this deployment's reliance tags, so one
-/// PATCH does both.
+/// Fits destroy's plan to who relies on the service's identity, so that all destroy
+/// does to the service is one planned change (shown before asking, reported as it runs,
+/// counted), after every delete:
+/// - another deployment still relies on it: the identity stays on, and the change only
+///   drops this deployment's reliance tag (handing the identity as found, `before`, over
+///   in [`FOUND_TAG`]); those deployments are returned;
+/// - none does: the identity goes back as found (`before`, from the state, else the
+///   service's own [`FOUND_TAG`]) and the reliance tags go;
+/// - nothing to change on the service: no change.
+///
+/// A service that is gone keeps the planned restore, which then finds nothing to do.
 pub async fn fit_restore(
     client: &ArmClient,
     plan: &mut Plan,
     service_id: &str,
     deployment: Option<&str>,
+    before: Option<&Value>,
 ) -> Result<Vec<String>, ArmError> {
     let Some(service) = client.get(service_id, api_version::API_MANAGEMENT).await? else {
         return Ok(vec![]);
     };
     let others = deployment.map(|d| others(&service, d)).unwrap_or_default();
-    if !others.is_empty() {
-        plan.changes.retain(|c| c.kind != Kind::ApimIdentity);
-        return Ok(others);
-    }
     let mut tags = tags_of(&service);
     if let Some(d) = deployment {
         tags.remove(&tag_name(d));
     }
-    tags.remove(FOUND_TAG);
-    for c in plan
+    let after: Vec<String> = plan
         .changes
-        .iter_mut()
-        .filter(|c| c.kind == Kind::ApimIdentity)
-    {
-        if let Some(body) = c.request.body.as_mut() {
-            body["tags"] = Value::Object(tags.clone());
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(Change::key)
+        .collect();
+    let planned = plan
+        .changes
+        .iter()
+        .position(|c| c.kind == Kind::ApimIdentity)
+        .map(|i| plan.changes.remove(i));
+    let current = service.get("identity").cloned().unwrap_or(Value::Null);
+    let change = if others.is_empty() {
+        let recorded: Option<Value> = tags
+            .remove(FOUND_TAG)
+            .and_then(|v| v.as_str().and_then(|s| serde_json::from_str(s).ok()));
+        match (planned, recorded) {
+            (Some(c), _) => Some(c),
+            (None, Some(found)) => {
+                let mut c = request::identity_restore(service_id, &found, after);
+                c.note = c.note.map(|n| format!("{n}, as recorded on the service"));
+                Some(c)
+            }
+            (None, None) if tags != tags_of(&service) => {
+                let mut c = request::identity_restore(service_id, &current, after);
+                c.note =
+                    Some("left as aoai-lb found it; this deployment's reliance tag removed".into());
+                Some(c)
+            }
+            (None, None) => None,
         }
+    } else {
+        if let (Some(b), false) = (before, tags.contains_key(FOUND_TAG)) {
+            let text = serde_json::to_string(b).unwrap_or_default();
+            if text.len() <= 256 {
+                tags.insert(FOUND_TAG.into(), json!(text));
+            }
+        }
+        (tags != tags_of(&service)).then(|| {
+            let mut c = request::identity_restore(service_id, &current, after);
+            c.note = Some(format!(
+                "kept on: aoai-lb deployment {} still relies on it; this deployment's reliance tag removed",
+                others.join(", ")
+            ));
+            c
+        })
+    };
+    if let Some(mut c) = change {
+        if let Some(body) = c.request.body.as_mut() {
+            body["tags"] = Value::Object(tags);
+        }
+        plan.changes.push(c);
     }
-    Ok(vec![])
+    Ok(others)
 }
 
 /// PATCH of the service's tags (APIM's PATCH replaces `tags`), keeping its identity.
@@ -135,66 +183,6 @@ pub async fn rely(
         tags,
     )
     .await
-}
-
-/// What `release` did with the identity.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Released {
-    /// Put back as it was found.
-    Restored,
-    /// Left on: these deployments still rely on it.
-    StillUsed(Vec<String>),
-    /// Nothing to put back (aoai-lb never changed it), or the service is gone.
-    Untouched,
-}
-
-/// Drops `deployment`'s reliance; puts the identity back as found (`before`, from the
-/// state, else the service's own record) when no other deployment relies on it.
-pub async fn release(
-    client: &ArmClient,
-    service_id: &str,
-    deployment: Option<&str>,
-    before: Option<&Value>,
-) -> Result<Released, ArmError> {
-    let Some(service) = client.get(service_id, api_version::API_MANAGEMENT).await? else {
-        return Ok(Released::Untouched);
-    };
-    let mut tags = tags_of(&service);
-    let others = deployment.map(|d| others(&service, d)).unwrap_or_default();
-    if let Some(d) = deployment {
-        tags.remove(&tag_name(d));
-    }
-    let current = ServiceIdentity::from_service(&service);
-    if !others.is_empty() {
-        // Hand the identity as found over to those who stay.
-        if let (Some(b), false) = (before, tags.contains_key(FOUND_TAG)) {
-            let text = serde_json::to_string(b).unwrap_or_default();
-            if text.len() <= 256 {
-                tags.insert(FOUND_TAG.into(), json!(text));
-            }
-        }
-        patch_tags(client, service_id, &current, tags).await?;
-        return Ok(Released::StillUsed(others));
-    }
-    let recorded: Option<Value> = tags
-        .remove(FOUND_TAG)
-        .and_then(|v| v.as_str().and_then(|s| serde_json::from_str(s).ok()));
-    let before = before.cloned().or(recorded);
-    let identity = match &before {
-        Some(b) => ServiceIdentity::from_service(&json!({ "identity": b })),
-        None => current,
-    };
-    let same_identity = ServiceIdentity::patch_restoring(&identity)
-        == ServiceIdentity::patch_restoring(&ServiceIdentity::from_service(&service));
-    if same_identity && tags == tags_of(&service) {
-        return Ok(Released::Untouched);
-    }
-    patch_tags(client, service_id, &identity, tags).await?;
-    Ok(if before.is_some() {
-        Released::Restored
-    } else {
-        Released::Untouched
-    })
 }
 
 #[cfg(test)]

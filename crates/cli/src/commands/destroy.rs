@@ -9,11 +9,10 @@ use crate::cli::{EngineArgs, Settings};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::views::destroy::{self as view, DestroyView, Destroyed};
-use crate::views::progress::Progress;
 use aoai_lb_core::ids;
 use aoai_lb_core::model::Model;
 use aoai_lb_engine::apply::{self, ApplyOptions};
-use aoai_lb_engine::reliance::{self, Released};
+use aoai_lb_engine::reliance;
 use aoai_lb_engine::state;
 use aoai_lb_engine::{ownership, plan};
 
@@ -66,7 +65,8 @@ fn run_in(
     let deployment = model
         .map(|m| m.deployment.clone())
         .or_else(|| locked.state.owner().map(|(d, _)| d));
-    // Deletes, then the APIM identity put back as found: all planned changes.
+    // Deletes, then the APIM identity put back as found (or only this deployment's
+    // reliance on it dropped): all planned changes.
     let p = match planned(
         session,
         model,
@@ -80,7 +80,11 @@ fn run_in(
             return ExitStatus::Failure;
         }
     };
-    if p.changes.is_empty() && locked.state.apim_service_id.is_none() {
+    if p.changes.is_empty() {
+        if let Err(e) = forget_identity(&mut locked) {
+            view.error(&e.to_string());
+            return ExitStatus::Failure;
+        }
         view.nothing(&session.state_path);
         return ExitStatus::Success;
     }
@@ -112,22 +116,19 @@ fn run_in(
         observer: progress.clone(),
         cancel: stop.cancel.clone(),
     };
+    let shown = p.clone();
     let (mut report, mut locked) = session.runtime.block_on(apply::apply(run, p, locked));
-    if report.ok()
-        && stop.status().is_none()
-        && let Some(id) = &service_id
-    {
-        release_identity(
-            session,
-            &mut locked,
-            id,
-            deployment.as_deref(),
-            &progress,
-            &mut report,
-        );
+    if report.ok() && stop.status().is_none() {
+        // Whatever the identity needed was planned and done: the state forgets it.
+        if let Err(e) = forget_identity(&mut locked) {
+            report.state_error = Some(e.to_string());
+        }
     }
     progress.group_end();
-    let destroyed = Destroyed { report: &report };
+    let destroyed = Destroyed {
+        report: &report,
+        plan: &shown,
+    };
     view.github(&destroyed);
     view.destroyed(&destroyed);
     if let Some(status) = stop.status() {
@@ -162,43 +163,19 @@ fn planned(
             &mut p,
             id,
             deployment,
+            state.apim_identity_before.as_ref(),
         ))?;
     }
     Ok(p)
 }
 
-/// Drops this deployment's reliance on the APIM identity; the last deployment out puts
-/// it back as found (see [`reliance`]).
-fn release_identity(
-    session: &Session,
-    locked: &mut state::LockedState,
-    service_id: &str,
-    deployment: Option<&str>,
-    progress: &Progress,
-    report: &mut apply::Report,
-) {
-    let before = locked.state.apim_identity_before.clone();
-    match session.runtime.block_on(reliance::release(
-        &session.client,
-        service_id,
-        deployment,
-        before.as_ref(),
-    )) {
-        Ok(released) => {
-            locked.state.apim_identity_before = None;
-            locked.state.apim_service_id = None;
-            if let Err(e) = locked.save() {
-                report.state_error = Some(e.to_string());
-            }
-            match released {
-                Released::Restored => progress.line("apim identity: put back as it was found"),
-                Released::StillUsed(others) => progress.line(&format!(
-                    "apim identity: kept on, aoai-lb deployment {} still relies on it",
-                    others.join(", ")
-                )),
-                Released::Untouched => {}
-            }
-        }
-        Err(e) => report.failed.push(("apim_identity".into(), e.to_string())),
+/// The state no longer records the APIM identity as found: destroy put it back, or
+/// left it to the deployments that still rely on it.
+fn forget_identity(locked: &mut state::LockedState) -> Result<(), state::StateError> {
+    if locked.state.apim_identity_before.is_none() && locked.state.apim_service_id.is_none() {
+        return Ok(());
     }
+    locked.state.apim_identity_before = None;
+    locked.state.apim_service_id = None;
+    locked.save()
 }

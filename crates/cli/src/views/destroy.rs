@@ -5,20 +5,69 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::apply::{failures, preview_text, summary_text};
+use super::apply::{failures, preview_text};
 use super::{Human, Json, View};
 use crate::printer::Printer;
 use aoai_lb_engine::apply::Report;
-use aoai_lb_engine::plan::Plan;
+use aoai_lb_engine::plan::{Action, Plan};
 
 /// What a destroy did.
 pub struct Destroyed<'a> {
     pub report: &'a Report,
+    /// The plan it ran (the deletes, and what it does to the APIM identity).
+    pub plan: &'a Plan,
 }
 
 impl Destroyed<'_> {
     pub fn ok(&self) -> bool {
         self.report.ok()
+    }
+
+    /// `Destroy complete: 13 deleted, 1 updated (apim_identity.x: put back as ...); 0
+    /// failed. ARM requests: ...`: every step counted, the updates named (destroy's
+    /// only update is what it does to the APIM identity).
+    pub fn summary(&self, verb: &str) -> String {
+        let (report, r) = (self.report, &self.report.requests);
+        let not_done: Vec<&String> = report
+            .failed
+            .iter()
+            .map(|(a, _)| a)
+            .chain(&report.skipped)
+            .chain(&report.cancelled)
+            .collect();
+        let updates: Vec<String> = self
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Update && !not_done.contains(&&c.address))
+            .map(|c| match &c.note {
+                Some(note) => format!("{}: {note}", c.address),
+                None => c.address.clone(),
+            })
+            .collect();
+        let mut counts = format!("{} deleted", report.deleted);
+        if report.updated > 0 {
+            counts.push_str(&format!(", {} updated", report.updated));
+            if !updates.is_empty() {
+                counts.push_str(&format!(" ({})", updates.join("; ")));
+            }
+        }
+        if !report.left_alone.is_empty() {
+            counts.push_str(&format!(", {} left alone", report.left_alone.len()));
+        }
+        let not_started = report.skipped.len() + report.cancelled.len();
+        if not_started > 0 {
+            counts.push_str(&format!(", {not_started} not started"));
+        }
+        format!(
+            "{verb}: {counts}; {} failed. ARM requests: {} reads, {} writes, {} polls ({} retries). {:.1}s.",
+            report.failed.len(),
+            r.reads,
+            r.writes,
+            r.polls,
+            r.retries,
+            report.wall_seconds
+        )
     }
 }
 
@@ -75,7 +124,7 @@ pub trait DestroyView: View {
         } else {
             "**Destroy incomplete**"
         };
-        let mut md = format!("### aoai-lb destroy\n\n{}\n", summary_text(d.report, verb));
+        let mut md = format!("### aoai-lb destroy\n\n{}\n", d.summary(verb));
         for (address, e) in &d.report.failed {
             md.push_str(&format!("\n- ❌ `{address}`: {}", super::github::cell(e)));
         }
@@ -108,7 +157,7 @@ impl DestroyView for Human {
         } else {
             "Destroy incomplete"
         };
-        printer.result(&summary_text(d.report, verb));
+        printer.result(&d.summary(verb));
         if let Some(note) = soft_deleted_note(d.report) {
             printer.result(&note);
         }
