@@ -218,3 +218,104 @@ fn destroy_shows_and_counts_what_it_does_to_the_apim_identity() {
         "{tags:?}"
     );
 }
+
+/// A second Ctrl-C stops waiting: what is in flight is abandoned (reported, its state
+/// entry left pending as written ahead), the state saved, exit 130 without waiting for
+/// the accounts (6 s each here), and the next apply converges from there.
+#[test]
+fn a_second_ctrl_c_abandons_what_is_in_flight_and_the_next_apply_converges() {
+    use std::io::{BufRead, BufReader};
+    let example = repo().join("examples/two-regions.yaml");
+    // Accounts take 30 s × 0.2 = 6 s.
+    let emu = slow_emulator(0.2);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = emu
+        .cli(dir.path())
+        .args(["apply", example.to_str().unwrap(), "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    let interrupt = || {
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    let wait_for = |text: &str| loop {
+        let line = rx
+            .recv()
+            .unwrap_or_else(|_| panic!("ended before `{text}`"));
+        if line.contains(text) {
+            break;
+        }
+    };
+    wait_for("account.aoai-nov26-instance2: creating...");
+    while crate::emu::account_puts(&emu) < 2 {
+        std::thread::yield_now();
+    }
+    interrupt();
+    // The first is seen (and said) before the second is sent.
+    wait_for("Interrupted: starting nothing new");
+    interrupt();
+    let status = child.wait().unwrap();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let stderr = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("Interrupted again: no longer waiting"),
+        "{stderr}"
+    );
+    // Not waited for: the accounts were abandoned, not created.
+    for account in [
+        "account.aoai-nov26-instance1",
+        "account.aoai-nov26-instance2",
+    ] {
+        assert!(
+            stderr.contains(&format!("{account}: abandoned while creating")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(&format!("{account}: created")), "{stderr}");
+    }
+    assert!(stdout.contains("Apply incomplete:"), "{stdout}");
+    assert!(stdout.contains(" abandoned;"), "{stdout}");
+    // The state was saved, the accounts pending in it as written ahead.
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let pending: Vec<&str> = saved["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["pending"] == true)
+        .filter_map(|e| e["address"].as_str())
+        .collect();
+    assert!(
+        pending.contains(&"account.aoai-nov26-instance1")
+            && pending.contains(&"account.aoai-nov26-instance2"),
+        "{saved}"
+    );
+    assert!(crate::emu::orphans(&emu, &state).is_empty());
+    // The next apply resolves them and converges; a plan then has nothing to do.
+    let again = run(emu
+        .cli(dir.path())
+        .args(["apply", example.to_str().unwrap(), "--yes"]));
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    let plan = run(emu
+        .cli(dir.path())
+        .args(["plan", example.to_str().unwrap()]));
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+}

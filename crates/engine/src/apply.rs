@@ -24,6 +24,9 @@ use aoai_lb_core::model::Model;
 pub trait Observer: Send + Sync {
     fn started(&self, change: &Change);
     fn finished(&self, change: &Change, elapsed: Duration, result: &Result<(), ChangeError>);
+    /// No longer waited for (a second Ctrl-C): Azure may still be working on it; its state
+    /// entry stays as written ahead (pending), for the next run to resolve.
+    fn abandoned(&self, _change: &Change) {}
 }
 
 /// An observer that says nothing.
@@ -93,6 +96,10 @@ pub struct Report {
     pub failures: Vec<Failure>,
     pub skipped: Vec<String>,
     pub cancelled: Vec<String>,
+    /// Started, then no longer waited for (a second Ctrl-C): Azure may still be working
+    /// on them; the next run resolves them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub abandoned: Vec<String>,
     /// Why the state file could not be written (the run stopped there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_error: Option<String>,
@@ -115,6 +122,7 @@ impl Report {
         self.failed.is_empty()
             && self.skipped.is_empty()
             && self.cancelled.is_empty()
+            && self.abandoned.is_empty()
             && self.state_error.is_none()
     }
 }
@@ -181,6 +189,11 @@ pub async fn apply(run: Run<'_>, plan: Plan, state: LockedState) -> (Report, Loc
         }
     }
 
+    for c in &plan.changes {
+        if matches!(outcomes.get(&c.key()), Some(Outcome::Abandoned)) {
+            shared.observer.abandoned(c);
+        }
+    }
     let mut report = tally(&plan, outcomes, cancel.is_cancelled());
     let after = client.counts();
     report.requests = Counts {
@@ -279,6 +292,7 @@ fn tally(
                 report.failed.push((c.address.clone(), e.to_string()));
                 report.failures.push(Failure::new(&c.address, &e));
             }
+            Some(Outcome::Abandoned) => report.abandoned.push(c.address.clone()),
             Some(Outcome::Cancelled) if user_cancelled => report.cancelled.push(c.address.clone()),
             Some(Outcome::Skipped | Outcome::Cancelled) => report.skipped.push(c.address.clone()),
             None => {}

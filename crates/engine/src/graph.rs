@@ -1,14 +1,17 @@
 //! A dependency-graph walker that knows nothing about Azure: nodes with dependencies,
 //! each started as soon as everything it depends on is done, at most `parallelism` at
 //! once (one semaphore, here), and everything downstream of a failure skipped.
-//! Cancellation stops new starts and lets the running ones finish. A node whose task
-//! panics fails like any other (under its own key), so its dependants are skipped.
+//! Cancellation stops new starts and lets the running ones finish; abandoning (a second
+//! Ctrl-C) also stops waiting for them: their tasks are dropped where they wait. A node
+//! whose task panics fails like any other (under its own key), so its dependants are
+//! skipped.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::Notify;
 use tokio::task::{Id, JoinSet};
 
 #[derive(Clone, Debug)]
@@ -27,6 +30,8 @@ pub enum Outcome<E = String> {
     Skipped,
     /// Not started: the walk was cancelled.
     Cancelled,
+    /// Started, then no longer waited for: the walk was abandoned while it ran.
+    Abandoned,
 }
 
 /// A node's task panicked: what it said. The walker turns it into the node's error.
@@ -41,11 +46,19 @@ impl From<Panicked> for String {
 
 /// A flag the caller sets (on Ctrl-C) to stop new work. A child flag also reads as
 /// set when its parent is, and can be set alone (the engine stops its own walk
-/// without saying the user cancelled).
+/// without saying the user cancelled). Abandoning (a second Ctrl-C) is shared by a flag
+/// and its children.
 #[derive(Clone, Debug, Default)]
 pub struct Cancel {
     flag: Arc<AtomicBool>,
     parent: Option<Arc<AtomicBool>>,
+    abandon: Arc<Abandon>,
+}
+
+#[derive(Debug, Default)]
+struct Abandon {
+    set: AtomicBool,
+    notify: Notify,
 }
 
 impl Cancel {
@@ -53,8 +66,34 @@ impl Cancel {
         self.flag.store(true, Ordering::SeqCst);
     }
 
+    /// Stops new work and stops waiting for what runs: the walk ends at once, what was
+    /// running [`Outcome::Abandoned`].
+    pub fn abandon(&self) {
+        self.cancel();
+        self.abandon.set.store(true, Ordering::SeqCst);
+        self.abandon.notify.notify_waiters();
+    }
+
+    pub fn is_abandoned(&self) -> bool {
+        self.abandon.set.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once [`Cancel::abandon`] is called (at once if it was).
+    pub async fn abandoned(&self) {
+        loop {
+            let notified = self.abandon.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_abandoned() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     pub fn is_cancelled(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
+        self.is_abandoned()
+            || self.flag.load(Ordering::SeqCst)
             || self
                 .parent
                 .as_ref()
@@ -66,6 +105,7 @@ impl Cancel {
         Cancel {
             flag: Arc::new(AtomicBool::new(false)),
             parent: Some(self.flag.clone()),
+            abandon: self.abandon.clone(),
         }
     }
 }
@@ -190,7 +230,14 @@ where
                 task_keys.insert(handle.id(), key);
             }
         }
-        let Some(joined) = running.join_next_with_id().await else {
+        let joined = tokio::select! {
+            joined = running.join_next_with_id() => joined,
+            () = cancel.abandoned(), if !running.is_empty() => {
+                abandon_running(&mut running, &mut task_keys, &mut walk).await;
+                break;
+            }
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (id, result) = match joined {
@@ -202,6 +249,32 @@ where
         walk.finished(key, result);
     }
     walk.close(cancel.is_cancelled())
+}
+
+/// Stops the running tasks where they wait. One that finished meanwhile keeps its
+/// outcome; the others are abandoned.
+async fn abandon_running<T, E: From<Panicked> + Send + 'static>(
+    running: &mut JoinSet<Result<(), E>>,
+    task_keys: &mut HashMap<Id, String>,
+    walk: &mut Walk<T, E>,
+) {
+    running.abort_all();
+    while let Some(joined) = running.join_next_with_id().await {
+        match joined {
+            Ok((id, result)) => {
+                let key = task_keys.remove(&id).expect("every task has a node");
+                walk.finished(key, result);
+            }
+            Err(e) if e.is_cancelled() => {
+                let key = task_keys.remove(&e.id()).expect("every task has a node");
+                walk.outcomes.insert(key, Outcome::Abandoned);
+            }
+            Err(e) => {
+                let key = task_keys.remove(&e.id()).expect("every task has a node");
+                walk.finished(key, Err(E::from(Panicked(e.to_string()))));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +362,33 @@ mod tests {
         })
         .await;
         assert!(max.load(Ordering::SeqCst) <= 3);
+    }
+
+    #[tokio::test]
+    async fn abandon_stops_waiting_for_what_runs() {
+        let cancel = Cancel::default();
+        let c2 = cancel.child();
+        let nodes = vec![
+            node("quick", &[]),
+            node("slow", &[]),
+            node("after", &["slow"]),
+        ];
+        let out = walk(nodes, 4, cancel.child(), move |k, _| {
+            let c = c2.clone();
+            async move {
+                if k == "slow" {
+                    // Never ends by itself: only abandoning ends the walk.
+                    std::future::pending::<()>().await;
+                }
+                c.abandon();
+                Ok::<(), String>(())
+            }
+        })
+        .await;
+        assert_eq!(out["quick"], Outcome::Done);
+        assert_eq!(out["slow"], Outcome::Abandoned);
+        assert_eq!(out["after"], Outcome::Cancelled);
+        assert!(cancel.is_abandoned() && cancel.is_cancelled());
     }
 
     #[tokio::test]

@@ -96,7 +96,7 @@ pub(super) fn execute(
     let progress = Arc::new(view.progress());
     session.client.observe_retries(progress.clone());
     progress.group_start("aoai-lb apply");
-    let stop = session.stop_on_signal(view.printer());
+    let stop = session.stop_on_signal(progress.clone());
     let run = apply::Run {
         client: &session.client,
         model: Some(model),

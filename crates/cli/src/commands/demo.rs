@@ -182,14 +182,15 @@ impl Tour<'_> {
         let p = rt
             .block_on(plan::plan(client, model, &locked.state))
             .map_err(|e| self.fail(&e.to_string()))?;
-        let stop = self.session.stop_on_signal(self.view.printer());
+        let progress = Arc::new(self.view.progress());
+        let stop = self.session.stop_on_signal(progress.clone());
         let (mut report, locked) = rt.block_on(apply::apply(
             apply::Run {
                 client,
                 model: Some(model),
                 plan_file: &self.loaded.file,
                 options: ApplyOptions::default(),
-                observer: Arc::new(self.view.progress()),
+                observer: progress,
                 cancel: stop.cancel.clone(),
             },
             p,

@@ -104,7 +104,7 @@ fn run_in(
     let progress = Arc::new(view.progress());
     session.client.observe_retries(progress.clone());
     progress.group_start("aoai-lb destroy");
-    let stop = session.stop_on_signal(view.printer());
+    let stop = session.stop_on_signal(progress.clone());
     let run = apply::Run {
         client: &session.client,
         model: None,

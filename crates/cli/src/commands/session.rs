@@ -9,6 +9,7 @@ use crate::env;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::views::View;
+use crate::views::progress::Progress;
 use aoai_lb_arm::ArmClient;
 use aoai_lb_arm::auth::{CredentialChain, StaticToken};
 use aoai_lb_core::model::Model;
@@ -137,27 +138,27 @@ impl Session {
     }
 
     /// A stop flag set by Ctrl-C or SIGTERM: the run starts nothing new, finishes
-    /// and records what is in flight, saves the state and prints its summary.
-    pub fn stop_on_signal(&self, printer: &Printer) -> Stop {
+    /// and records what is in flight, saves the state and prints its summary. A second
+    /// signal stops waiting for what is in flight (see [`Cancel::abandon`]). `progress`
+    /// says so (above the bars on a terminal).
+    pub fn stop_on_signal(&self, progress: Arc<Progress>) -> Stop {
         let stop = Stop::default();
         // Registered now, before any work starts: a signal that arrives early is not
         // lost to the default action (which ends the process at once).
         let _entered = self.runtime.enter();
-        let signals = Signals::register();
-        let (s, printer) = (stop.clone(), *printer);
+        let mut signals = Signals::register();
+        let s = stop.clone();
         self.runtime.spawn(async move {
             let Some(status) = signals.next().await else {
                 return;
             };
             let _ = s.by.set(status);
             s.cancel.cancel();
-            let what = match status {
-                ExitStatus::Terminated => "Terminated (SIGTERM)",
-                _ => "Interrupted",
-            };
-            printer.info(&format!(
-                "\n{what}: starting nothing new, waiting for what is in flight, then saving the state."
-            ));
+            progress.interrupted(status == ExitStatus::Terminated);
+            if signals.next().await.is_some() {
+                s.cancel.abandon();
+                progress.abandoning();
+            }
         });
         stop
     }
@@ -210,8 +211,8 @@ impl Signals {
         Signals {}
     }
 
-    /// The status of the first signal that arrives; `None` if none can.
-    async fn next(mut self) -> Option<ExitStatus> {
+    /// The status of the next signal that arrives; `None` if none can.
+    async fn next(&mut self) -> Option<ExitStatus> {
         #[cfg(unix)]
         {
             async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {

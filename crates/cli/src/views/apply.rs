@@ -15,7 +15,11 @@ use aoai_lb_engine::traffic::Endpoint;
 pub fn summary_text(report: &Report, verb: &str) -> String {
     let r = &report.requests;
     let mut also = String::new();
-    for (n, what) in [(report.replaced, "replaced"), (report.restored, "restored")] {
+    for (n, what) in [
+        (report.replaced, "replaced"),
+        (report.restored, "restored"),
+        (report.abandoned.len(), "abandoned"),
+    ] {
         if n > 0 {
             also.push_str(&format!(", {n} {what}"));
         }
@@ -42,6 +46,12 @@ pub(crate) fn failures(printer: &Printer, report: &Report) {
         if let Some(h) = aoai_lb_arm::hints::hint_in(e) {
             printer.error(&format!("  hint: {h}"));
         }
+    }
+    if !report.abandoned.is_empty() {
+        printer.error(&format!(
+            "Abandoned while in flight (Azure may still finish them; the state keeps them pending and the next run resolves them): {}",
+            report.abandoned.join(", ")
+        ));
     }
     // Not updated or deleted: no longer this deployment's.
     for (address, why) in &report.left_alone {

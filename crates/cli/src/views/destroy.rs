@@ -34,6 +34,7 @@ impl Destroyed<'_> {
             .map(|(a, _)| a)
             .chain(&report.skipped)
             .chain(&report.cancelled)
+            .chain(&report.abandoned)
             .collect();
         let updates: Vec<String> = self
             .plan
@@ -54,6 +55,9 @@ impl Destroyed<'_> {
         }
         if !report.left_alone.is_empty() {
             counts.push_str(&format!(", {} left alone", report.left_alone.len()));
+        }
+        if !report.abandoned.is_empty() {
+            counts.push_str(&format!(", {} abandoned", report.abandoned.len()));
         }
         let not_started = report.skipped.len() + report.cancelled.len();
         if not_started > 0 {

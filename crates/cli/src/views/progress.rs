@@ -135,6 +135,28 @@ impl Progress {
         }
     }
 
+    /// The first Ctrl-C (or SIGTERM): the run winds down. On a terminal the line stays
+    /// above the bars.
+    pub fn interrupted(&self, terminated: bool) {
+        let what = if terminated {
+            "Terminated (SIGTERM)"
+        } else {
+            "Interrupted"
+        };
+        self.line(&format!(
+            "{} {what}: starting nothing new, waiting for what is in flight, then saving the state. Press Ctrl-C again to stop waiting.",
+            self.stamp()
+        ));
+    }
+
+    /// The second signal: what is in flight is no longer waited for.
+    pub fn abandoning(&self) {
+        self.line(&format!(
+            "{} Interrupted again: no longer waiting for what is in flight (Azure may finish it; the state keeps it pending and the next run resolves it). Saving the state.",
+            self.stamp()
+        ));
+    }
+
     pub fn group_start(&self, title: &str) {
         if matches!(self.mode, Mode::GitHub) {
             eprintln!("::group::{title}");
@@ -156,6 +178,33 @@ impl aoai_lb_arm::retry::RetryObserver for Progress {
 }
 
 impl Observer for Progress {
+    fn abandoned(&self, change: &Change) {
+        if let Some(hb) = &self.heartbeat {
+            hb.end(&change.key());
+        }
+        if let Some(bar) = self.bars.lock().expect("bars").remove(&change.key()) {
+            bar.finish_and_clear();
+        }
+        let (doing, _) = verb(change.action);
+        let text = format!(
+            "{}: {} while {doing} (left pending in the state)",
+            change.address,
+            self.paint.yellow("abandoned")
+        );
+        match self.mode {
+            Mode::Quiet => {}
+            Mode::Json => event(
+                "apply_abandoned",
+                json!({
+                    "address": change.address,
+                    "action": action_str(change.action),
+                    "message": text,
+                }),
+            ),
+            _ => self.line(&format!("{} {text}", self.stamp())),
+        }
+    }
+
     fn started(&self, change: &Change) {
         let (doing, _) = verb(change.action);
         if let Some(hb) = &self.heartbeat {
@@ -247,3 +296,7 @@ impl Observer for Progress {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "progress_tests.rs"]
+mod tests;
