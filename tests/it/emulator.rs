@@ -7,6 +7,7 @@ mod catalog;
 mod examples;
 mod faults;
 mod immutable;
+mod insights;
 mod limits;
 mod protocol;
 mod resources;

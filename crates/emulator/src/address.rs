@@ -63,6 +63,15 @@ pub enum Address {
     /// `.../apis/{api}/operations/{op}` (ApiOperation_Get).
     ApiOperation(Rg, String, String, String),
     ApimSubscription(Rg, String, String),
+    /// `.../service/{s}/loggers/{l}` (Logger_CreateOrUpdate, apimloggers.json).
+    Logger(Rg, String, String),
+    /// `.../service/{s}/diagnostics/{d}` (Diagnostic_CreateOrUpdate, apimdiagnostics.json).
+    ServiceDiagnostic(Rg, String, String),
+    /// `.../service/{s}/apis/{a}/diagnostics/{d}` (ApiDiagnostic_CreateOrUpdate, apimapis.json).
+    ApiDiagnostic(Rg, String, String, String),
+    /// `.../providers/Microsoft.Insights/components/{c}` (Components_CreateOrUpdate,
+    /// applicationinsights components_API.json 2020-02-02).
+    Component(Rg, String),
     /// `POST .../subscriptions/{sid}/listSecrets`.
     ListSecrets(Rg, String, String),
     Identity(Rg, String),
@@ -139,6 +148,7 @@ pub enum ApimCollection {
     Backends,
     Apis,
     Subscriptions,
+    Loggers,
 }
 
 impl ApimCollection {
@@ -147,6 +157,7 @@ impl ApimCollection {
             ApimCollection::Backends => "backends",
             ApimCollection::Apis => "apis",
             ApimCollection::Subscriptions => "subscriptions",
+            ApimCollection::Loggers => "loggers",
         }
     }
 }
@@ -161,15 +172,17 @@ pub enum Namespace {
     ApiManagement,
     Authorization,
     ManagedIdentity,
+    Insights,
 }
 
 impl Namespace {
-    pub const ALL: [Namespace; 5] = [
+    pub const ALL: [Namespace; 6] = [
         Namespace::Resources,
         Namespace::CognitiveServices,
         Namespace::ApiManagement,
         Namespace::Authorization,
         Namespace::ManagedIdentity,
+        Namespace::Insights,
     ];
 
     pub fn name(self) -> &'static str {
@@ -179,6 +192,7 @@ impl Namespace {
             Namespace::ApiManagement => "Microsoft.ApiManagement",
             Namespace::Authorization => "Microsoft.Authorization",
             Namespace::ManagedIdentity => "Microsoft.ManagedIdentity",
+            Namespace::Insights => "Microsoft.Insights",
         }
     }
 
@@ -199,6 +213,7 @@ impl Namespace {
             // Stable Microsoft.ManagedIdentity version of "User Assigned Identities - Get"
             // (learn.microsoft.com/rest/api/managedidentity, api-version 2023-01-31).
             Namespace::ManagedIdentity => "2023-01-31",
+            Namespace::Insights => schema::insights_version(),
         }
     }
 
@@ -267,8 +282,12 @@ impl Address {
             | Address::ApiOperations(..)
             | Address::ApiOperation(..)
             | Address::ApimSubscription(..)
+            | Address::Logger(..)
+            | Address::ServiceDiagnostic(..)
+            | Address::ApiDiagnostic(..)
             | Address::ListSecrets(..) => Namespace::ApiManagement,
             Address::Identity(..) => Namespace::ManagedIdentity,
+            Address::Component(..) => Namespace::Insights,
             Address::RoleAssignment { .. } => Namespace::Authorization,
             Address::Operation { namespace, .. } => *namespace,
         }
@@ -355,6 +374,16 @@ impl Address {
             Address::ListSecrets(rg, s, x) => {
                 format!("{}/{APIM}/{s}/subscriptions/{x}/listSecrets", rg.id())
             }
+            Address::Logger(rg, s, l) => format!("{}/{APIM}/{s}/loggers/{l}", rg.id()),
+            Address::ServiceDiagnostic(rg, s, d) => {
+                format!("{}/{APIM}/{s}/diagnostics/{d}", rg.id())
+            }
+            Address::ApiDiagnostic(rg, s, a, d) => {
+                format!("{}/{APIM}/{s}/apis/{a}/diagnostics/{d}", rg.id())
+            }
+            Address::Component(rg, c) => {
+                format!("{}/providers/Microsoft.Insights/components/{c}", rg.id())
+            }
             Address::Identity(rg, n) => format!(
                 "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{n}",
                 rg.id()
@@ -372,16 +401,21 @@ impl Address {
     /// The parent resource that must exist for this one to be created, if any.
     pub fn parent(&self) -> Option<Address> {
         match self {
-            Address::Account(rg, _) | Address::ApimService(rg, _) | Address::Identity(rg, _) => {
-                Some(Address::ResourceGroup(rg.clone()))
-            }
+            Address::Account(rg, _)
+            | Address::ApimService(rg, _)
+            | Address::Identity(rg, _)
+            | Address::Component(rg, _) => Some(Address::ResourceGroup(rg.clone())),
             Address::Deployment(rg, a, _) => Some(Address::Account(rg.clone(), a.clone())),
             Address::Backend(rg, s, _)
             | Address::Api(rg, s, _)
-            | Address::ApimSubscription(rg, s, _) => {
+            | Address::ApimSubscription(rg, s, _)
+            | Address::Logger(rg, s, _)
+            | Address::ServiceDiagnostic(rg, s, _) => {
                 Some(Address::ApimService(rg.clone(), s.clone()))
             }
-            Address::ApiPolicy(rg, s, a) | Address::ApiOperation(rg, s, a, _) => {
+            Address::ApiPolicy(rg, s, a)
+            | Address::ApiOperation(rg, s, a, _)
+            | Address::ApiDiagnostic(rg, s, a, _) => {
                 Some(Address::Api(rg.clone(), s.clone(), a.clone()))
             }
             Address::ListSecrets(rg, s, x) => {
@@ -519,52 +553,13 @@ fn provider_resource(rg: Rg, ns: Namespace, rest: &[&str]) -> Result<Address, Pa
         (Namespace::ManagedIdentity, 2) if k(0, "userAssignedIdentities") => {
             Address::Identity(rg, name(1))
         }
+        (Namespace::Insights, 2) if k(0, "components") => Address::Component(rg, name(1)),
         (Namespace::ApiManagement, _) if k(0, "service") && rest.len() >= 2 => {
             return apim_resource(rg, rest).ok_or_else(unknown);
         }
         _ => return Err(unknown()),
     };
     Ok(addr)
-}
-
-/// `service/{svc}/...` of Microsoft.ApiManagement; `None` for a type it does not serve.
-fn apim_resource(rg: Rg, rest: &[&str]) -> Option<Address> {
-    let k = |i: usize, word: &str| rest.get(i).is_some_and(|x| eq(x, word));
-    let name = |i: usize| rest[i].to_string();
-    let svc = name(1);
-    Some(match rest.len() {
-        2 => Address::ApimService(rg, svc),
-        3 if k(2, "backends") => Address::ApimCollection(rg, svc, ApimCollection::Backends),
-        3 if k(2, "apis") => Address::ApimCollection(rg, svc, ApimCollection::Apis),
-        3 if k(2, "subscriptions") => {
-            Address::ApimCollection(rg, svc, ApimCollection::Subscriptions)
-        }
-        // An API import's Azure-AsyncOperation (op_urls).
-        5 if k(2, "tenant") && k(3, "operationResults") => Address::Operation {
-            sub: rg.sub,
-            namespace: Namespace::ApiManagement,
-            id: name(4),
-            poll: Poll::Status,
-        },
-        // An API Management service operation's Location (op_urls).
-        4 if k(2, "operationresults") => Address::Operation {
-            sub: rg.sub,
-            namespace: Namespace::ApiManagement,
-            id: name(3),
-            poll: Poll::Result,
-        },
-        4 if k(2, "backends") => Address::Backend(rg, svc, name(3)),
-        4 if k(2, "apis") => Address::Api(rg, svc, name(3)),
-        4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),
-        5 if k(2, "subscriptions") && k(4, "listSecrets") => Address::ListSecrets(rg, svc, name(3)),
-        5 if k(2, "apis") && k(4, "policies") => Address::ApiPolicies(rg, svc, name(3)),
-        5 if k(2, "apis") && k(4, "operations") => Address::ApiOperations(rg, svc, name(3)),
-        6 if k(2, "apis") && k(4, "policies") && k(5, "policy") => {
-            Address::ApiPolicy(rg, svc, name(3))
-        }
-        6 if k(2, "apis") && k(4, "operations") => Address::ApiOperation(rg, svc, name(3), name(5)),
-        _ => return None,
-    })
 }
 
 /// Normalises an Azure region for comparison: `West US` and `westus` are one region.
@@ -575,6 +570,10 @@ pub fn region_key(location: &str) -> String {
         .flat_map(char::to_lowercase)
         .collect()
 }
+
+#[path = "address_apim.rs"]
+mod apim;
+use apim::apim_resource;
 
 #[path = "address_scopes.rs"]
 mod scopes;

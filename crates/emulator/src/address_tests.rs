@@ -89,6 +89,35 @@ fn api_management_children() {
             "service/apis/policies".into()
         ))
     );
+    let s = || "apim1".to_string();
+    assert_eq!(
+        parse(&format!("{svc}/Loggers/ai")),
+        Ok(Address::Logger(rg(), s(), "ai".into()))
+    );
+    assert_eq!(
+        parse(&format!("{svc}/loggers")),
+        Ok(Address::ApimCollection(rg(), s(), ApimCollection::Loggers))
+    );
+    assert_eq!(
+        parse(&format!("{svc}/diagnostics/applicationinsights")),
+        Ok(Address::ServiceDiagnostic(
+            rg(),
+            s(),
+            "applicationinsights".into()
+        ))
+    );
+    let d = Address::ApiDiagnostic(rg(), s(), "a1".into(), "applicationinsights".into());
+    assert_eq!(
+        parse(&format!("{svc}/apis/a1/diagnostics/applicationinsights")),
+        Ok(d.clone())
+    );
+    assert_eq!(d.parent(), Some(Address::Api(rg(), s(), "a1".into())));
+    let c = format!("{RG}/providers/microsoft.insights/components/ai1");
+    assert_eq!(parse(&c), Ok(Address::Component(rg(), "ai1".into())));
+    assert_eq!(
+        Address::Component(rg(), "ai1".into()).id(),
+        format!("{RG}/providers/Microsoft.Insights/components/ai1")
+    );
     assert_eq!(
         parse(&format!("{svc}/products/p1")),
         Err(PathError::UnknownType(

@@ -209,6 +209,10 @@ fn body_kind(addr: &Address, method: &Method) -> Option<BodyKind> {
         Address::Api(..) if put => BodyKind::Api,
         Address::ApiPolicy(..) if put => BodyKind::ApiPolicy,
         Address::ApimSubscription(..) if put => BodyKind::Subscription,
+        Address::Logger(..) if put => BodyKind::Logger,
+        Address::ApiDiagnostic(..) if put => BodyKind::ApiDiagnostic,
+        Address::ServiceDiagnostic(..) if put => BodyKind::ServiceDiagnostic,
+        Address::Component(..) if put => BodyKind::Component,
         // The rest of a service body is checked by its handler, without the read-only
         // members ARM ignores (handlers/apim_service.rs).
         Address::ApimService(..) if put || *method == Method::PATCH => BodyKind::ApimIdentity,

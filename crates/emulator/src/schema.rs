@@ -20,6 +20,8 @@ const API_MANAGEMENT: &str =
     include_str!("../../../schemas/arm/2024-05-01/Microsoft.ApiManagement.json");
 const AUTHORIZATION: &str =
     include_str!("../../../schemas/arm/2022-04-01/Microsoft.Authorization.json");
+const INSIGHTS: &str =
+    include_str!("../../../schemas/arm/2020-02-02/Microsoft.Insights.Application.json");
 const COMMON: &str = include_str!("../../../schemas/arm/common/definitions.json");
 
 const SCHEMA_ID_PREFIX: &str = "https://schema.management.azure.com/schemas/";
@@ -58,6 +60,12 @@ pub fn authorization_version() -> &'static str {
     schema_version(AUTHORIZATION)
 }
 
+/// The Microsoft.Insights api-version (Application Insights components): that of the
+/// embedded schema.
+pub fn insights_version() -> &'static str {
+    schema_version(INSIGHTS)
+}
+
 /// What a body is, for validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BodyKind {
@@ -72,6 +80,10 @@ pub enum BodyKind {
     Api,
     ApiPolicy,
     Subscription,
+    Logger,
+    ApiDiagnostic,
+    ServiceDiagnostic,
+    Component,
 }
 
 impl BodyKind {
@@ -119,10 +131,30 @@ impl BodyKind {
                 "resourceDefinitions/service_subscriptions",
                 Some("Microsoft.ApiManagement/service/subscriptions"),
             ),
+            BodyKind::Logger => (
+                "apim",
+                "resourceDefinitions/service_loggers",
+                Some("Microsoft.ApiManagement/service/loggers"),
+            ),
+            BodyKind::ApiDiagnostic => (
+                "apim",
+                "resourceDefinitions/service_apis_diagnostics",
+                Some("Microsoft.ApiManagement/service/apis/diagnostics"),
+            ),
+            BodyKind::ServiceDiagnostic => (
+                "apim",
+                "resourceDefinitions/service_diagnostics",
+                Some("Microsoft.ApiManagement/service/diagnostics"),
+            ),
+            BodyKind::Component => (
+                "insights",
+                "resourceDefinitions/components",
+                Some("Microsoft.Insights/components"),
+            ),
         }
     }
 
-    pub const ALL: [BodyKind; 9] = [
+    pub const ALL: [BodyKind; 13] = [
         BodyKind::Account,
         BodyKind::Deployment,
         BodyKind::ApimIdentity,
@@ -132,6 +164,10 @@ impl BodyKind {
         BodyKind::Api,
         BodyKind::ApiPolicy,
         BodyKind::Subscription,
+        BodyKind::Logger,
+        BodyKind::ApiDiagnostic,
+        BodyKind::ServiceDiagnostic,
+        BodyKind::Component,
     ];
 }
 
@@ -265,6 +301,7 @@ impl ArmSchemas {
             ("cog", COGNITIVE_SERVICES),
             ("apim", API_MANAGEMENT),
             ("auth", AUTHORIZATION),
+            ("insights", INSIGHTS),
         ]
         .into_iter()
         .map(|(k, text)| (k, Arc::new(strict_file(text))))
@@ -351,11 +388,13 @@ mod tests {
         assert_eq!(cognitive_services_version(), "2024-10-01");
         assert_eq!(api_management_version(), "2024-05-01");
         assert_eq!(authorization_version(), "2022-04-01");
+        assert_eq!(insights_version(), "2020-02-02");
         // The id's folder agrees with the apiVersion every resource definition allows.
         for (text, version) in [
             (COGNITIVE_SERVICES, cognitive_services_version()),
             (API_MANAGEMENT, api_management_version()),
             (AUTHORIZATION, authorization_version()),
+            (INSIGHTS, insights_version()),
         ] {
             let file: Value = serde_json::from_str(text).unwrap();
             let mut seen = 0;

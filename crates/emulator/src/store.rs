@@ -27,6 +27,12 @@ pub enum Kind {
     /// An operation of an API, created by an OpenAPI import.
     ApiOperation,
     ApimSubscription,
+    /// An API Management logger (its credentials in `private`).
+    Logger,
+    /// A diagnostic of an API Management service or of one of its APIs.
+    Diagnostic,
+    /// An Application Insights component.
+    Component,
 }
 
 /// One resource.

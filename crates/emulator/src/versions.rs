@@ -30,6 +30,10 @@
 //!   CognitiveServices 2021-10-01), AVM's API Management modules (service 2024-05-01),
 //!   Bicep modules using CognitiveServices 2025-10-01-preview and ApiManagement
 //!   2023-03-01-preview;
+//! - Microsoft.Insights components: the api-version folders of azure-rest-api-specs
+//!   `specification/applicationinsights/resource-manager/Microsoft.Insights` that define
+//!   components_API.json (stable 2015-05-01 and 2020-02-02, preview 2018-05-01-preview and
+//!   2020-02-02-preview); 2020-02-02 is the version of the embedded ARM schema;
 //! - Microsoft.Resources: the list ARM itself returns in its `InvalidApiVersionParameter`
 //!   message (quoted in ansible-collections/azure#1739, 2024), plus 2025-04-01.
 
@@ -85,6 +89,13 @@ const APIM: &[&str] = &[
     "2022-08-01",
     "2021-12-01-preview",
     "2021-08-01",
+];
+
+const INSIGHTS: &[&str] = &[
+    "2020-02-02-preview",
+    "2020-02-02",
+    "2018-05-01-preview",
+    "2015-05-01",
 ];
 
 const ROLE_ASSIGNMENTS: &[&str] = &["2022-04-01", "2020-10-01-preview"];
@@ -196,6 +207,11 @@ const WINDOWS: &[Window] = &[
         namespace: Namespace::ManagedIdentity,
         type_: None,
         versions: IDENTITY,
+    },
+    Window {
+        namespace: Namespace::Insights,
+        type_: None,
+        versions: INSIGHTS,
     },
 ];
 

@@ -57,6 +57,13 @@ fn windows_hold_the_product_and_sdk_defaults() {
             "userAssignedIdentities",
             "2023-01-31",
         ),
+        (Namespace::Insights, "components", "2020-02-02"),
+        (Namespace::ApiManagement, "service/loggers", "2024-05-01"),
+        (
+            Namespace::ApiManagement,
+            "service/apis/diagnostics",
+            "2024-05-01",
+        ),
     ];
     let sdk = [
         (Namespace::Resources, "resourceGroups", "2025-04-01"),

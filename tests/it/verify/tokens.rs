@@ -127,6 +127,28 @@ fn token_limits_throttle_one_client_and_metrics_keep_every_clients_tokens() {
     a_quota_is_spent(&clients);
     streams_count_against_the_limit(&clients);
     metrics_per_client_and_backend(&clients);
+    metrics_reach_the_diagnostics_logger(&clients, &b);
+}
+
+/// With an Application Insights logger and the API's diagnostic with `metrics: true`,
+/// each record names the logger its metric goes to.
+fn metrics_reach_the_diagnostics_logger(c: &Clients, b: &str) {
+    let logger = format!("{SERVICE}/loggers/appinsights");
+    let body = json!({"properties": {"loggerType": "applicationInsights",
+        "credentials": {"instrumentationKey": "00000000-1111-2222-3333-444444444444"}}});
+    assert_eq!(c.emu.put(&logger, APIM_VERSION, body).0, 201);
+    let diag = format!("{SERVICE}/apis/azure-openai-lb/diagnostics/applicationinsights");
+    let body = json!({"properties": {"loggerId": "/loggers/appinsights", "metrics": true}});
+    let (status, v) = c.emu.put(&diag, APIM_VERSION, body);
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(c.send(b, chat(None)).0, 200);
+    let m = c.metrics();
+    let last = m["records"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["dimensions"]["Client"], "Team B");
+    assert_eq!(
+        last["loggerId"].as_str().unwrap().to_lowercase(),
+        logger.to_lowercase()
+    );
 }
 
 /// A period APIM does not know, a limit outside `inbound`: 400 ValidationError.

@@ -307,6 +307,13 @@ fn metrics_logger(store: &Store, service_id: &str, api_id: &str) -> Option<Strin
         if props["metrics"].as_bool() != Some(true) {
             return None;
         }
-        props["loggerId"].as_str().map(str::to_string)
+        // `/loggers/{id}` or the full id, as the diagnostic was written.
+        let logger_id = props["loggerId"].as_str()?;
+        let full = if logger_id.starts_with("/loggers/") {
+            format!("{service_id}{logger_id}")
+        } else {
+            logger_id.to_string()
+        };
+        store.get(&full).map(|l| l.id.clone())
     })
 }

@@ -18,6 +18,9 @@ pub fn service_of(addr: &Address) -> Address {
         | Address::Api(rg, s, _)
         | Address::ApiPolicy(rg, s, _)
         | Address::ApimSubscription(rg, s, _)
+        | Address::Logger(rg, s, _)
+        | Address::ServiceDiagnostic(rg, s, _)
+        | Address::ApiDiagnostic(rg, s, ..)
         | Address::ListSecrets(rg, s, _) => Address::ApimService(rg.clone(), s.clone()),
         _ => unreachable!("an API Management address"),
     }

@@ -1,4 +1,5 @@
 //! Entity tags of API Management entities (the service, backends, APIs, API policies,
+//! loggers, diagnostics,
 //! subscriptions): `ETag` on GET, HEAD, PUT and PATCH answers, and `If-Match` on PUT,
 //! PATCH and DELETE, as the 2024-05-01 APIM spec declares them (the `ETag` response
 //! header of each `*_Get`/`*_GetEntityTag`/`*_CreateOrUpdate`/`*_Update`, and the
@@ -30,6 +31,9 @@ pub fn tagged(addr: &Address) -> bool {
             | Address::Api(..)
             | Address::ApiPolicy(..)
             | Address::ApimSubscription(..)
+            | Address::Logger(..)
+            | Address::ServiceDiagnostic(..)
+            | Address::ApiDiagnostic(..)
     )
 }
 

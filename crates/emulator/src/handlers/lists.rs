@@ -257,6 +257,12 @@ pub fn apim(
                 "user",
             ],
         ),
+        // Logger_ListByService's $filter fields (apimloggers.json).
+        ApimCollection::Loggers => (
+            Kind::Logger,
+            2,
+            &["name", "description", "loggerType", "resourceId"],
+        ),
     };
     let wanted = match cx.query.get("$filter") {
         Some(f) => odata::parse(f)

@@ -12,9 +12,11 @@ mod deployments;
 mod etags;
 mod groups;
 mod immutable;
+mod insights;
 mod keys;
 mod lists;
 mod locations;
+mod loggers;
 mod odata;
 mod operations;
 mod patches;
@@ -156,6 +158,10 @@ impl Cx<'_> {
             | Address::ApimSubscription(rg, ..)
             | Address::ListSecrets(rg, ..)
             | Address::Identity(rg, _)
+            | Address::Logger(rg, ..)
+            | Address::ServiceDiagnostic(rg, ..)
+            | Address::ApiDiagnostic(rg, ..)
+            | Address::Component(rg, _)
             | Address::ResourceGroup(rg) => rg,
             _ => {
                 return ArmError::new(
@@ -278,6 +284,21 @@ fn dispatch(
         (Address::ApimSubscription(..), "GET") => apim::get(cx, addr),
         (Address::ApimSubscription(..), "DELETE") => apim::delete_simple(cx, addr),
         (Address::ListSecrets(..), "POST") => apim::list_secrets(cx, addr),
+        (Address::Logger(..), "PUT") => loggers::put_logger(cx, addr, need()?),
+        (Address::ServiceDiagnostic(..) | Address::ApiDiagnostic(..), "PUT") => {
+            loggers::put_diagnostic(cx, addr, need()?)
+        }
+        (
+            Address::Logger(..) | Address::ServiceDiagnostic(..) | Address::ApiDiagnostic(..),
+            "GET",
+        ) => apim::get(cx, addr),
+        (
+            Address::Logger(..) | Address::ServiceDiagnostic(..) | Address::ApiDiagnostic(..),
+            "DELETE",
+        ) => apim::delete_simple(cx, addr),
+        (Address::Component(..), "PUT") => insights::put(cx, addr, need()?),
+        (Address::Component(..), "GET") => apim::get(cx, addr),
+        (Address::Component(..), "DELETE") => insights::delete(cx, addr),
         (Address::Api(..), "PUT") => apis::put_api(cx, addr, need()?),
         // API import's Location is the API's URL with `asyncId` (op_urls).
         (Address::Api(..), "GET") if cx.query.contains_key("asyncid") => {
