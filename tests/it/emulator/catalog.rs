@@ -242,3 +242,39 @@ async fn a_retired_version_is_refused_once_today_passes_its_date() {
     .await;
     arm.stop().await;
 }
+
+/// The catalog is the region's, whatever the account's kind: a Foundry (AIServices)
+/// account deploys what an Azure OpenAI account may. Data zone provisioned throughput is
+/// offered in the US and EU data zones only (the snapshot's source).
+#[tokio::test]
+async fn provisioned_skus_follow_the_catalog_for_foundry_accounts_too() {
+    let arm = Arm::start(Config::default()).await;
+    account(&arm, "rg-ptu", "aoai-jp", "japaneast").await;
+    arm.create(
+        &account_path("rg-ptu", "foundry-e2"),
+        COG,
+        &json!({
+            "kind": "AIServices", "sku": {"name": "S0"}, "location": "eastus2",
+            "properties": {"customSubDomainName": "foundry-e2"}
+        }),
+    )
+    .await;
+    let ptu = deployment("DataZoneProvisionedManaged", 15, "gpt-4.1", "2025-04-14");
+    let foundry = format!("{}/deployments/ptu", account_path("rg-ptu", "foundry-e2"));
+    arm.create(&foundry, COG, &ptu).await;
+    let got = arm.get(&foundry, COG).await;
+    assert_eq!(got.body["sku"]["name"], "DataZoneProvisionedManaged");
+    let jp = format!("{}/deployments/ptu", account_path("rg-ptu", "aoai-jp"));
+    let message = arm
+        .put(&jp, COG, &ptu)
+        .await
+        .expect_error(400, "InvalidResourceProperties");
+    assert!(message.contains("'japaneast'"), "{message}");
+    arm.create(
+        &jp,
+        COG,
+        &deployment("GlobalProvisionedManaged", 15, "gpt-4.1", "2025-04-14"),
+    )
+    .await;
+    arm.stop().await;
+}
