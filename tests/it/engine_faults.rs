@@ -66,7 +66,7 @@ fn a_second_apply_on_a_locked_state_refuses() {
     let model = load_example(&example);
     let emu = Emu::start(seeded_for(&model));
     let dir = tempfile::tempdir().unwrap();
-    let held = aoai_lb::engine::state::LockedState::open(&dir.path().join("state.json")).unwrap();
+    let held = aoai_lb::engine::state::LockedState::open(dir.path().join("state.json")).unwrap();
     let out = apply(&emu, dir.path(), &example);
     assert_eq!(out.code, 1);
     assert!(

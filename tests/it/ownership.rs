@@ -279,7 +279,7 @@ fn deleting_the_lock_file_while_a_run_holds_it_does_not_let_a_second_apply_in() 
     let example = repo().join("examples/two-regions.yaml");
     let emu = Emu::start(seeded_for(&load_example(&example)));
     let dir = tempfile::tempdir().unwrap();
-    let held = aoai_lb::engine::state::LockedState::open(&dir.path().join("state.json")).unwrap();
+    let held = aoai_lb::engine::state::LockedState::open(dir.path().join("state.json")).unwrap();
     std::fs::remove_file(dir.path().join("state.json.lock")).unwrap();
     let out = apply(&mut emu.cli(dir.path()), &example);
     assert_eq!(out.code, 1, "{}", out.stderr);

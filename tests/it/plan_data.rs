@@ -34,7 +34,7 @@ fn apply_sends_the_planned_bodies_and_fills_only_what_the_identity_returns() {
     let emu = Emu::start(seeded_for(&model));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let locked = LockedState::open(&dir.path().join("state.json")).unwrap();
+    let locked = LockedState::open(dir.path().join("state.json")).unwrap();
     let arm = client(&emu);
     let mut p = rt
         .block_on(plan::plan(&arm, &model, &locked.state))
@@ -166,7 +166,7 @@ fn destroy_puts_the_identity_back_as_a_planned_change_after_the_deletes() {
         .args(["--yes", "-q"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
 
-    let recorded = state::read(&dir.path().join("state.json")).unwrap();
+    let recorded = state::read(dir.path().join("state.json")).unwrap();
     let p = plan::destroy_plan(&recorded);
     let last = p.changes.last().unwrap();
     assert_eq!(

@@ -50,9 +50,13 @@ pub struct GlobalArgs {
     /// Output format: human-readable text, or JSON for scripts.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// State file that records what aoai-lb created [default: <plan stem>.aoai-lb.state.json (aoai-lb.state.json for destroy without a plan); with --emulator, a temporary file].
-    #[arg(long, global = true, env = env::STATE, value_name = "PATH")]
-    pub state: Option<PathBuf>,
+    /// Where the state that records what aoai-lb created is kept: a file, or a blob URL
+    /// shared by a team and its CI (https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB;
+    /// docs/ci.md). Wins over the plan's `state:` [default: the plan's `state:`, else
+    /// <plan stem>.aoai-lb.state.json (aoai-lb.state.json for destroy without a plan); with
+    /// --emulator, a temporary file].
+    #[arg(long, global = true, env = env::STATE, value_name = "PATH|URL")]
+    pub state: Option<String>,
     /// More detail on stderr (-v, -vv).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -195,6 +199,21 @@ pub enum Command {
         purge: bool,
         #[command(flatten)]
         engine: EngineArgs,
+    },
+    /// Break the lock of a state whose run is gone (killed, cancelled, its runner lost):
+    /// LOCK_ID is the one the refused run printed. A blob state's lease is broken at once,
+    /// only if LOCK_ID is the lock its metadata names; a local state's lock ends with its
+    /// process, so only a note a killed run left behind is removed.
+    #[command(after_help = "Examples:
+  aoai-lb force-unlock 5c4b3f0e-8a8f-4f57-9d1b-2f0f5b8d1e2a --state https://acct.blob.core.windows.net/aoai-lb/prod.json
+  AOAI_LB_STATE=https://acct.blob.core.windows.net/aoai-lb/prod.json aoai-lb force-unlock 5c4b3f0e-8a8f-4f57-9d1b-2f0f5b8d1e2a
+  aoai-lb force-unlock 5c4b3f0e-8a8f-4f57-9d1b-2f0f5b8d1e2a plan.yaml")]
+    ForceUnlock {
+        /// The lock id, as the run that was refused printed it.
+        lock_id: String,
+        /// The plan file whose state to unlock (its `state:`, or its default file) when
+        /// --state is not given.
+        plan: Option<PathBuf>,
     },
     /// What the state file records: each resource's address and ARM id (offline).
     #[command(
@@ -367,8 +386,9 @@ pub struct EmulatorArgs {
 pub struct Settings {
     pub arm_endpoint: String,
     pub output: OutputFormat,
-    /// The state file; `None` when not given (the default depends on the command).
-    pub state: Option<PathBuf>,
+    /// The state (`--state` or `AOAI_LB_STATE`); `None` when not given (the default
+    /// depends on the command and the plan).
+    pub state: Option<aoai_lb_engine::state::Location>,
     pub verbose: u8,
     pub quiet: bool,
     /// `AOAI_LB_DELAY_SCALE`: multiplies aoai-lb's own backoff and poll waits (tests).
@@ -383,7 +403,10 @@ impl Settings {
         Ok(Settings {
             arm_endpoint: check_arm_endpoint(&args.arm_endpoint)?,
             output: args.output,
-            state: args.state.clone(),
+            state: match &args.state {
+                Some(s) => Some(env::state_location(s).map_err(SettingsError::State)?),
+                None => None,
+            },
             verbose: args.verbose,
             quiet: args.quiet,
             delay_scale: delay_scale(env::var(env::DELAY_SCALE).as_deref())?,
@@ -426,6 +449,8 @@ pub enum SettingsError {
     ArmEndpoint(#[from] ArmEndpointError),
     #[error("{var} `{value}` must be a number from 0 to 1", var = env::DELAY_SCALE)]
     DelayScale { value: String },
+    #[error("--state: {0}")]
+    State(String),
 }
 
 /// Why `--arm-endpoint` was refused.

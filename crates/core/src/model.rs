@@ -14,6 +14,9 @@ pub struct Model {
     /// aoai-lb's marks on the resources name.
     pub deployment: String,
     pub subscription_id: String,
+    /// The plan's `state:` as written (a path relative to the plan file, or a blob URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
     pub resource_group: ResourceGroup,
     /// The user's tags (the ownership tag is added when bodies are built).
     pub tags: BTreeMap<String, String>,

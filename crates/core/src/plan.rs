@@ -30,6 +30,9 @@ pub struct Plan {
         pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     ))]
     pub subscription_id: Option<Located<String>>,
+    /// Where aoai-lb keeps this deployment's state: a file path (relative to the plan file's folder), or an Azure Storage blob URL shared by a team and its CI, `https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB` (for the storage emulator, `http://127.0.0.1:PORT/devstoreaccount1/CONTAINER/BLOB`). A blob state is locked with a lease while a run writes it. `--state` and `AOAI_LB_STATE` win over it. Default: `<plan file stem>.aoai-lb.state.json` in the current directory.
+    #[schemars(length(min = 1))]
+    pub state: Option<Located<String>>,
     /// The resource group of the Azure OpenAI accounts; created if missing.
     pub resource_group: Located<ResourceGroup>,
     /// Tags added to every resource the tool creates (where ARM has tags).

@@ -353,10 +353,10 @@ pub async fn adopt_all(
     import: &Import,
     locked: &mut LockedState,
 ) -> Result<usize, ImportError> {
-    let path = locked.path().to_path_buf();
+    let at = locked.location().clone();
     locked
         .state
-        .belongs_to(&path, &model.deployment, &model.subscription_id)?;
+        .belongs_to(&at, &model.deployment, &model.subscription_id)?;
     locked
         .state
         .claim(&model.deployment, &model.subscription_id);

@@ -1,23 +1,33 @@
-//! The state file: what aoai-lb created, so `destroy` removes exactly that.
+//! The state: what aoai-lb created, so `destroy` removes exactly that.
 //!
-//! JSON, written atomically (a temporary file in the same directory, then rename)
-//! after every change, mode 0600, never holding a secret. Entries are written *before*
-//! the request that creates a resource (`pending`), so a crash between the request and
-//! the record cannot leave an orphan: the next run finds the pending entry and checks.
-//! A lock keeps two runs from working on one state: an exclusive `flock` on the
-//! directory that holds the real state file (a symlinked state is followed first), which
-//! the kernel releases when the process dies and which deleting a file cannot defeat;
-//! `STATE.lock` beside it only says who holds it (pid, host, command) for the message.
+//! JSON, written after every change and never holding a secret. Entries are written
+//! *before* the request that creates a resource (`pending`), so a crash between the
+//! request and the record cannot leave an orphan: the next run finds the pending entry
+//! and checks. A lock keeps two runs from working on one state.
+//!
+//! Where it is kept is a [`Location`]: a local file (the default; [`file`]: atomic
+//! writes, a `flock`), or a blob in Azure Storage shared by a team and its CI
+//! ([`blob`], [`lease`]: a lease as the lock, ETag-conditional writes, a snapshot
+//! before each overwrite). [`LockedState`] is the same for both.
 //!
 //! The state names the deployment and subscription it belongs to: a state of another
 //! deployment is refused rather than planned against (see [`State::belongs_to`]).
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+pub mod blob;
+mod file;
+mod lease;
+mod location;
+mod shared_key;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use blob::{BlobAuth, BlobUrl};
+pub use file::resolve;
+pub use lease::LEASE_SECONDS;
+pub use location::{Holder, Location, Who};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -116,7 +126,7 @@ impl State {
     /// state, or one that names no deployment, belongs to anyone.
     pub fn belongs_to(
         &self,
-        path: &Path,
+        at: impl Into<Location>,
         deployment: &str,
         subscription: &str,
     ) -> Result<(), StateError> {
@@ -128,7 +138,7 @@ impl State {
             return Ok(());
         }
         Err(StateError::Foreign {
-            path: path.to_path_buf(),
+            state: at.into().to_string(),
             found,
             found_sub,
             wanted: deployment.to_string(),
@@ -150,6 +160,34 @@ pub enum StateError {
         .0.display(), holder_text(.1)
     )]
     Locked(PathBuf, Option<String>),
+    /// A blob state leased by another run: who, when, what, and how to break it.
+    #[error(
+        "the state {url} is locked by another aoai-lb run: {holder}. Wait for it to finish; if that run is gone (killed, cancelled), its lease lapses within {LEASE_SECONDS} s, or break it now with `aoai-lb force-unlock {} --state {url}`.",
+        .holder.lock_id
+    )]
+    BlobLocked { url: String, holder: Box<Holder> },
+    #[error("state {url}: {why}")]
+    Blob { url: String, why: String },
+    /// A conditional write refused: the blob is not the version this run read.
+    #[error(
+        "the state {url} changed since this run read it (its ETag no longer matches), so it was not overwritten: another writer holds or broke the lock. Run again to work from the current state."
+    )]
+    Stale { url: String },
+    #[error(
+        "the lock on the state {url} was lost ({why}): someone ran force-unlock, or the lease could not be renewed. Nothing more is written; run again (plan first) to see where things stand."
+    )]
+    LeaseLost { url: String, why: String },
+    #[error("the state {state} is not locked: nothing to unlock")]
+    NotLocked { state: String },
+    #[error(
+        "the state {state} is locked by {} ({holder}), not by {given}: nothing was unlocked. Check the lock id in the message of the run that was refused.",
+        .holder.lock_id
+    )]
+    OtherLock {
+        state: String,
+        given: String,
+        holder: Box<Holder>,
+    },
     #[error("state {}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -157,23 +195,23 @@ pub enum StateError {
         source: std::io::Error,
     },
     #[error(
-        "state {} is not a valid aoai-lb state file: {why}. Restore it from a backup, or move it aside if nothing was created with it.",
-        .path.display()
+        "state {state} is not a valid aoai-lb state file: {why}. Restore it from a backup (for a blob state, a snapshot: docs/ci.md), or move it aside if nothing was created with it."
     )]
-    Corrupt { path: PathBuf, why: String },
+    Corrupt { state: String, why: String },
     /// One entry is malformed: named by its place in the file and its address.
     #[error(
-        "state {}: entry {entry} is not valid: {why}. Fix or remove that entry (restore the file from a backup if unsure).",
-        .path.display()
+        "state {state}: entry {entry} is not valid: {why}. Fix or remove that entry (restore the file from a backup if unsure)."
     )]
     Entry {
-        path: PathBuf,
+        state: String,
         entry: String,
         why: String,
     },
-    #[error("the state {} belongs to deployment `{found}` in subscription {found_sub}, not to this plan's deployment `{wanted}` in subscription {wanted_sub}: aoai-lb will not plan against another deployment's state. Pass this plan's own state with --state (or AOAI_LB_STATE), or set `deployment:` in the plan if it really is the same deployment.", .path.display())]
+    #[error(
+        "the state {state} belongs to deployment `{found}` in subscription {found_sub}, not to this plan's deployment `{wanted}` in subscription {wanted_sub}: aoai-lb will not plan against another deployment's state. Pass this plan's own state with --state (or AOAI_LB_STATE), or set `deployment:` in the plan if it really is the same deployment."
+    )]
     Foreign {
-        path: PathBuf,
+        state: String,
         found: String,
         found_sub: String,
         wanted: String,
@@ -197,142 +235,88 @@ impl StateError {
     }
 }
 
-/// A state file held under its lock. Dropping it releases the lock.
+/// A state held under its lock (a `flock`, or a blob lease). Dropping it releases the lock.
 #[derive(Debug)]
 pub struct LockedState {
-    /// The real file (symlinks followed), which is what is read, written and locked.
-    path: PathBuf,
-    info: PathBuf,
-    _lock: File,
+    at: Location,
+    hold: Hold,
     pub state: State,
 }
 
+#[derive(Debug)]
+enum Hold {
+    File(file::FileLock),
+    Blob(lease::BlobLock),
+}
+
 impl LockedState {
-    /// Locks `path` and reads it (an absent file is an empty state).
-    pub fn open(path: &Path) -> Result<LockedState, StateError> {
-        let real = resolve(path)?;
-        let dir = parent_of(&real);
-        std::fs::create_dir_all(&dir).map_err(StateError::io(&dir))?;
-        let info = lock_path(&real);
-        let lock = File::open(&dir).map_err(StateError::io(&dir))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StateError::Locked(path.to_path_buf(), holder(&dir)));
+    /// Locks the state and reads it (none yet is an empty state), as this process.
+    pub fn open(at: impl Into<Location>) -> Result<LockedState, StateError> {
+        LockedState::open_as(at, &Who::of_process(None, None))
+    }
+
+    /// Locks the state and reads it; `who` is what the lock tells another run.
+    pub fn open_as(at: impl Into<Location>, who: &Who) -> Result<LockedState, StateError> {
+        let at = at.into();
+        let (hold, text, named) = match &at {
+            Location::File(p) => {
+                let (lock, text) = file::FileLock::open(p, who)?;
+                let named = lock.path().display().to_string();
+                (Hold::File(lock), text, named)
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(StateError::io(&dir)(e)),
+            Location::Blob { url, auth } => {
+                let blob = blob::Blob::new(url.clone(), auth.clone());
+                let (lock, text) = lease::BlobLock::open(blob, who)?;
+                // A blob is created empty to be leased: an empty blob is an empty state.
+                let text = Some(text).filter(|t| !t.trim().is_empty());
+                (Hold::Blob(lock), text, at.to_string())
+            }
+        };
+        let state = match text {
+            Some(t) => parse(&t, &named)?,
+            None => State::new(),
+        };
+        Ok(LockedState { at, hold, state })
+    }
+
+    /// Where the state is kept (for a file, as given: see [`LockedState::path`]).
+    pub fn location(&self) -> &Location {
+        &self.at
+    }
+
+    /// The real state file (symlinks followed); for a blob, `None`.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.hold {
+            Hold::File(f) => Some(f.path()),
+            Hold::Blob(_) => None,
         }
-        let state = read(&real)?;
-        // Who holds the lock, for the message another run prints; the lock itself is
-        // the directory's, so losing this file loses only the message.
-        let mut note = open_private(&info, true).map_err(StateError::io(&info))?;
-        let _ = writeln!(
-            note,
-            "{}",
-            serde_json::json!({
-                "pid": std::process::id(),
-                "host": hostname(),
-                "command": std::env::args().collect::<Vec<_>>().join(" "),
-            })
-        );
-        Ok(LockedState {
-            path: real,
-            info,
-            _lock: lock,
-            state,
-        })
     }
 
-    /// The real state file (symlinks followed).
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Writes the state atomically (0600). An empty state removes the file.
+    /// Writes the state: a file atomically (0600; an empty state removes it); a blob
+    /// after a snapshot of what it replaces, If-Match the ETag this run last saw.
     pub fn save(&self) -> Result<(), StateError> {
-        write_atomic(&self.path, &self.state)
-    }
-}
-
-impl Drop for LockedState {
-    fn drop(&mut self) {
-        // Before the lock is released (fields drop after this), so a new holder's note
-        // is never removed.
-        let _ = std::fs::remove_file(&self.info);
-    }
-}
-
-/// The real file behind `path`: symlinks (even dangling ones) are followed, so the link
-/// stays a link and the file it names is what gets written and locked.
-pub fn resolve(path: &Path) -> Result<PathBuf, StateError> {
-    let mut current = path.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&current) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let target = std::fs::read_link(&current).map_err(StateError::io(&current))?;
-                current = parent_of(&current).join(target);
+        match &self.hold {
+            Hold::File(f) => f.save(&self.state),
+            Hold::Blob(b) => {
+                let mut text = serde_json::to_string_pretty(&self.state).expect("state serializes");
+                text.push('\n');
+                b.save(text)
             }
-            Ok(_) => return Ok(current),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(current),
-            Err(e) => return Err(StateError::io(&current)(e)),
         }
     }
-    Err(StateError::io(path)(std::io::Error::other(
-        "too many levels of symbolic links",
-    )))
 }
 
-fn parent_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
+/// `aoai-lb force-unlock LOCK_ID`: breaks the lock `lock_id` of the state at `at`, and
+/// says what was done. A blob's lease is broken at once if its metadata names
+/// `lock_id`; a local lock held by a live process is refused (it ends with the process).
+pub fn force_unlock(at: &Location, lock_id: &str) -> Result<String, StateError> {
+    match at {
+        Location::File(p) => file::force_unlock(p, lock_id),
+        Location::Blob { url, auth } => {
+            let holder = lease::break_lease(blob::Blob::new(url.clone(), auth.clone()), lock_id)?;
+            Ok(format!("broke the lease on {at}: {holder}"))
+        }
     }
-}
-
-fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".lock");
-    path.with_file_name(name)
-}
-
-/// Who holds the lock of `dir`, from the notes beside the state files in it.
-fn holder(dir: &Path) -> Option<String> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
-        .find_map(|e| {
-            let text = std::fs::read_to_string(e.path()).ok()?;
-            let v: Value = serde_json::from_str(text.trim()).ok()?;
-            Some(format!(
-                "pid {} on {}: {}",
-                v.get("pid")?,
-                v.get("host")?.as_str()?,
-                v.get("command")?.as_str()?
-            ))
-        })
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "this host".into())
-}
-
-fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(truncate);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
 }
 
 /// The state file every plan shared before deployments had names.
@@ -368,20 +352,37 @@ pub fn default_path(
     }
 }
 
-/// Reads a state file without locking it (for `plan`, which writes nothing). Each
-/// entry is checked, so a malformed one is an error naming it, never a panic later.
-pub fn read(path: &Path) -> Result<State, StateError> {
-    let path = &resolve(path)?;
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
-        Err(e) => return Err(StateError::io(path)(e)),
+/// Reads a state without locking it (for `plan`, which writes nothing). Each entry is
+/// checked, so a malformed one is an error naming it, never a panic later.
+pub fn read(at: impl Into<Location>) -> Result<State, StateError> {
+    let at = at.into();
+    let named = match &at {
+        Location::File(p) => resolve(p)?.display().to_string(),
+        Location::Blob { .. } => at.to_string(),
     };
+    match read_text(&at)? {
+        None => Ok(State::new()),
+        // A blob is created empty to be leased: an empty blob is an empty state.
+        Some(t) if at.is_blob() && t.trim().is_empty() => Ok(State::new()),
+        Some(t) => parse(&t, &named),
+    }
+}
+
+/// The text of a state as stored (`None`: there is none yet), unlocked.
+pub fn read_text(at: &Location) -> Result<Option<String>, StateError> {
+    match at {
+        Location::File(p) => file::read_text(p),
+        Location::Blob { url, auth } => lease::read(blob::Blob::new(url.clone(), auth.clone())),
+    }
+}
+
+/// Parses a state's text; `named` is how errors name the state.
+fn parse(text: &str, named: &str) -> Result<State, StateError> {
     let corrupt = |why: String| StateError::Corrupt {
-        path: path.to_path_buf(),
+        state: named.to_string(),
         why,
     };
-    let mut raw: Value = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+    let mut raw: Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
     // Entries one by one, so an error names the entry, not a column of the file.
     let entries = match raw.as_object_mut().and_then(|m| m.remove("resources")) {
         None | Some(Value::Null) => vec![],
@@ -401,7 +402,7 @@ pub fn read(path: &Path) -> Result<State, StateError> {
             .and_then(Value::as_str)
             .map_or_else(|| format!("#{}", i + 1), |a| format!("#{} ({a})", i + 1));
         let bad = |why: String| StateError::Entry {
-            path: path.to_path_buf(),
+            state: named.to_string(),
             entry: name.clone(),
             why,
         };
@@ -450,31 +451,6 @@ fn entry_fault(e: &Entry) -> Option<String> {
         ));
     }
     None
-}
-
-fn write_atomic(path: &Path, state: &State) -> Result<(), StateError> {
-    if state.resources.is_empty() && state.apim_identity_before.is_none() {
-        return match std::fs::remove_file(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StateError::io(path)(e)),
-        };
-    }
-    let mut text = serde_json::to_string_pretty(state).expect("state serializes");
-    text.push('\n');
-    let mut tmp_name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let io = |e| StateError::io(path)(e);
-    let mut file = open_private(&tmp, true).map_err(io)?;
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ pub(super) fn lock(
     view: &dyn ApplyView,
     session: &Session,
 ) -> Result<state::LockedState, ExitStatus> {
-    state::LockedState::open(&session.state_path).map_err(|e| {
+    session.lock().map_err(|e| {
         view.error(&e.to_string());
         ExitStatus::Failure
     })

@@ -60,7 +60,7 @@ fn run_in(
         Ok(l) => l,
         Err(status) => return status,
     };
-    let now = super::plan::inputs_of(loaded, &session.state_path);
+    let now = super::plan::inputs_of(loaded, &session.state);
     let mut changed = saved::changed_inputs(&saved.inputs, &now);
     let fresh = session
         .runtime

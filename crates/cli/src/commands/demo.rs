@@ -177,8 +177,7 @@ impl Tour<'_> {
     fn apply(&self) -> Step<()> {
         let (client, model) = (&self.session.client, &self.loaded.model);
         let rt = &self.session.runtime;
-        let locked = state::LockedState::open(&self.session.state_path)
-            .map_err(|e| self.fail(&e.to_string()))?;
+        let locked = self.session.lock().map_err(|e| self.fail(&e.to_string()))?;
         let p = rt
             .block_on(plan::plan(client, model, &locked.state))
             .map_err(|e| self.fail(&e.to_string()))?;
@@ -211,8 +210,7 @@ impl Tour<'_> {
 
     /// 2. plan again: no changes.
     fn plan_again(&self) -> Step<()> {
-        let current =
-            state::read(&self.session.state_path).map_err(|e| self.fail(&e.to_string()))?;
+        let current = state::read(&self.session.state).map_err(|e| self.fail(&e.to_string()))?;
         let again = self
             .session
             .runtime
@@ -361,7 +359,7 @@ fn tour(
 /// Deletes what the state lists, children first, and puts the APIM identity back:
 /// destroy's plan, as `destroy` runs it.
 fn destroy(view: &dyn DemoView, session: &Session) -> Result<Report, DemoError> {
-    let locked = state::LockedState::open(&session.state_path)?;
+    let locked = session.lock()?;
     let p = plan::destroy_plan(&locked.state);
     let (report, _locked) = session.runtime.block_on(apply::apply(
         apply::Run {

@@ -49,7 +49,7 @@ fn run_in(
     yes: bool,
     purge: bool,
 ) -> ExitStatus {
-    let mut locked = match state::LockedState::open(&session.state_path) {
+    let mut locked = match session.lock() {
         Ok(l) => l,
         Err(e) => {
             view.error(&e.to_string());
@@ -85,7 +85,7 @@ fn run_in(
             view.error(&e.to_string());
             return ExitStatus::Failure;
         }
-        view.nothing(&session.state_path);
+        view.nothing(&session.state);
         return ExitStatus::Success;
     }
     view.preview(&p);

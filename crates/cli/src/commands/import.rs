@@ -8,7 +8,7 @@ use crate::cli::{EngineArgs, Settings};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::views::import::{self as view, ImportView, Imported};
-use aoai_lb_engine::{import, state};
+use aoai_lb_engine::import;
 
 use super::load;
 use super::session::{self, Session};
@@ -38,17 +38,17 @@ fn run_in(
     yes: bool,
 ) -> ExitStatus {
     let model = &loaded.model;
-    let mut locked = match state::LockedState::open(&session.state_path) {
+    let mut locked = match session.lock() {
         Ok(l) => l,
         Err(e) => {
             view.error(&e.to_string());
             return ExitStatus::Failure;
         }
     };
-    let path = locked.path().to_path_buf();
+    let at = locked.location().clone();
     if let Err(e) = locked
         .state
-        .belongs_to(&path, &model.deployment, &model.subscription_id)
+        .belongs_to(&at, &model.deployment, &model.subscription_id)
     {
         view.error(&e.to_string());
         return ExitStatus::Failure;

@@ -7,6 +7,7 @@ mod demo;
 mod destroy;
 mod doctor;
 mod emulator;
+mod force_unlock;
 mod import;
 mod load;
 mod output;
@@ -71,6 +72,9 @@ pub fn run(cli: Cli) -> ExitStatus {
             purge,
             engine,
         } => destroy::run(&printer, &settings, plan.as_deref(), yes, purge, &engine),
+        Command::ForceUnlock { lock_id, plan } => {
+            force_unlock::run(&printer, &settings, &lock_id, plan.as_deref())
+        }
         Command::State(crate::cli::StateCommand::List { plan }) => {
             state_list::run(&printer, &settings, plan.as_deref())
         }

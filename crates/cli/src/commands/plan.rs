@@ -38,7 +38,7 @@ fn run_in(
     loaded: &load::Loaded,
     out: Option<&Path>,
 ) -> ExitStatus {
-    let computed = state::read(&session.state_path)
+    let computed = state::read(&session.state)
         .map_err(|e| e.to_string())
         .and_then(|current| {
             session
@@ -55,7 +55,7 @@ fn run_in(
     };
     let saved_to = match out {
         Some(out) => {
-            let saved = SavedPlan::new(inputs_of(loaded, &session.state_path), p.clone());
+            let saved = SavedPlan::new(inputs_of(loaded, &session.state), p.clone());
             if let Err(e) = write_atomically(out, &saved.to_json()) {
                 view.error(&format!("cannot save the plan to {}: {e}", out.display()));
                 return ExitStatus::Failure;
@@ -80,16 +80,19 @@ fn run_in(
 }
 
 /// What a plan is made from now: the plan file and the files it refers to (hashed as
-/// they were read), its subscription and deployment, and the state file's hash.
-pub(super) fn inputs_of(loaded: &load::Loaded, state_path: &Path) -> Inputs {
+/// they were read), its subscription and deployment, and the state's hash (a state
+/// that cannot be read has none: applying the saved plan then reads it again).
+pub(super) fn inputs_of(loaded: &load::Loaded, at: &state::Location) -> Inputs {
     Inputs {
         plan_file: loaded.plan_hash.clone(),
         files: loaded.files.clone(),
         subscription_id: loaded.model.subscription_id.clone(),
         deployment: loaded.model.deployment.clone(),
-        state_sha256: std::fs::read(state_path)
+        state_sha256: state::read_text(at)
             .ok()
-            .map(|bytes| plan::sha256(&String::from_utf8_lossy(&bytes))),
+            .flatten()
+            .filter(|text| !(at.is_blob() && text.trim().is_empty()))
+            .map(|text| plan::sha256(&text)),
     }
 }
 

@@ -1,5 +1,6 @@
 //! What plan, apply and destroy share: the async runtime, the ARM client (real, or an
-//! in-process emulator with `--emulator`), the state path, Ctrl-C and SIGTERM.
+//! in-process emulator with `--emulator`), where the state is (and its lock), Ctrl-C
+//! and SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -21,7 +22,9 @@ use super::load::Loaded;
 pub struct Session {
     pub runtime: tokio::runtime::Runtime,
     pub client: ArmClient,
-    pub state_path: PathBuf,
+    /// Where the state is: `--state`/`AOAI_LB_STATE`, else the plan's `state:`, else
+    /// the plan's default file.
+    pub state: state::Location,
     pub emulator: Option<aoai_lb_emulator::Running>,
     /// A temporary state directory to remove at the end (`--emulator` without `--state`).
     temp_state: Option<PathBuf>,
@@ -42,7 +45,7 @@ impl Session {
             printer.error(&format!("error: cannot start the async runtime: {e}"));
             ExitStatus::Failure
         })?;
-        let (client, emulator, state_path, temp_state) = if engine.emulator {
+        let (client, emulator, state, temp_state) = if engine.emulator {
             let Some(model) = model else {
                 printer.error("error: --emulator needs a plan file (it seeds the emulator with the plan's APIM service)");
                 return Err(ExitStatus::Usage);
@@ -72,7 +75,7 @@ impl Session {
                     // A directory of its own: the state lock is its directory's.
                     let dir = std::env::temp_dir()
                         .join(format!("aoai-lb-emulator-{}", std::process::id()));
-                    (dir.join("state.json"), Some(dir))
+                    (state::Location::File(dir.join("state.json")), Some(dir))
                 }
             };
             (client, Some(running), state, temp)
@@ -84,13 +87,13 @@ impl Session {
             let state = settings
                 .state
                 .clone()
-                .unwrap_or_else(|| PathBuf::from(env::DEFAULT_STATE));
+                .unwrap_or_else(|| state::Location::File(PathBuf::from(env::DEFAULT_STATE)));
             (client, None, state, None)
         };
         Ok(Session {
             runtime,
             client,
-            state_path,
+            state,
             emulator,
             temp_state,
         })
@@ -110,23 +113,25 @@ impl Session {
         };
         let model = &loaded.model;
         if settings.state.is_none() && session.temp_state.is_none() {
-            let (path, note) = state::default_path(
-                std::path::Path::new(&loaded.file),
-                &model.deployment,
-                &model.subscription_id,
-            );
-            if let Some(n) = note {
-                printer.info(&n);
+            if model.state.is_some() {
+                session.state = plan_state(loaded).map_err(|e| {
+                    printer.error(&format!("error: {}: state: {e}", loaded.file));
+                    ExitStatus::Usage
+                })?;
+            } else {
+                let (path, note) = state::default_path(
+                    std::path::Path::new(&loaded.file),
+                    &model.deployment,
+                    &model.subscription_id,
+                );
+                if let Some(n) = note {
+                    printer.info(&n);
+                }
+                session.state = state::Location::File(path);
             }
-            session.state_path = path;
         }
-        let refused = state::read(&session.state_path).and_then(|s| {
-            s.belongs_to(
-                &session.state_path,
-                &model.deployment,
-                &model.subscription_id,
-            )
-        });
+        let refused = state::read(&session.state)
+            .and_then(|s| s.belongs_to(&session.state, &model.deployment, &model.subscription_id));
         if let Err(e) = refused
             && matches!(e, state::StateError::Foreign { .. })
         {
@@ -135,6 +140,11 @@ impl Session {
             return Err(ExitStatus::Usage);
         }
         Ok(session)
+    }
+
+    /// Locks the state for this run (the lock names this user, host, command and CI run).
+    pub fn lock(&self) -> Result<state::LockedState, state::StateError> {
+        state::LockedState::open_as(&self.state, &env::lock_holder())
     }
 
     /// A stop flag set by Ctrl-C or SIGTERM: the run starts nothing new, finishes
@@ -169,6 +179,26 @@ impl Session {
         }
         if let Some(e) = self.emulator {
             self.runtime.block_on(e.shutdown());
+        }
+    }
+}
+
+/// The state a plan names (`state:`: a blob URL, or a path relative to the plan file's
+/// folder), else its default file. `--state`/`AOAI_LB_STATE` win over both (callers
+/// check them first).
+pub fn plan_state(loaded: &Loaded) -> Result<state::Location, String> {
+    let model = &loaded.model;
+    let plan_file = Path::new(&loaded.file);
+    match &model.state {
+        Some(text) if state::Location::is_url(text) => env::state_location(text),
+        Some(text) => {
+            let base = plan_file.parent().unwrap_or(Path::new(""));
+            Ok(state::Location::File(base.join(text)))
+        }
+        None => {
+            let (path, _) =
+                state::default_path(plan_file, &model.deployment, &model.subscription_id);
+            Ok(state::Location::File(path))
         }
     }
 }

@@ -14,23 +14,32 @@ use super::load;
 
 pub fn run(printer: &Printer, settings: &Settings, plan: Option<&Path>) -> ExitStatus {
     let view = view::view(printer);
-    let path = match (&settings.state, plan) {
-        (Some(p), _) => p.clone(),
+    let at = match (&settings.state, plan) {
+        (Some(at), _) => at.clone(),
         (None, Some(plan)) => match load::load(plan) {
-            Ok(l) => {
-                let m = &l.model;
-                state::default_path(Path::new(&l.file), &m.deployment, &m.subscription_id).0
-            }
+            Ok(l) => match super::session::plan_state(&l) {
+                Ok(at) => at,
+                Err(e) => {
+                    view.error(&e);
+                    return ExitStatus::Usage;
+                }
+            },
             Err(e) => return view.invalid(&e),
         },
-        (None, None) => PathBuf::from(env::DEFAULT_STATE),
+        (None, None) => state::Location::File(PathBuf::from(env::DEFAULT_STATE)),
     };
-    let exists = path.exists();
-    match state::read(&path) {
+    let text = match state::read_text(&at) {
+        Ok(t) => t,
+        Err(e) => {
+            view.error(&e.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    match state::read(&at) {
         Ok(s) => {
             view.listed(&Listed {
-                path: &path,
-                exists,
+                path: &at,
+                exists: text.is_some(),
                 state: &s,
             });
             ExitStatus::Success

@@ -1,8 +1,6 @@
 //! How `destroy` looks: the deletes before asking, the summary and each failure; or
 //! one JSON document.
 
-use std::path::Path;
-
 use serde_json::json;
 
 use super::apply::{failures, preview_text};
@@ -111,7 +109,7 @@ pub fn soft_deleted_note(report: &Report) -> Option<String> {
 /// The view of `aoai-lb destroy`.
 pub trait DestroyView: View {
     /// The state lists nothing aoai-lb created.
-    fn nothing(&self, state: &Path);
+    fn nothing(&self, state: &aoai_lb_engine::state::Location);
 
     /// The deletes (and the APIM identity put back), before asking.
     fn preview(&self, plan: &Plan);
@@ -143,10 +141,9 @@ pub fn view(printer: &Printer) -> Box<dyn DestroyView> {
 }
 
 impl DestroyView for Human {
-    fn nothing(&self, state: &Path) {
+    fn nothing(&self, state: &aoai_lb_engine::state::Location) {
         self.printer.result(&format!(
-            "Nothing to destroy: {} lists no resource created by aoai-lb.",
-            state.display()
+            "Nothing to destroy: {state} lists no resource created by aoai-lb."
         ));
     }
 
@@ -176,7 +173,7 @@ impl DestroyView for Human {
 }
 
 impl DestroyView for Json {
-    fn nothing(&self, _state: &Path) {
+    fn nothing(&self, _state: &aoai_lb_engine::state::Location) {
         self.printer.json(&json!({ "ok": true, "deleted": 0 }));
     }
 

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod demo;
 pub mod destroy;
 pub mod doctor;
+pub mod force_unlock;
 pub mod github;
 pub mod heartbeat;
 pub mod import;

@@ -1,8 +1,6 @@
 //! How `state list` looks: one line per resource (address, ARM id, and whether it is
 //! pending or not aoai-lb's), or one JSON document.
 
-use std::path::Path;
-
 use serde_json::json;
 
 use super::{Human, Json, View};
@@ -11,7 +9,7 @@ use aoai_lb_engine::state::State;
 
 /// A state file and what it records.
 pub struct Listed<'a> {
-    pub path: &'a Path,
+    pub path: &'a aoai_lb_engine::state::Location,
     pub exists: bool,
     pub state: &'a State,
 }
@@ -30,7 +28,7 @@ impl StateListView for Human {
         if !l.exists {
             self.printer.result(&format!(
                 "No state file at {}: nothing is recorded.",
-                l.path.display()
+                l.path
             ));
             return;
         }
@@ -58,7 +56,7 @@ impl StateListView for Human {
             text.push_str(&format!("{:width$}  {}{flags}\n", e.address, e.id));
         }
         if l.state.resources.is_empty() {
-            text.push_str(&format!("{}: no resources recorded.\n", l.path.display()));
+            text.push_str(&format!("{}: no resources recorded.\n", l.path));
         }
         self.printer.result(text.trim_end());
     }
@@ -67,7 +65,7 @@ impl StateListView for Human {
 impl StateListView for Json {
     fn listed(&self, l: &Listed) {
         self.printer.json(&json!({
-            "state": l.path.display().to_string(),
+            "state": l.path.to_string(),
             "exists": l.exists,
             "deployment": l.state.deployment,
             "subscriptionId": l.state.subscription_id,

@@ -178,6 +178,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
     let model = Model {
         deployment,
         subscription_id,
+        state: top::state(&mut c, plan),
         resource_group: model::ResourceGroup {
             name: rg.name.value.clone(),
             location: rg_location,

@@ -117,3 +117,56 @@ fn tag_name_problem(k: &str) -> Option<String> {
         None
     }
 }
+
+/// The plan's `state:`: a path, or a blob URL of the shape aoai-lb can lock (https, or
+/// plain http on a loopback address for the storage emulator; no query, where a SAS would
+/// be printed with the URL; a container and a blob name).
+pub(super) fn state(c: &mut Checker, plan: &Plan) -> Option<String> {
+    let s = plan.state.as_ref()?;
+    let text = s.value.trim();
+    let lower = text.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        if text.is_empty() {
+            c.error(
+                s.pos,
+                "state",
+                "state is empty: give a file path or a blob URL",
+            );
+        }
+        return Some(text.to_string());
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host_name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let loopback = ["localhost", "[::1]"].contains(&host_name) || host_name.starts_with("127.");
+    let path_style = loopback || host_name.parse::<std::net::Ipv4Addr>().is_ok();
+    let segments = path.split('/').filter(|p| !p.is_empty()).count();
+    let wanted = if path_style { 3 } else { 2 };
+    let why = if lower.starts_with("http://") && !loopback {
+        Some(
+            "plain http is allowed only for a loopback address (the storage emulator); use https"
+                .to_string(),
+        )
+    } else if text.contains('?') || text.contains('#') {
+        Some("the URL carries a query: give a SAS in AZURE_STORAGE_SAS_TOKEN instead, so it is never printed with the URL".to_string())
+    } else if segments < wanted {
+        Some(format!(
+            "not a blob URL of the form {}",
+            if path_style {
+                "http://127.0.0.1:PORT/ACCOUNT/CONTAINER/BLOB"
+            } else {
+                "https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB"
+            }
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        // Never the query: it may be a SAS.
+        let shown = text.split(['?', '#']).next().unwrap_or_default();
+        c.error(s.pos, "state", format!("state `{shown}`: {why}"));
+    }
+    Some(text.to_string())
+}
