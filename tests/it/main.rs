@@ -8,6 +8,8 @@ mod arm_contract;
 mod arm_contract_service;
 mod arm_emulator;
 mod arm_schemas;
+mod azurite;
+mod blob_state;
 mod cli;
 mod dataplane_stream;
 mod durations;
