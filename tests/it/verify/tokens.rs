@@ -192,6 +192,22 @@ fn a_is_throttled_b_is_not(c: &Clients, a: &str, b: &str) {
         assert_eq!(status, 200, "{body}");
         assert!(header(&h, "x-remaining-tokens").is_none(), "{h:?}");
     }
+    // The gateway's log: A's refusal reached no backend; every request names its client.
+    let log = c.http.dataplane(c.emu);
+    let by = |sub: &str| -> Vec<(u64, usize)> {
+        log["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["subscription"] == sub)
+            .map(|r| {
+                let tries = r["attempts"].as_array().unwrap().len();
+                (r["status"].as_u64().unwrap(), tries)
+            })
+            .collect()
+    };
+    assert_eq!(by("team-a"), [(200, 1), (200, 1), (429, 0)]);
+    assert_eq!(by("team-b"), [(200, 1); 5]);
 }
 
 /// C: a quota of 250 an hour: two answers, then 403 with APIM's quota message.

@@ -337,6 +337,10 @@ pub async fn gateway(
     };
     let mut attempts = Vec::new();
     let operation = prepared.as_ref().ok().map(|p| p.operation.name.clone());
+    let subscription = prepared
+        .as_ref()
+        .ok()
+        .and_then(|p| p.context.subscription.as_ref().map(|s| s.0.clone()));
     let outcome = match prepared {
         Err(o) => Outcome::Gateway(o),
         Ok(p) => governed(&em, &p, &body, &method, seq, &mut attempts).await,
@@ -365,6 +369,7 @@ pub async fn gateway(
         path,
         query: loggable_query(&raw_query),
         operation,
+        subscription,
         status: outcome.status(),
         start_ms,
         end_ms: em.clock.now_ms(),

@@ -39,6 +39,8 @@ pub struct GatewayEntry {
     pub query: String,
     /// The API operation the request matched (none: APIM's own 404 or an earlier refusal).
     pub operation: Option<String>,
+    /// The APIM subscription whose key the request carried (its identifier), if any.
+    pub subscription: Option<String>,
     pub status: u16,
     pub start_ms: u64,
     pub end_ms: u64,
