@@ -412,13 +412,16 @@ pub fn settle(
     for h in admission.held {
         let l = &limits[h.limit_at];
         let w = counters.entry(h.counter).or_default();
+        // Tokens count when the answer arrives: in the window of admission, in place of the
+        // estimate reserved there; in a later one, in that window.
         let index = now / w.window_ms.max(1);
-        if w.index == h.index {
+        if index == h.index && w.index == h.index {
             w.used = w.used.saturating_sub(h.reserved) + total;
-        } else if w.index < index {
-            w.index = index;
-            w.used = total;
         } else {
+            if w.index < index {
+                w.index = index;
+                w.used = 0;
+            }
             w.used += total;
         }
         let remaining = h.limit.saturating_sub(w.used).to_string();
@@ -443,115 +446,5 @@ pub fn settle(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::{Format, parse};
-
-    fn limit(attrs: &str) -> Result<TokenLimit, String> {
-        let p = format!("<llm-token-limit {attrs} />");
-        read(&parse(&p, Format::RawXml).unwrap())
-    }
-
-    #[test]
-    fn attributes_as_the_docs_define_them() {
-        let l = limit(r#"counter-key="@(context.Subscription.Id)" tokens-per-minute="500" token-quota="10000" token-quota-period="Daily" estimate-prompt-tokens="true" remaining-tokens-header-name="x-remaining""#).unwrap();
-        assert_eq!(l.tokens_per_minute, Some(500));
-        assert_eq!(l.quota, Some((10_000, Period::Daily)));
-        assert_eq!(l.retry_after_header, "Retry-After");
-        assert_eq!(l.remaining_tokens_header.as_deref(), Some("x-remaining"));
-        for (attrs, why) in [
-            (
-                r#"tokens-per-minute="5" estimate-prompt-tokens="true""#,
-                "counter-key",
-            ),
-            (r#"counter-key="k" estimate-prompt-tokens="true""#, "either"),
-            (
-                r#"counter-key="k" tokens-per-minute="5""#,
-                "estimate-prompt-tokens",
-            ),
-            (
-                r#"counter-key="k" tokens-per-minute="lots" estimate-prompt-tokens="true""#,
-                "whole number",
-            ),
-            (
-                r#"counter-key="k" token-quota="5" token-quota-period="Fortnightly" estimate-prompt-tokens="true""#,
-                "Hourly",
-            ),
-            (
-                r#"counter-key="k" token-quota="5" estimate-prompt-tokens="true""#,
-                "go together",
-            ),
-            (
-                r#"counter-key="k" tokens-per-minute="5" estimate-prompt-tokens="true" burst="1""#,
-                "'burst'",
-            ),
-        ] {
-            let e = limit(attrs).unwrap_err();
-            assert!(e.contains(why), "{attrs}: {e}");
-        }
-    }
-
-    #[test]
-    fn waits_in_words() {
-        assert_eq!(wait_words(53), "53 seconds");
-        assert_eq!(wait_words(21 * 60 + 33), "21 minutes and 33 seconds");
-        assert_eq!(wait_words(3_600 + 60 + 1), "1 hour, 1 minute and 1 second");
-    }
-
-    #[test]
-    fn a_minute_window_refuses_then_frees() {
-        let l = limit(r#"counter-key="k" tokens-per-minute="100" estimate-prompt-tokens="false" remaining-tokens-header-name="rem" tokens-consumed-header-name="used""#).unwrap();
-        let limits = [l];
-        let cx = RequestContext::default();
-        let mut counters = Counters::new();
-        let ask = |now| Ask {
-            prompt_estimate: 10,
-            stream: false,
-            now,
-            scale: 1.0,
-        };
-        let a = admit(&mut counters, "svc", &limits, &cx, &ask(0))
-            .ok()
-            .unwrap();
-        let used = Used {
-            prompt: 60,
-            completion: 40,
-            estimated: false,
-        };
-        let h = settle(&mut counters, &limits, a, Some(used), 10);
-        assert_eq!(
-            h,
-            [
-                ("rem".to_string(), "0".to_string()),
-                ("used".to_string(), "100".to_string())
-            ]
-        );
-        let r = admit(&mut counters, "svc", &limits, &cx, &ask(20_000))
-            .err()
-            .unwrap();
-        assert_eq!(r.status, 429);
-        assert_eq!(
-            r.message,
-            "Token limit is exceeded. Try again in 40 seconds."
-        );
-        assert_eq!(r.headers[0], ("Retry-After".to_string(), "40".to_string()));
-        assert!(admit(&mut counters, "svc", &limits, &cx, &ask(60_000)).is_ok());
-    }
-
-    #[test]
-    fn stream_usage_from_its_chunk_or_estimated() {
-        let chunk = |t: &str| serde_json::json!({"choices": [{"delta": {"content": t}}]});
-        let events = vec![chunk(""), chunk("a"), chunk(" b")];
-        assert_eq!(
-            used(&Value::Null, Some(&events), 7),
-            Used {
-                prompt: 7,
-                completion: 2,
-                estimated: true
-            }
-        );
-        let mut with = events.clone();
-        with.push(serde_json::json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}));
-        assert_eq!(used(&Value::Null, Some(&with), 7).total(), 11);
-    }
-}
+#[path = "tokens_tests.rs"]
+mod tests;
