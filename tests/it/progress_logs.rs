@@ -60,6 +60,19 @@ fn a_long_operation_beats_in_ci_logs_in_text_and_json() {
         out.stderr
     );
 
+    // The last step, recording on the APIM service that this deployment relies on its
+    // identity (a long-running PATCH), is shown too: nothing runs unseen after the
+    // deployments are created.
+    let lines_of: Vec<&str> = out.stderr.lines().collect();
+    let position = |text: &str| lines_of.iter().rposition(|l| l.contains(text));
+    let recorded = position("apim_identity.apim-aoai-lb: updated (").unwrap();
+    assert!(
+        recorded > position(&format!("{deployment}: created")).unwrap()
+            && recorded > position("deployment.aoai-nov26-instance2/gpt-4o: created").unwrap(),
+        "{}",
+        out.stderr
+    );
+
     // Destroy as a script would: JSON on stdout, JSON events on stderr, heartbeats
     // among them (the resource group's delete takes 15 s × 0.12 = 1.8 s).
     let out = run(emu.cli(dir.path()).args([

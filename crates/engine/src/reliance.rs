@@ -8,7 +8,6 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use aoai_lb_arm::resources::ServiceIdentity;
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::desired::Kind;
 use aoai_lb_core::ids::api_version;
@@ -130,32 +129,18 @@ pub async fn fit_restore(
     Ok(others)
 }
 
-/// PATCH of the service's tags (APIM's PATCH replaces `tags`), keeping its identity.
-async fn patch_tags(
-    client: &ArmClient,
-    service_id: &str,
-    identity: &ServiceIdentity,
-    tags: Map<String, Value>,
-) -> Result<(), ArmError> {
-    let mut body = ServiceIdentity::patch_restoring(identity);
-    body["tags"] = Value::Object(tags);
-    client
-        .patch(service_id, api_version::API_MANAGEMENT, &body)
-        .await
-        .map(|_| ())
-}
-
-/// Records that `deployment` relies on the identity (after apply turned it on or found
-/// it on), with the identity as found when this deployment changed it. No write when
-/// the record is there already.
+/// The change that records that `deployment` relies on the identity (after apply
+/// turned it on or found it on), with the identity as found when this deployment
+/// changed it: a PATCH of the service's tags, to send as apply's last step. `None` when
+/// the record is there already (or the service is gone).
 pub async fn rely(
     client: &ArmClient,
     service_id: &str,
     deployment: &str,
     found_before: Option<&Value>,
-) -> Result<(), ArmError> {
+) -> Result<Option<Change>, ArmError> {
     let Some(service) = client.get(service_id, api_version::API_MANAGEMENT).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let mut tags = tags_of(&service);
     let mine = tag_name(deployment);
@@ -174,15 +159,27 @@ pub async fn rely(
         }
     }
     if !changed {
-        return Ok(());
+        return Ok(None);
     }
-    patch_tags(
-        client,
-        service_id,
-        &ServiceIdentity::from_service(&service),
-        tags,
-    )
-    .await
+    let current = service.get("identity").cloned().unwrap_or(Value::Null);
+    let mut c = request::identity_restore(service_id, &current, vec![]);
+    c.note = Some(format!(
+        "record that aoai-lb deployment {deployment} relies on it"
+    ));
+    c.record = None;
+    if let Some(body) = c.request.body.as_mut() {
+        body["tags"] = Value::Object(tags);
+    }
+    Ok(Some(c))
+}
+
+/// Sends [`rely`]'s change.
+pub async fn send(client: &ArmClient, change: &Change) -> Result<(), ArmError> {
+    let body = change.request.body.clone().unwrap_or(Value::Null);
+    client
+        .patch(&change.request.id, &change.request.api_version, &body)
+        .await
+        .map(|_| ())
 }
 
 #[cfg(test)]

@@ -3,14 +3,17 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::cli::{EngineArgs, Settings};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::views::apply::{self as view, Applied, ApplyView};
+use crate::views::progress::Progress;
 use aoai_lb_core::ids;
-use aoai_lb_engine::apply::Report;
 use aoai_lb_engine::apply::{self, ApplyOptions};
+use aoai_lb_engine::apply::{Observer, Report};
+use aoai_lb_engine::error::ChangeError;
 use aoai_lb_engine::plan::Plan;
 use aoai_lb_engine::{plan, reliance, saved, state, traffic};
 
@@ -111,7 +114,7 @@ pub(super) fn execute(
     let shown = p.clone();
     let (mut report, locked) = session.runtime.block_on(apply::apply(run, p, locked));
     if report.ok() && stop.status().is_none() {
-        rely_on_identity(session, model, locked, &mut report);
+        rely_on_identity(session, model, locked, &progress, &mut report);
     }
     progress.group_end();
     // Count the plan's reads too: the user pays for all of them.
@@ -145,22 +148,39 @@ pub(super) fn execute(
 }
 
 /// This deployment relies on the APIM service's identity now: say so on the service, so
-/// another deployment's destroy leaves it on (see [`reliance`]).
+/// another deployment's destroy leaves it on (see [`reliance`]). A write, when needed, is
+/// shown like any change (the PATCH is long-running) and counted in the run's time.
 fn rely_on_identity(
     session: &Session,
     model: &aoai_lb_core::model::Model,
     mut locked: state::LockedState,
+    progress: &Progress,
     report: &mut Report,
 ) {
     let apim = &model.apim;
     let service_id = ids::apim_service(&model.subscription_id, &apim.resource_group, &apim.name);
     let found = locked.state.apim_identity_before.clone();
-    let relied = session.runtime.block_on(reliance::rely(
-        &session.client,
-        &service_id,
-        &model.deployment,
-        found.as_ref(),
-    ));
+    let began = Instant::now();
+    let relied = session.runtime.block_on(async {
+        let Some(change) = reliance::rely(
+            &session.client,
+            &service_id,
+            &model.deployment,
+            found.as_ref(),
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        progress.started(&change);
+        let t = Instant::now();
+        let sent = reliance::send(&session.client, &change)
+            .await
+            .map_err(ChangeError::from);
+        progress.finished(&change, t.elapsed(), &sent);
+        sent
+    });
+    report.wall_seconds += began.elapsed().as_secs_f64();
     match relied {
         Ok(()) => {
             locked.state.apim_service_id = Some(service_id);
