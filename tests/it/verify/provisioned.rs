@@ -193,3 +193,55 @@ fn the_demo_throttles_the_whole_ptu_group_and_shows_the_spillover() {
         );
     }
 }
+
+/// The hosts a backend may name: a Foundry account answers the Azure OpenAI API on its
+/// `services.ai.azure.com` host too, either kind on `cognitiveservices.azure.com`; an
+/// Azure OpenAI account has no Foundry host, so the gateway cannot reach it there.
+#[test]
+fn a_foundry_account_answers_on_its_foundry_host_an_openai_account_does_not() {
+    let plan = example("provisioned-spillover.yaml");
+    let emu = start(&plan, 17, 1.0);
+    let dir = tempfile::tempdir().unwrap();
+    apply(&emu, dir.path(), &plan);
+    let model = load_example(&plan);
+    let service = ids::apim_service(
+        &model.subscription_id,
+        &model.apim.resource_group,
+        &model.apim.name,
+    );
+    let point = |backend: &str, url: &str| {
+        let id = ids::apim_backend(&service, backend);
+        let (_, now) = emu.get(&id, api_version::API_MANAGEMENT);
+        let body = json!({"properties": {
+            "url": url,
+            "protocol": "http",
+            "circuitBreaker": now["properties"]["circuitBreaker"],
+        }});
+        let (status, v) = emu.put(&id, api_version::API_MANAGEMENT, body);
+        assert!(status == 200 || status == 201, "{v}");
+    };
+    point(
+        "ptu-eastus2",
+        "https://aoai-ptu-eastus2.services.ai.azure.com/openai",
+    );
+    point(
+        "ptu-swedencentral",
+        "https://aoai-ptu-swedencentral.cognitiveservices.azure.com/openai",
+    );
+    let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &["--requests", "40"]);
+    assert_eq!(code, 0, "{v:#}\n{stderr}");
+    assert_eq!(v["failed"], 0, "{v:#}");
+    for (_, backend) in PTU {
+        assert!(count(&v, backend) > 0, "{backend}: {v:#}");
+    }
+
+    point(
+        "ptu-swedencentral",
+        "https://aoai-ptu-swedencentral.services.ai.azure.com/openai",
+    );
+    let (code, v, _) = verify_json(&emu, dir.path(), &plan, &["--requests", "40"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["failed"].as_u64().unwrap() > 0, "{v:#}");
+    assert_eq!(count(&v, "ptu-swedencentral"), 0, "{v:#}");
+    assert!(count(&v, "ptu-eastus2") > 0, "{v:#}");
+}
