@@ -36,6 +36,20 @@ fn validate_json_summarises_the_pool() {
     let members = v["summary"]["pool"]["members"].as_array().unwrap();
     assert_eq!(members[0]["weight"], 2);
     assert_eq!(members[1]["region"], "eastus");
+    assert_eq!(members[1]["kind"], "OpenAI");
+}
+
+#[test]
+fn validate_names_the_foundry_accounts() {
+    let out = run(aoai_lb(&repo()).args(["validate", "examples/provisioned-spillover.yaml"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "pool ptu-first-pool: ptu-eastus2 (eastus2, AIServices, priority 1, weight 1), ptu-swedencentral (swedencentral, priority 1, weight 1),"
+        ),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::{Human, Json, View};
 use crate::commands::Loaded;
 use crate::printer::Printer;
+use aoai_lb_core::model::AccountKind;
 
 /// A valid plan and how many ARM resources it makes.
 pub struct Validated<'a> {
@@ -36,8 +37,13 @@ impl ValidateView for Human {
             .accounts
             .iter()
             .map(|a| {
+                // The kind is named when it is not the default.
+                let kind = match a.kind {
+                    AccountKind::OpenAI => String::new(),
+                    other => format!(", {}", other.as_str()),
+                };
                 format!(
-                    "{} ({}, priority {}, weight {})",
+                    "{} ({}{kind}, priority {}, weight {})",
                     a.backend.name, a.location, a.backend.priority, a.backend.weight
                 )
             })
@@ -71,6 +77,7 @@ impl ValidateView for Json {
                         "backend": a.backend.name,
                         "account": a.name,
                         "region": a.location,
+                        "kind": a.kind.as_str(),
                         "priority": a.backend.priority,
                         "weight": a.backend.weight,
                     })).collect::<Vec<_>>(),
