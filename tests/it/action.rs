@@ -215,29 +215,131 @@ fn the_action_and_the_example_workflow_are_well_formed() {
         }
     }
     assert!(uses >= 2);
-    // The state the workflow keeps is the one aoai-lb writes: the plan's default state
-    // (no AOAI_LB_STATE override that one job sets and the other does not).
+    // Every job works on one shared state: a blob named once, at the workflow's level, and
+    // overridden by no job or step (a runner's local file would not outlive its job).
+    assert_eq!(
+        workflow["env"]["AOAI_LB_STATE"], "${{ vars.AOAI_LB_STATE }}",
+        "the workflow names the shared state once"
+    );
     assert!(workflow["concurrency"]["group"].is_string());
-    let mut kept = 0;
-    for (_, job) in workflow["jobs"].as_object().unwrap() {
+    let jobs = workflow["jobs"].as_object().unwrap();
+    for (name, job) in jobs {
+        assert!(
+            job["env"].get("AOAI_LB_STATE").is_none(),
+            "job {name} overrides the state"
+        );
         for step in job["steps"].as_array().unwrap() {
             assert!(
                 step["env"].get("AOAI_LB_STATE").is_none(),
-                "a job overrides the state path: {step:?}"
+                "a step overrides the state: {step:?}"
             );
-            if step["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
-            {
-                kept += 1;
-                assert_eq!(
-                    step["with"]["path"], "infra/aoai-lb.aoai-lb.state.json",
-                    "the artifact is not the plan's default state"
-                );
-            }
         }
     }
-    assert_eq!(kept, 1);
+    // The reviewed plan is what is applied: the plan job saves it (`--out`) as an artifact,
+    // the apply job (after it, behind an environment's review, never two at once) downloads
+    // that artifact and applies the file.
+    let step_using = |job: &str, action: &str| -> Value {
+        jobs[job]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+            .cloned()
+            .unwrap_or_else(|| panic!("job {job} has no step using {action}"))
+    };
+    let planned = step_using("plan", "aoai-lb/aoai-lb@");
+    assert_eq!(planned["with"]["command"], "plan");
+    let saved = planned["with"]["args"].as_str().unwrap();
+    let saved = saved
+        .strip_prefix("--out ")
+        .expect("the plan job saves its plan");
+    let uploaded = step_using("plan", "actions/upload-artifact@");
+    assert_eq!(uploaded["with"]["path"], saved);
+    let apply = &jobs["apply"];
+    assert_eq!(apply["needs"], "plan");
+    assert!(
+        apply["environment"].is_string(),
+        "the apply waits for a review"
+    );
+    assert_eq!(apply["concurrency"]["cancel-in-progress"], false);
+    let downloaded = step_using("apply", "actions/download-artifact@");
+    assert_eq!(downloaded["with"]["name"], uploaded["with"]["name"]);
+    let applied = jobs["apply"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["with"]["command"] == "apply")
+        .expect("the apply job applies");
+    assert_eq!(
+        applied["with"]["plan"], saved,
+        "the apply job applies the saved plan"
+    );
     let triggers = workflow["on"].as_object().unwrap();
     assert!(triggers.contains_key("pull_request") && triggers.contains_key("push"));
+}
+
+/// Plan on a pull request and apply on main, on two runners (two directories) sharing one
+/// blob state: the saved plan made by the first is applied by the second, and a plan after
+/// it finds nothing to do.
+#[test]
+#[ignore = "needs Azurite: bash tests/run-all runs it"]
+fn the_plan_saved_on_one_runner_is_applied_on_another_through_one_blob_state() {
+    let azurite = crate::azurite::Azurite::start();
+    azurite.create_container("aoai-lb");
+    let state = azurite.url("aoai-lb", "prod.aoai-lb.state.json");
+    let example = "examples/two-regions.yaml";
+    let emu = Emu::start(seeded_for(&load_example(&repo().join(example))));
+    let on_blob = |step: &Step, command: &str, plan: &str, args: &str| {
+        let mut cmd = step.command(&emu, command, plan);
+        cmd.env("AOAI_LB_STATE", &state)
+            .env("AZURE_STORAGE_KEY", crate::azurite::KEY)
+            .env("INPUT_ARGS", args);
+        cmd
+    };
+
+    let pr = Step::new();
+    let saved = pr.dir.path().join("aoai-lb.plan");
+    let out = run(&mut on_blob(
+        &pr,
+        "plan",
+        example,
+        &format!("--out {}", saved.display()),
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(pr.outputs().contains("changes=true\n"), "{}", pr.outputs());
+
+    let main = Step::new();
+    let artifact = main.dir.path().join("aoai-lb.plan");
+    std::fs::copy(&saved, &artifact).unwrap();
+    let out = run(&mut on_blob(
+        &main,
+        "apply",
+        &artifact.display().to_string(),
+        "",
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("as it was reviewed"), "{}", out.stderr);
+    assert!(
+        main.outputs().contains("changes=true\n"),
+        "{}",
+        main.outputs()
+    );
+
+    let again = Step::new();
+    let out = run(&mut on_blob(&again, "plan", example, ""));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        again.outputs().contains("exit-code=0\n"),
+        "no changes: {}",
+        again.outputs()
+    );
+    for dir in [pr.dir.path(), main.dir.path(), again.dir.path()] {
+        assert!(
+            !dir.join("state.json").exists(),
+            "a local state was written"
+        );
+    }
+    for text in [&out.stdout, &out.stderr, &again.summary()] {
+        assert!(!text.contains(crate::azurite::KEY));
+    }
 }

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use aoai_lb::engine::state::blob::{Blob, BlobAuth, BlobUrl};
@@ -35,9 +35,10 @@ fn binary() -> PathBuf {
 }
 
 impl Azurite {
-    /// Starts Azurite's blob service and waits for the line saying it listens.
-    // The child is killed and waited for by `Drop`, which clippy cannot see.
-    #[allow(clippy::zombie_processes)]
+    /// Starts Azurite's blob service and waits for the line saying it listens. The free
+    /// port is found by binding port 0 and letting go: if another process takes it in
+    /// between (tests of other checkouts run on this machine too), Azurite ends at once
+    /// saying so, and a new port is tried.
     pub fn start() -> Azurite {
         let bin = binary();
         assert!(
@@ -45,13 +46,27 @@ impl Azurite {
             "needs Azurite at {} (bash tests/run-all installs it; or set AZURITE)",
             bin.display()
         );
+        let mut failures = String::new();
+        for _ in 0..3 {
+            match Azurite::try_start(&bin) {
+                Ok(a) => return a,
+                Err(why) => failures.push_str(&why),
+            }
+        }
+        panic!("Azurite ended before listening, three times:\n{failures}");
+    }
+
+    // The child is killed and waited for by `Drop` (or here, on failure), which clippy
+    // cannot see.
+    #[allow(clippy::zombie_processes)]
+    fn try_start(bin: &Path) -> Result<Azurite, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(&bin)
+        let mut child = Command::new(bin)
             .current_dir(dir.path())
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .args([
@@ -60,7 +75,9 @@ impl Azurite {
                 "--skipApiVersionCheck",
             ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("stderr.txt")).unwrap(),
+            ))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
         // Its output is read to the end on a thread of its own (a closed pipe would end
@@ -81,17 +98,18 @@ impl Azurite {
                     .enable_all()
                     .build()
                     .unwrap();
-                return Azurite {
+                return Ok(Azurite {
                     child,
                     port,
                     _dir: dir,
                     rt,
-                };
+                });
             }
         }
         let _ = child.kill();
         let _ = child.wait();
-        panic!("Azurite ended before listening:\n{said}");
+        let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
+        Err(format!("port {port}:\n{said}{stderr}"))
     }
 
     /// The URL of `blob` in `container`, path-style as the emulator serves it.
