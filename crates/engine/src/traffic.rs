@@ -109,14 +109,23 @@ pub struct Load {
 }
 
 impl Load {
-    /// No traffic: what `output` and `apply` need to describe the endpoint (a deployment
-    /// every account has, the spec's api-version).
-    pub fn for_snippets() -> Load {
+    /// No traffic: what `output` and `apply` need to describe the endpoint: the spec's
+    /// api-version and a deployment to name in the snippets, one every account has, else
+    /// the plan's first (each deployment is routed to the accounts that serve it).
+    pub fn for_snippets(model: &Model) -> Load {
+        let first = || {
+            model
+                .accounts
+                .iter()
+                .flat_map(|a| a.deployments.first())
+                .map(|d| d.name.clone())
+                .next()
+        };
         Load {
             requests: 0,
             concurrency: 1,
             timeout: Duration::from_secs(1),
-            deployment: None,
+            deployment: common_deployment(model).or_else(first),
             api_version: None,
         }
     }

@@ -126,7 +126,7 @@ pub(super) fn execute(
         .ok();
     let endpoint = gateway
         .as_deref()
-        .and_then(|g| traffic::endpoint(model, g, &traffic::Load::for_snippets()).ok());
+        .and_then(|g| traffic::endpoint(model, g, &traffic::Load::for_snippets(model)).ok());
     let applied = Applied {
         file: &loaded.file,
         model,

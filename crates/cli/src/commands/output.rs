@@ -30,7 +30,7 @@ pub fn run(
             let model = &loaded.model;
             let found = session.runtime.block_on(async {
                 let gateway = traffic::gateway_url(&session.client, model).await?;
-                let endpoint = traffic::endpoint(model, &gateway, &Load::for_snippets())?;
+                let endpoint = traffic::endpoint(model, &gateway, &Load::for_snippets(model))?;
                 let key = match (show_secrets, &model.apim.subscription) {
                     (true, Some(_)) => {
                         Some(traffic::subscription_key(&session.client, model).await?)
