@@ -69,6 +69,14 @@ pub enum Address {
     ServiceDiagnostic(Rg, String, String),
     /// `.../service/{s}/apis/{a}/diagnostics/{d}` (ApiDiagnostic_CreateOrUpdate, apimapis.json).
     ApiDiagnostic(Rg, String, String, String),
+    /// `GET .../service/{s}/apis/{a}/diagnostics` (ApiDiagnostic_ListByService).
+    ApiDiagnostics(Rg, String, String),
+    /// `GET [/resourceGroups/{rg}]/providers/Microsoft.Insights/components`
+    /// (Components_ListByResourceGroup, Components_List).
+    Components {
+        sub: String,
+        rg: Option<String>,
+    },
     /// `.../providers/Microsoft.Insights/components/{c}` (Components_CreateOrUpdate,
     /// applicationinsights components_API.json 2020-02-02).
     Component(Rg, String),
@@ -149,6 +157,7 @@ pub enum ApimCollection {
     Apis,
     Subscriptions,
     Loggers,
+    Diagnostics,
 }
 
 impl ApimCollection {
@@ -158,69 +167,8 @@ impl ApimCollection {
             ApimCollection::Apis => "apis",
             ApimCollection::Subscriptions => "subscriptions",
             ApimCollection::Loggers => "loggers",
+            ApimCollection::Diagnostics => "diagnostics",
         }
-    }
-}
-
-/// The resource providers the emulator serves.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub enum Namespace {
-    Resources,
-    CognitiveServices,
-    ApiManagement,
-    Authorization,
-    ManagedIdentity,
-    Insights,
-}
-
-impl Namespace {
-    pub const ALL: [Namespace; 6] = [
-        Namespace::Resources,
-        Namespace::CognitiveServices,
-        Namespace::ApiManagement,
-        Namespace::Authorization,
-        Namespace::ManagedIdentity,
-        Namespace::Insights,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Namespace::Resources => "Microsoft.Resources",
-            Namespace::CognitiveServices => "Microsoft.CognitiveServices",
-            Namespace::ApiManagement => "Microsoft.ApiManagement",
-            Namespace::Authorization => "Microsoft.Authorization",
-            Namespace::ManagedIdentity => "Microsoft.ManagedIdentity",
-            Namespace::Insights => "Microsoft.Insights",
-        }
-    }
-
-    /// The namespace's reference api-version: that of the ARM schema the emulator ships
-    /// for it (`schema`; request bodies are validated with it whatever version was asked),
-    /// or, for the two it ships none for, a documented stable version. The versions
-    /// served are the windows of `versions`, which include this one.
-    pub fn api_version(self) -> &'static str {
-        use crate::schema;
-        match self {
-            // Stable Microsoft.Resources version of "Resource Groups - Create Or Update"
-            // and "Resources - List By Resource Group" (learn.microsoft.com/rest/api/resources,
-            // api-version 2021-04-01).
-            Namespace::Resources => "2021-04-01",
-            Namespace::CognitiveServices => schema::cognitive_services_version(),
-            Namespace::ApiManagement => schema::api_management_version(),
-            Namespace::Authorization => schema::authorization_version(),
-            // Stable Microsoft.ManagedIdentity version of "User Assigned Identities - Get"
-            // (learn.microsoft.com/rest/api/managedidentity, api-version 2023-01-31).
-            Namespace::ManagedIdentity => "2023-01-31",
-            Namespace::Insights => schema::insights_version(),
-        }
-    }
-
-    fn parse(s: &str) -> Option<Namespace> {
-        Namespace::ALL
-            .into_iter()
-            .find(|n| n.name().eq_ignore_ascii_case(s))
     }
 }
 
@@ -285,9 +233,10 @@ impl Address {
             | Address::Logger(..)
             | Address::ServiceDiagnostic(..)
             | Address::ApiDiagnostic(..)
+            | Address::ApiDiagnostics(..)
             | Address::ListSecrets(..) => Namespace::ApiManagement,
             Address::Identity(..) => Namespace::ManagedIdentity,
-            Address::Component(..) => Namespace::Insights,
+            Address::Component(..) | Address::Components { .. } => Namespace::Insights,
             Address::RoleAssignment { .. } => Namespace::Authorization,
             Address::Operation { namespace, .. } => *namespace,
         }
@@ -381,8 +330,17 @@ impl Address {
             Address::ApiDiagnostic(rg, s, a, d) => {
                 format!("{}/{APIM}/{s}/apis/{a}/diagnostics/{d}", rg.id())
             }
+            Address::ApiDiagnostics(rg, s, a) => {
+                format!("{}/{APIM}/{s}/apis/{a}/diagnostics", rg.id())
+            }
             Address::Component(rg, c) => {
                 format!("{}/providers/Microsoft.Insights/components/{c}", rg.id())
+            }
+            Address::Components { sub, rg } => {
+                format!(
+                    "{}/providers/Microsoft.Insights/components",
+                    scope_of(sub, rg)
+                )
             }
             Address::Identity(rg, n) => format!(
                 "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{n}",
@@ -554,6 +512,10 @@ fn provider_resource(rg: Rg, ns: Namespace, rest: &[&str]) -> Result<Address, Pa
             Address::Identity(rg, name(1))
         }
         (Namespace::Insights, 2) if k(0, "components") => Address::Component(rg, name(1)),
+        (Namespace::Insights, 1) if k(0, "components") => Address::Components {
+            sub: rg.sub,
+            rg: Some(rg.name),
+        },
         (Namespace::ApiManagement, _) if k(0, "service") && rest.len() >= 2 => {
             return apim_resource(rg, rest).ok_or_else(unknown);
         }
@@ -570,6 +532,10 @@ pub fn region_key(location: &str) -> String {
         .flat_map(char::to_lowercase)
         .collect()
 }
+
+#[path = "address_namespace.rs"]
+mod namespace;
+pub use namespace::Namespace;
 
 #[path = "address_apim.rs"]
 mod apim;

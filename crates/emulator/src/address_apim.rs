@@ -34,6 +34,8 @@ pub(super) fn apim_resource(rg: Rg, rest: &[&str]) -> Option<Address> {
         4 if k(2, "apis") => Address::Api(rg, svc, name(3)),
         4 if k(2, "subscriptions") => Address::ApimSubscription(rg, svc, name(3)),
         3 if k(2, "loggers") => Address::ApimCollection(rg, svc, ApimCollection::Loggers),
+        3 if k(2, "diagnostics") => Address::ApimCollection(rg, svc, ApimCollection::Diagnostics),
+        5 if k(2, "apis") && k(4, "diagnostics") => Address::ApiDiagnostics(rg, svc, name(3)),
         4 if k(2, "loggers") => Address::Logger(rg, svc, name(3)),
         4 if k(2, "diagnostics") => Address::ServiceDiagnostic(rg, svc, name(3)),
         6 if k(2, "apis") && k(4, "diagnostics") => {

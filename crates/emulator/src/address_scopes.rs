@@ -116,6 +116,9 @@ pub(super) fn subscription_provider(sub: String, s: &[&str]) -> Result<Address, 
     if ns == Namespace::ApiManagement && s.len() == 2 && k(1, "service") {
         return Ok(Address::ApimServices { sub, rg: None });
     }
+    if ns == Namespace::Insights && s.len() == 2 && k(1, "components") {
+        return Ok(Address::Components { sub, rg: None });
+    }
     if ns == Namespace::CognitiveServices
         && s.len() == 7
         && k(1, "locations")

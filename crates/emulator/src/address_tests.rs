@@ -112,6 +112,32 @@ fn api_management_children() {
         Ok(d.clone())
     );
     assert_eq!(d.parent(), Some(Address::Api(rg(), s(), "a1".into())));
+    assert_eq!(
+        parse(&format!("{svc}/apis/a1/diagnostics")),
+        Ok(Address::ApiDiagnostics(rg(), s(), "a1".into()))
+    );
+    assert_eq!(
+        parse(&format!("{svc}/diagnostics")),
+        Ok(Address::ApimCollection(
+            rg(),
+            s(),
+            ApimCollection::Diagnostics
+        ))
+    );
+    assert_eq!(
+        parse(&format!("{RG}/providers/Microsoft.Insights/components")),
+        Ok(Address::Components {
+            sub: "s1".into(),
+            rg: Some("rg1".into())
+        })
+    );
+    assert_eq!(
+        parse("/subscriptions/s1/providers/Microsoft.Insights/components"),
+        Ok(Address::Components {
+            sub: "s1".into(),
+            rg: None
+        })
+    );
     let c = format!("{RG}/providers/microsoft.insights/components/ai1");
     assert_eq!(parse(&c), Ok(Address::Component(rg(), "ai1".into())));
     assert_eq!(

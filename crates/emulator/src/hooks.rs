@@ -1,6 +1,7 @@
 //! Test hooks under `/_emulator/` (no bearer token, no faults, not logged): the request
 //! log, the whole state as ARM would return it, reset to the seeds, replacing the fault
-//! configuration, and the data plane's configuration and log. They are reachable only
+//! configuration, the data plane's configuration and log, and the token metrics its
+//! policies emitted. They are reachable only
 //! with the token of this run (`guard`): the process that started the emulator has it
 //! (`Running::hook_token`; `aoai-lb emulator` prints it), anything else on the machine
 //! that finds the port does not. The product never calls them (`aoai-lb demo`, which

@@ -50,6 +50,42 @@ async fn a_component(arm: &Arm) -> String {
     key
 }
 
+/// The collections: components of the group and of the subscription, the API's and the
+/// service's diagnostics (each its own; `$filter` on name).
+async fn lists(arm: &Arm) {
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for scope in [rg_path("rg-apim"), format!("/subscriptions/{}", super::SUB)] {
+        let path = format!("{scope}/providers/Microsoft.Insights/components");
+        let r = arm.get(&path, INSIGHTS).await;
+        assert_eq!(names(&r.body), ["ai-aoai-lb"], "{}", r.body);
+    }
+    let api = arm
+        .get(&format!("{}/apis/openai/diagnostics", svc()), APIM)
+        .await;
+    assert_eq!(names(&api.body), ["applicationinsights"]);
+    assert_eq!(api.body["value"][0]["properties"]["metrics"], true);
+    let service = arm.get(&format!("{}/diagnostics", svc()), APIM).await;
+    assert_eq!(names(&service.body), ["applicationinsights"]);
+    assert!(
+        service.body["value"][0]["properties"]
+            .get("metrics")
+            .is_none()
+    );
+    let filtered = format!(
+        "{}/apis/openai/diagnostics?api-version={APIM}&$filter=name eq 'other'",
+        svc()
+    );
+    let none = arm.send(Method::GET, &filtered, None).await;
+    assert_eq!(none.body["count"], 0, "{}", none.body);
+}
+
 #[tokio::test]
 async fn components_loggers_and_diagnostics() {
     let arm = Arm::start(with_apim(&[("apim1", "rg-apim")])).await;
@@ -113,6 +149,7 @@ async fn components_loggers_and_diagnostics() {
     let service_diag = format!("{}/diagnostics/applicationinsights", svc());
     let full = json!({"properties": {"loggerId": logger}});
     assert_eq!(arm.put(&service_diag, APIM, &full).await.status, 201);
+    lists(&arm).await;
 
     // Deletes: 200, then 204; the component's group goes with it.
     assert_eq!(arm.delete(&diag, APIM).await.status, 200);

@@ -7,6 +7,10 @@
 //! - Accounts_List and Accounts_ListByResourceGroup (cognitiveservices.json): every
 //!   account of the subscription or group; neither documents a `$filter`.
 //! - ApiManagementService_List and _ListByResourceGroup (apimdeployment.json).
+//! - Components_List and Components_ListByResourceGroup (applicationinsights
+//!   components_API.json 2020-02-02): no `$filter` documented.
+//! - ApiDiagnostic_ListByService (apimapis.json, `GET .../apis/{a}/diagnostics`): `$filter`
+//!   on `name`, paged as API Management pages (`count`, `$skip`).
 //! - ApiPolicy_ListByApi (apimapis.json, `GET .../apis/{a}/policies`): the API's policy,
 //!   if it has one.
 //!
@@ -14,8 +18,8 @@
 
 use serde_json::Value;
 
-use super::Cx;
 use super::lists::{clauses, invalid_filter, page};
+use super::{Cx, odata};
 use crate::address::{Address, Rg};
 use crate::reply::{ArmError, Reply};
 use crate::store::{Kind, key};
@@ -106,7 +110,8 @@ fn of_kind(cx: &Cx, kind: Kind, sub: &str, rg: &Option<String>) -> Result<Vec<Va
 /// A subscription's or a group's top-level resources of one kind, unfiltered, paged with
 /// `$skiptoken`: Accounts_List and Accounts_ListByResourceGroup (`Kind::Account`),
 /// ApiManagementService_List and ApiManagementService_ListByResourceGroup
-/// (`Kind::ApimService`).
+/// (`Kind::ApimService`), Components_List and Components_ListByResourceGroup
+/// (`Kind::Component`).
 pub fn top_level(
     cx: &mut Cx,
     addr: &Address,
@@ -117,6 +122,35 @@ pub fn top_level(
     no_filter(cx)?;
     let items = of_kind(cx, kind, sub, rg)?;
     page(cx, addr, items, "$skiptoken")
+}
+
+/// ApiDiagnostic_ListByService: the API's diagnostics, paged as the other API Management
+/// lists (`count`, `$skip`); `$filter` on `name` as the operation documents it.
+pub fn api_diagnostics(
+    cx: &mut Cx,
+    addr: &Address,
+    rg: &Rg,
+    service: &str,
+    api: &str,
+) -> Result<Reply, ArmError> {
+    let api_addr = Address::Api(rg.clone(), service.to_string(), api.to_string());
+    if !cx.store.exists(&api_addr.id()) {
+        return Err(cx.missing(&api_addr));
+    }
+    let wanted = match cx.query.get("$filter") {
+        Some(f) => odata::parse(f)
+            .filter(|cs| cs.iter().all(|c| c.field.eq_ignore_ascii_case("name")))
+            .ok_or_else(|| invalid_filter(f))?,
+        None => vec![],
+    };
+    let items = cx
+        .store
+        .below(&api_addr.id())
+        .filter(|r| r.kind == Kind::Diagnostic)
+        .filter(|r| odata::matches(&wanted, &r.body))
+        .map(|r| r.body.clone())
+        .collect();
+    super::lists::apim_page(cx, addr, items)
 }
 
 /// ApiPolicy_ListByApi: `{value: [policy]}` or `{value: []}`.

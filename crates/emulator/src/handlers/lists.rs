@@ -257,6 +257,8 @@ pub fn apim(
                 "user",
             ],
         ),
+        // Diagnostic_ListByService's $filter fields (apimdiagnostics.json).
+        ApimCollection::Diagnostics => (Kind::Diagnostic, 2, &["name"]),
         // Logger_ListByService's $filter fields (apimloggers.json).
         ApimCollection::Loggers => (
             Kind::Logger,

@@ -333,6 +333,12 @@ fn dispatch(
             collections::top_level(cx, addr, Kind::ApimService, sub, rg)
         }
         (Address::ApiPolicies(rg, s, a), "GET") => collections::api_policies(cx, addr, rg, s, a),
+        (Address::ApiDiagnostics(rg, s, a), "GET") => {
+            collections::api_diagnostics(cx, addr, rg, s, a)
+        }
+        (Address::Components { sub, rg }, "GET") => {
+            collections::top_level(cx, addr, Kind::Component, sub, rg)
+        }
         _ => Err(method_not_allowed(method, addr)),
     }
 }
