@@ -266,6 +266,10 @@ fn deployments(model: &Model, a: &Account, out: &mut Vec<DesiredResource>) {
             model_obj.insert("version".into(), json!(v));
         }
         let addr = address(Kind::Deployment, &format!("{}/{}", a.name, d.name));
+        let mut properties = json!({ "model": model_obj });
+        if let Some(o) = &d.version_upgrade_option {
+            properties["versionUpgradeOption"] = json!(o);
+        }
         out.push(DesiredResource {
             address: addr.clone(),
             kind: Kind::Deployment,
@@ -274,7 +278,7 @@ fn deployments(model: &Model, a: &Account, out: &mut Vec<DesiredResource>) {
             method: Method::Put,
             body: json!({
                 "sku": { "name": d.sku, "capacity": d.capacity },
-                "properties": { "model": model_obj },
+                "properties": properties,
                 "tags": tags(model),
             }),
             depends_on: vec![previous],

@@ -22,6 +22,8 @@ pub struct Model {
     pub tags: BTreeMap<String, String>,
     pub accounts: Vec<Account>,
     pub apim: Apim,
+    /// Warn of a retirement within this many days (the plan's `retireWarningDays`).
+    pub retire_warning_days: u32,
 }
 
 /// The name of a deployment whose plan does not set `deployment`: its APIM service and
@@ -117,6 +119,8 @@ pub struct Deployment {
     pub version: Option<String>,
     pub sku: String,
     pub capacity: u32,
+    /// ARM's `properties.versionUpgradeOption`, when the plan sets it.
+    pub version_upgrade_option: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

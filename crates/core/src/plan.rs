@@ -41,6 +41,10 @@ pub struct Plan {
     pub accounts: Located<Vec<Account>>,
     /// The existing API Management service and what to create in it.
     pub apim: Located<Apim>,
+    /// `plan`, `apply` and `doctor` warn when a deployment's model version retires on its sku within this many days, by the retirement dates ARM's model catalog gives today (0: never warn). Default 90.
+    #[schemars(range(min = 0, max = 3650))]
+    #[serde(default, deserialize_with = "whole::optional")]
+    pub retire_warning_days: Option<Located<i64>>,
 }
 
 /// The resource group that holds the Azure OpenAI accounts.
@@ -97,6 +101,8 @@ pub struct Deployment {
     #[schemars(range(min = 1, max = 100000))]
     #[serde(default, deserialize_with = "whole::optional")]
     pub capacity: Option<Located<i64>>,
+    /// When Azure moves the deployment to another model version: OnceNewDefaultVersionAvailable, OnceCurrentVersionExpired or NoAutoUpgrade (ARM's `properties.versionUpgradeOption`). Default: left to Azure (OnceNewDefaultVersionAvailable).
+    pub version_upgrade_option: Option<Located<String>>,
 }
 
 /// An account's APIM backend.

@@ -113,6 +113,10 @@ pub struct Plan {
     /// plan can tell whether Azure changed since. No body is kept: no secret either.
     #[serde(default)]
     pub reads: BTreeMap<String, String>,
+    /// What the preflight warns of (a version retiring soon, a catalog or quota list ARM
+    /// did not serve): shown with the plan, in its JSON and in the GitHub summary.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -339,6 +343,7 @@ pub async fn plan(client: &ArmClient, model: &Model, state: &State) -> Result<Pl
         changes,
         spec_sha256,
         reads,
+        warnings: preflight.warnings,
     })
 }
 

@@ -17,9 +17,6 @@ use aoai_lb_core::model::{Deployment, Model};
 
 use super::quota;
 
-/// A sku retiring within this many days is a warning.
-pub const WARN_DAYS: i64 = 90;
-
 /// What the catalog says of the plan: refusals (the plan must not be applied) and warnings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Findings {
@@ -51,11 +48,13 @@ pub fn wanted(model: &Model) -> Vec<Wanted<'_>> {
 }
 
 /// The plan's deployments against the catalogs read (region → its models; a region whose
-/// catalog is empty or was not read is not checked) on `today` (`YYYY-MM-DD`).
+/// catalog is empty or was not read is not checked) on `today` (`YYYY-MM-DD`); a sku
+/// retiring within `horizon` days (the plan's `retireWarningDays`; 0: never) warns.
 pub fn check(
     wanted: &[Wanted<'_>],
     catalogs: &BTreeMap<String, Vec<CatalogModel>>,
     today: &str,
+    horizon: u32,
 ) -> Findings {
     let mut f = Findings::default();
     for w in wanted {
@@ -82,7 +81,7 @@ pub fn check(
             Some(until) => {
                 if let Some(day) = until.map(day_of)
                     && let Some(n) = days_between(today, day)
-                    && n <= WARN_DAYS
+                    && n <= i64::from(horizon)
                 {
                     f.warnings
                         .push(format!("{head} retires on {day} (in {n} days)"));
@@ -242,7 +241,7 @@ pub async fn run(
     }
     let today = today.unwrap_or_else(local_today);
     let wanted = wanted(model);
-    let mut f = check(&wanted, &catalogs, &today);
+    let mut f = check(&wanted, &catalogs, &today, model.retire_warning_days);
     f.refusals
         .extend(quota::check(&wanted, &catalogs, &usages, existing));
     for (list, region) in unread {

@@ -61,6 +61,7 @@ fn dep(model: &str, version: &str, sku: &str) -> Deployment {
         version: Some(version.into()),
         sku: sku.into(),
         capacity: 10,
+        version_upgrade_option: None,
     }
 }
 
@@ -70,7 +71,7 @@ fn check_one(location: &str, d: &Deployment, today: &str) -> Findings {
         location,
         deployment: d,
     }];
-    check(&w, &catalogs(), today)
+    check(&w, &catalogs(), today, 90)
 }
 
 #[test]
@@ -104,6 +105,18 @@ fn the_same_sku_before_its_date_warns_within_90_days_only() {
     );
     let f = check_one("westus", &d, "2025-12-01");
     assert_eq!(f, Findings::default());
+    // The horizon is the plan's: 20 days does not reach 2026-03-31, 0 never warns.
+    let w = [Wanted {
+        account: "acct1",
+        location: "westus",
+        deployment: &d,
+    }];
+    assert_eq!(
+        check(&w, &catalogs(), "2026-03-01", 20),
+        Findings::default()
+    );
+    assert_eq!(check(&w, &catalogs(), "2026-03-30", 0), Findings::default());
+    assert_eq!(check(&w, &catalogs(), "2026-03-11", 20).warnings.len(), 1);
 }
 
 #[test]

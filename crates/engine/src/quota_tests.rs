@@ -42,6 +42,7 @@ fn dep(name: &str, sku: &str, capacity: u32) -> Deployment {
         version: Some("2025-04-14".into()),
         sku: sku.into(),
         capacity,
+        version_upgrade_option: None,
     }
 }
 

@@ -236,7 +236,7 @@ fn deployment(
     }
     let sku = match &d.sku {
         Some(s) => {
-            deployment_sku(c, s, &g("sku"));
+            one_of(c, s, &g("sku"), "deployment sku", DEPLOYMENT_SKUS);
             s.value.clone()
         }
         None => "Standard".to_string(),
@@ -245,20 +245,46 @@ fn deployment(
         Some(cap) => c.int_range(cap, &g("capacity"), "capacity", 1, 100_000) as u32,
         None => 10,
     };
+    let version_upgrade_option = d.version_upgrade_option.as_ref().map(|o| {
+        one_of(
+            c,
+            o,
+            &g("versionUpgradeOption"),
+            "versionUpgradeOption",
+            UPGRADE_OPTIONS,
+        );
+        o.value.clone()
+    });
     model::Deployment {
         name: d.name.value.clone(),
         model: d.model.value.clone(),
         version: d.version.as_ref().map(|v| v.value.clone()),
         sku,
         capacity,
+        version_upgrade_option,
     }
 }
 
-fn deployment_sku(c: &mut Checker, s: &crate::located::Located<String>, field: &str) {
-    if DEPLOYMENT_SKUS.contains(&s.as_str()) {
+/// ARM's values of a deployment's `properties.versionUpgradeOption` (cognitiveservices.json,
+/// DeploymentModelVersionUpgradeOption).
+const UPGRADE_OPTIONS: &[&str] = &[
+    "OnceNewDefaultVersionAvailable",
+    "OnceCurrentVersionExpired",
+    "NoAutoUpgrade",
+];
+
+/// An error unless `s` is one of `allowed` (exactly), with a did-you-mean.
+fn one_of(
+    c: &mut Checker,
+    s: &crate::located::Located<String>,
+    field: &str,
+    what: &str,
+    allowed: &[&str],
+) {
+    if allowed.contains(&s.as_str()) {
         return;
     }
-    let hint = DEPLOYMENT_SKUS
+    let hint = allowed
         .iter()
         .find(|k| {
             k.eq_ignore_ascii_case(s)
@@ -270,9 +296,9 @@ fn deployment_sku(c: &mut Checker, s: &crate::located::Located<String>, field: &
         s.pos,
         field,
         format!(
-            "unknown deployment sku `{}`{hint}; one of {}",
+            "unknown {what} `{}`{hint}; one of {}",
             s.value,
-            DEPLOYMENT_SKUS.join(", ")
+            allowed.join(", ")
         ),
     );
 }

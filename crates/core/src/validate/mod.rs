@@ -175,8 +175,13 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
         }
         None => model::derived_deployment(&apim.name.value, &apim.api.name.value),
     };
+    let retire_warning_days = match &plan.retire_warning_days {
+        Some(d) => c.int_range(d, "retireWarningDays", "retireWarningDays", 0, 3650) as u32,
+        None => 90,
+    };
     let model = Model {
         deployment,
+        retire_warning_days,
         subscription_id,
         state: top::state(&mut c, plan),
         resource_group: model::ResourceGroup {
