@@ -166,3 +166,130 @@ fn capacity_beyond_the_free_quota_fails_plan_naming_the_quota_with_nothing_writt
         .current_dir(repo()));
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
+
+#[test]
+fn warnings_and_refusals_reach_json_the_github_summary_and_doctor() {
+    // 2026-03-01: gpt-4o 2024-08-06 on Standard retires in 30 days (a warning).
+    let emu = emulator("2026-03-01");
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let out = run(emu
+        .cli(dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["plan", EXAMPLE, "--output", "json"])
+        .current_dir(repo()));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let warnings = v["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{v:#}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .ends_with("gpt-4o 2024-08-06 on Standard retires on 2026-03-31 (in 30 days)"),
+        "{v:#}"
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("> ⚠️ account aoai-nov26-instance1 (westus)"),
+        "{md}"
+    );
+    assert!(
+        out.stderr
+            .contains("::warning title=aoai-lb preflight::account aoai-nov26-instance1"),
+        "{}",
+        out.stderr
+    );
+
+    // A horizon of 20 days does not reach the date: no warning.
+    let plan = variant(dir.path(), "tags:\n", "retireWarningDays: 20\ntags:\n");
+    let out = run(emu
+        .cli(dir.path())
+        .arg("plan")
+        .arg(&plan)
+        .args(["--output", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["warnings"], serde_json::json!([]), "{:#}", v["warnings"]);
+
+    // After the date: the refusal, as JSON on stdout, as annotations, and from doctor.
+    let emu = emulator("2026-04-01");
+    let out = run(emu
+        .cli(dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["plan", EXAMPLE, "--output", "json"])
+        .current_dir(repo()));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["refusals"].as_array().unwrap().len(), 2, "{v:#}");
+    assert!(out.stderr.contains("::error title=aoai-lb preflight::account aoai-nov26-instance1 (westus), deployment gpt-4o: gpt-4o 2024-08-06 on Standard retired on 2026-03-31"), "{}", out.stderr);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("- ❌ account aoai-nov26-instance2 (eastus)"),
+        "{md}"
+    );
+
+    let out = run(emu
+        .cli(dir.path())
+        .args(["doctor", EXAMPLE])
+        .current_dir(repo()));
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("FAIL model catalog and quotas: account aoai-nov26-instance2 (eastus), deployment gpt-4o: gpt-4o 2024-08-06 on Standard retired on 2026-03-31"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(writes(&emu), Vec::<String>::new());
+}
+
+#[test]
+fn version_upgrade_option_is_sent_diffed_and_shown() {
+    let emu = emulator("2026-03-01");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let plan = variant(
+        dir.path(),
+        "        capacity: 10\n",
+        "        capacity: 10\n        versionUpgradeOption: NoAutoUpgrade\n",
+    );
+    let out = run(emu
+        .cli(dir.path())
+        .env("AOAI_LB_STATE", &state)
+        .args(["apply", "--yes"])
+        .arg(&plan));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // What ARM holds: the value sent (the emulator fills in Azure's default only when none is).
+    let id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-lb/providers/Microsoft.CognitiveServices/accounts/aoai-nov26-instance1/deployments/gpt-4o";
+    let (status, got) = emu.get(id, aoai_lb::core::ids::api_version::COGNITIVE_SERVICES);
+    assert_eq!(status, 200, "{got:#}");
+    assert_eq!(
+        got["properties"]["versionUpgradeOption"], "NoAutoUpgrade",
+        "{got:#}"
+    );
+    let again = run(emu
+        .cli(dir.path())
+        .env("AOAI_LB_STATE", &state)
+        .arg("plan")
+        .arg(&plan));
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("NoAutoUpgrade", "OnceCurrentVersionExpired");
+    std::fs::write(&plan, text).unwrap();
+    let changed = run(emu
+        .cli(dir.path())
+        .env("AOAI_LB_STATE", &state)
+        .arg("plan")
+        .arg(&plan));
+    assert_eq!(changed.code, 3, "{}", changed.stderr);
+    assert!(
+        changed.stdout.contains(
+            "properties.versionUpgradeOption: \"NoAutoUpgrade\" -> \"OnceCurrentVersionExpired\""
+        ),
+        "{}",
+        changed.stdout
+    );
+}

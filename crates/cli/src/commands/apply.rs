@@ -56,7 +56,7 @@ fn run_in(view: &dyn ApplyView, session: &Session, loaded: &load::Loaded, yes: b
     {
         Ok(p) => p,
         Err(e) => {
-            view.error(&e.to_string());
+            view.plan_failed(&e);
             return ExitStatus::Failure;
         }
     };

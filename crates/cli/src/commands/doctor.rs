@@ -1,5 +1,6 @@
 //! `aoai-lb doctor [PLAN]`: can this machine apply this plan? Checks the credential and
-//! reads (never writes) what the plan relies on.
+//! reads (never writes) what the plan relies on, and runs the same preflight as `plan`
+//! (model catalog and quotas), each finding a check.
 
 use std::path::Path;
 
@@ -11,6 +12,7 @@ use aoai_lb_arm::resources::{ApimService, user_assigned_identity};
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::ids::{self, api_version};
 use aoai_lb_core::model::Identity;
+use aoai_lb_engine::preflight;
 
 use super::load;
 
@@ -108,6 +110,7 @@ async fn checks(client: &ArmClient, model: Option<&aoai_lb_core::model::Model>) 
         Ok(None) => Check { name, ok: false, detail: format!("not found in resource group {}: aoai-lb uses an existing service (creating one takes 30-45 minutes); create it first or fix apim.name / apim.resourceGroup", m.apim.resource_group) },
         Err(e) => fail(name, e),
     });
+    out.extend(preflight(client, m).await);
     if let Identity::UserAssigned { id } = &m.apim.identity {
         let name = "user-assigned identity".to_string();
         out.push(match client.get(id, api_version::MANAGED_IDENTITY).await {
@@ -125,6 +128,46 @@ async fn checks(client: &ArmClient, model: Option<&aoai_lb_core::model::Model>) 
                 detail: format!("{id} not found"),
             },
             Err(e) => fail(name, e),
+        });
+    }
+    out
+}
+
+/// The preflight `plan` and `apply` run (model catalog and quotas, engine::preflight):
+/// a check per refusal (failing) and per warning, or one passing check.
+async fn preflight(client: &ArmClient, m: &aoai_lb_core::model::Model) -> Vec<Check> {
+    let name = "model catalog and quotas".to_string();
+    let existing = match preflight::existing(client, m).await {
+        Ok(e) => e,
+        Err(e) => return vec![fail(name, e)],
+    };
+    let f = match preflight::run(client, m, &existing).await {
+        Ok(f) => f,
+        Err(e) => return vec![fail(name, e)],
+    };
+    let mut out: Vec<Check> = f
+        .refusals
+        .into_iter()
+        .map(|detail| Check {
+            name: name.clone(),
+            ok: false,
+            detail,
+        })
+        .collect();
+    out.extend(f.warnings.into_iter().map(|w| Check {
+        name: name.clone(),
+        ok: true,
+        detail: format!("warning: {w}"),
+    }));
+    if out.is_empty() {
+        let n: usize = m.accounts.iter().map(|a| a.deployments.len()).sum();
+        out.push(Check {
+            name,
+            ok: true,
+            detail: format!(
+                "{n} deployments offered in their regions, none retiring within {} days, within the free quota",
+                m.retire_warning_days
+            ),
         });
     }
     out

@@ -38,18 +38,20 @@ fn run_in(
     loaded: &load::Loaded,
     out: Option<&Path>,
 ) -> ExitStatus {
-    let computed = state::read(&session.state)
-        .map_err(|e| e.to_string())
-        .and_then(|current| {
-            session
-                .runtime
-                .block_on(plan::plan(&session.client, &loaded.model, &current))
-                .map_err(|e| e.to_string())
-        });
+    let current = match state::read(&session.state) {
+        Ok(c) => c,
+        Err(e) => {
+            view.error(&e.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    let computed = session
+        .runtime
+        .block_on(plan::plan(&session.client, &loaded.model, &current));
     let p = match computed {
         Ok(p) => p,
         Err(e) => {
-            view.error(&e);
+            view.plan_failed(&e);
             return ExitStatus::Failure;
         }
     };

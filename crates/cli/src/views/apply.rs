@@ -107,6 +107,7 @@ pub trait ApplyView: View {
             return;
         };
         let report = a.report;
+        gh.warn_each(&a.plan.warnings);
         let mut md = super::plan::markdown(a.plan, &format!("aoai-lb apply `{}`", a.file));
         let verb = if report.ok() {
             "**Apply complete**"
@@ -190,6 +191,7 @@ impl ApplyView for Json {
             "file": a.file,
             "ok": a.report.ok(),
             "report": a.report,
+            "warnings": a.plan.warnings,
             "gatewayUrl": a.gateway,
             "apiUrl": a.api_url(),
             "subscriptionKeyHeader": a.model.apim.api.subscription_key_header,

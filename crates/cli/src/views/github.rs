@@ -72,6 +72,29 @@ impl GitHub {
     }
 }
 
+impl GitHub {
+    /// A `::warning::` annotation per message (no file: what Azure said of the plan).
+    pub fn warn_each(&self, messages: &[String]) {
+        self.annotate_each("warning", messages);
+    }
+
+    /// An `::error::` annotation per message, and the messages in the job summary.
+    pub fn refuse_each(&self, title: &str, messages: &[String]) {
+        self.annotate_each("error", messages);
+        let mut md = format!("### {title}\n\n");
+        for m in messages {
+            md.push_str(&format!("- ❌ {}\n", cell(m)));
+        }
+        self.summary(&md);
+    }
+
+    fn annotate_each(&self, level: &str, messages: &[String]) {
+        for m in messages {
+            eprintln!("::{level} title=aoai-lb preflight::{}", escape_data(m));
+        }
+    }
+}
+
 /// GitHub's escaping for a command's message.
 fn escape_data(s: &str) -> String {
     s.replace('%', "%25")

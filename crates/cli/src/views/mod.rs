@@ -70,6 +70,28 @@ pub trait View {
         }
     }
 
+    /// A plan that stopped before any write (`plan`, `apply`): the error on stderr; ARM's
+    /// catalog and quota refusals also as GitHub annotations and summary lines and, for
+    /// `--output json`, as `{"ok": false, "error", "refusals"}` on stdout.
+    fn plan_failed(&self, e: &aoai_lb_engine::plan::PlanError) {
+        self.error(&e.to_string());
+        if let aoai_lb_engine::plan::PlanError::Catalog(refusals) = e {
+            if let Some(gh) = github::GitHub::detect() {
+                gh.refuse_each(
+                    "aoai-lb: ARM's model catalog and quotas refuse the plan",
+                    refusals,
+                );
+            }
+            if self.printer().format == crate::cli::OutputFormat::Json {
+                self.printer().json(&serde_json::json!({
+                    "ok": false,
+                    "error": "ARM's model catalog and quotas refuse these deployments (nothing was changed)",
+                    "refusals": refusals,
+                }));
+            }
+        }
+    }
+
     /// A note on stderr (silent with --quiet).
     fn info(&self, text: &str) {
         self.printer().info(text);

@@ -149,6 +149,9 @@ pub fn markdown(plan: &Plan, title: &str) -> String {
         "### {title}\n\n**Plan: {} to add, {} to change, {} to destroy** ({} unchanged)\n\n",
         s.add, s.change, s.destroy, s.unchanged
     );
+    for w in &plan.warnings {
+        md.push_str(&format!("> ⚠️ {}\n\n", cell(w)));
+    }
     let changing: Vec<_> = plan
         .changes
         .iter()
@@ -210,6 +213,7 @@ pub trait PlanView: super::View {
     /// The plan as a job summary and a `changes` step output (GitHub Actions).
     fn github(&self, p: &Planned) {
         if let Some(gh) = super::github::GitHub::detect() {
+            gh.warn_each(&p.plan.warnings);
             gh.summary(&markdown(p.plan, &format!("aoai-lb plan `{}`", p.file)));
             gh.summary(&format!("ARM requests: {} reads.\n", p.requests.reads));
             let changes = p.plan.has_changes();
@@ -240,6 +244,7 @@ impl PlanView for super::Json {
             "file": p.file,
             "changes": p.plan.changes,
             "summary": p.plan.summary(),
+            "warnings": p.plan.warnings,
             "requests": p.requests,
             "savedTo": p.saved_to,
         }));
