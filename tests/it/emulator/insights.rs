@@ -142,10 +142,24 @@ async fn components_loggers_and_diagnostics() {
         arm.get(&diag, APIM).await.body["properties"]["metrics"],
         true
     );
+    // A logger that does not exist, or an id that is no logger's: APIM's quoted refusals.
     let unknown = json!({"properties": {"loggerId": "/loggers/nope"}});
-    arm.put(&diag, APIM, &unknown)
-        .await
-        .expect_error(400, "ValidationError");
+    let r = arm.put(&diag, APIM, &unknown).await;
+    assert_eq!(
+        r.expect_error(400, "ValidationError"),
+        "One or more fields contain incorrect values:"
+    );
+    assert_eq!(
+        r.body["error"]["details"],
+        json!([{"code": "ValidationError", "target": "loggerId", "message": "Logger Id 'nope' does not exist"}])
+    );
+    let other = json!({"properties": {"loggerId": component()}});
+    let r = arm.put(&diag, APIM, &other).await;
+    r.expect_error(400, "ValidationError");
+    assert_eq!(
+        r.body["error"]["details"][0]["message"],
+        "Invalid field 'loggerId' specified"
+    );
     let service_diag = format!("{}/diagnostics/applicationinsights", svc());
     let full = json!({"properties": {"loggerId": logger}});
     assert_eq!(arm.put(&service_diag, APIM, &full).await.status, 201);

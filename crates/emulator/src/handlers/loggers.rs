@@ -10,7 +10,7 @@
 //!   "{{5a.......2a}}"`); the emulator keeps them where no GET, list or state dump shows
 //!   them, and answers `{{Logger-Credentials--<24 hex digits>}}`.
 //! - A diagnostic's `loggerId` (`/loggers/{id}` as in the example, or the logger's full
-//!   id) must name a logger of the same service. `metrics: true` is what "Emit custom
+//!   id) must name a logger of the same service (`invalid_field`: the refusals quoted). `metrics: true` is what "Emit custom
 //!   metrics via emit-metric policy. Applicable only to Application Insights diagnostic
 //!   settings" (DiagnosticContractProperties) turns on.
 //!
@@ -104,18 +104,29 @@ pub fn logger_of(service_id: &str, logger_id: &str) -> Option<String> {
     (rest.starts_with("/loggers/") && rest.matches('/').count() == 2).then(|| logger_id.into())
 }
 
+/// API Management's refusal of a diagnostic's `loggerId`, as quoted from real answers:
+/// `{"code": "ValidationError", "message": "One or more fields contain incorrect values:",
+/// "details": [{"code": "ValidationError", "target": "loggerId", "message": "Logger Id
+/// '…' does not exist"}]}` (Azure/apiops#748) and "Invalid field 'loggerId' specified"
+/// for one that is not a logger's id (Azure/apiops#328).
+fn invalid_field(message: String) -> ArmError {
+    ArmError::validation("One or more fields contain incorrect values:").with_details(vec![
+        json!({"code": "ValidationError", "target": "loggerId", "message": message}),
+    ])
+}
+
 pub fn put_diagnostic(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
     parent_exists(cx, addr)?;
     let service_id = service_of(addr).id();
     let props = object(body, "properties");
     let logger_id = str_at(body, "/properties/loggerId").unwrap_or_default();
-    let logger = logger_of(&service_id, logger_id)
-        .and_then(|id| cx.store.get(&id))
-        .filter(|r| r.kind == Kind::Logger);
+    let Some(full) = logger_of(&service_id, logger_id) else {
+        return Err(invalid_field("Invalid field 'loggerId' specified".into()));
+    };
+    let logger = cx.store.get(&full).filter(|r| r.kind == Kind::Logger);
     let Some(logger) = logger else {
-        return Err(ArmError::validation(format!(
-            "loggerId '{logger_id}' is not a logger of this service."
-        )));
+        let name = full.rsplit('/').next().unwrap_or_default();
+        return Err(invalid_field(format!("Logger Id '{name}' does not exist")));
     };
     let is_ai = str_at(&logger.body, "/properties/loggerType")
         .is_some_and(|t| t.eq_ignore_ascii_case("applicationInsights"));
