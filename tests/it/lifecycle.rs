@@ -159,6 +159,50 @@ fn a_new_kind_is_a_replacement_and_the_foundry_account_serves_the_pool() {
     assert!(row["count"].as_u64().unwrap() > 0, "{v:#}");
 }
 
+/// An account upgraded to Foundry in Azure (`az cognitiveservices account update --kind
+/// AIServices`, a PUT at api-version 2025-06-01), then the plan changed to match: no
+/// change planned, the account and its deployment kept.
+#[test]
+fn an_account_upgraded_to_foundry_in_azure_then_in_the_plan_is_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), "lab.yaml", |t| t);
+    let model = load_example(&plan);
+    let emu = Emu::start(seeded_for(&model));
+    assert_eq!(apply(&emu, dir.path(), &plan).code, 0);
+
+    let id = aoai_lb::core::ids::account(
+        &model.subscription_id,
+        &model.resource_group.name,
+        "aoai-nov26-instance2",
+    );
+    let (_, now) = emu.get(&id, "2025-06-01");
+    let upgraded = serde_json::json!({
+        "kind": "AIServices",
+        "sku": now["sku"],
+        "location": now["location"],
+        "tags": now["tags"],
+        "properties": {"customSubDomainName": now["properties"]["customSubDomainName"]},
+    });
+    let (status, v) = emu.put(&id, "2024-10-01", upgraded.clone());
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("UpdateKindNotAllowed"))
+    );
+    let (status, v) = emu.put(&id, "2025-06-01", upgraded);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["kind"], "AIServices");
+
+    let foundry = plan_in(dir.path(), "lab.yaml", |t| {
+        t.replace(
+            "    location: eastus\n",
+            "    location: eastus\n    kind: AIServices\n",
+        )
+    });
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&foundry));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+}
+
 #[test]
 fn a_new_region_is_a_replacement_that_purges_the_account_and_converges() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::ids::{self, api_version};
-use super::model::{Account, AccountKind, Identity, Model, Subscription};
+use super::model::{Account, Identity, Model, Subscription};
 use super::validate::{OWNER_TAG, OWNER_TAG_VALUE};
 use super::{marks, policy, spec};
 
@@ -371,11 +371,9 @@ fn backend(model: &Model, a: &Account) -> DesiredResource {
     properties.insert(
         "description".into(),
         json!(format!(
-            "{} {} ({}), managed by aoai-lb {}",
-            match a.kind {
-                AccountKind::OpenAI => "Azure OpenAI account",
-                AccountKind::AIServices => "Foundry (AIServices) account",
-            },
+            // The same for both kinds (the backend is the account's Azure OpenAI API), so
+            // an account upgraded to AIServices in Azure leaves its backend unchanged.
+            "Azure OpenAI account {} ({}), managed by aoai-lb {}",
             a.name,
             a.location,
             marks::description_mark(&model.deployment)

@@ -273,7 +273,8 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let existing = cx.store.get(&id).cloned();
     if let Some(e) = &existing {
         immutable::location(&e.body, name, rg, Some(location))?;
-        immutable::account(&e.body, body)?;
+        let api_version = cx.query.get("api-version").map_or("", String::as_str);
+        immutable::account(&e.body, body, api_version)?;
     }
     if existing.is_some() && ops::in_progress(cx.store, &id).is_some() {
         return Err(conflict_in_progress(&id));

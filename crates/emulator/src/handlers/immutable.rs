@@ -52,9 +52,24 @@ pub fn location(
 /// `custom_subdomain_name` as forcing a new resource.) No recorded error text was found,
 /// so the emulator answers ARM's generic `400 BadRequest` with the documented rule.
 /// Omitting the subdomain on a later PUT keeps the one set (see `kept_subdomain`).
-pub fn account(existing: &Value, body: &Value) -> Result<(), ArmError> {
+///
+/// One kind change is allowed from api-version 2025-06-01: an `OpenAI` account upgraded
+/// to `AIServices` (Microsoft Foundry) and rolled back (azure-cli #32089, which moved to
+/// 2025-06-01 for it: "Adds support for updating the account `kind` during an update. This
+/// is only supported for upgrading Azure OpenAI account kinds to Azure AI Foundry
+/// (AIServices kind) or rolling back to an Azure OpenAI account"; Microsoft Learn,
+/// "Upgrade from Azure OpenAI to Microsoft Foundry").
+pub fn account(existing: &Value, body: &Value, api_version: &str) -> Result<(), ArmError> {
+    let upgrade = |a: &str, b: &str| {
+        let pair = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        matches!(
+            (pair.0.as_str(), pair.1.as_str()),
+            ("openai", "aiservices") | ("aiservices", "openai")
+        ) && api_version.get(..10).is_some_and(|d| d >= "2025-06-01")
+    };
     if let (Some(old), Some(new)) = (existing["kind"].as_str(), body["kind"].as_str())
         && !old.eq_ignore_ascii_case(new)
+        && !upgrade(old, new)
     {
         return Err(ArmError::bad_request(
             "UpdateKindNotAllowed",
@@ -132,22 +147,30 @@ mod tests {
     #[test]
     fn account_kind_and_subdomain() {
         let existing = json!({"kind": "OpenAI", "properties": {"customSubDomainName": "acc1"}});
-        assert!(account(&existing, &json!({"kind": "openai"})).is_ok());
+        assert!(account(&existing, &json!({"kind": "openai"}), "2024-10-01").is_ok());
         assert!(
             account(
                 &existing,
-                &json!({"kind": "OpenAI", "properties": {"customSubDomainName": "ACC1"}})
+                &json!({"kind": "OpenAI", "properties": {"customSubDomainName": "ACC1"}}),
+                "2024-10-01"
             )
             .is_ok()
         );
-        let kind = account(&existing, &json!({"kind": "AIServices"})).unwrap_err();
+        let kind = account(&existing, &json!({"kind": "AIServices"}), "2024-10-01").unwrap_err();
         assert_eq!(
             (kind.status, kind.code.as_str()),
             (400, "UpdateKindNotAllowed")
         );
+        // From 2025-06-01: OpenAI <-> AIServices (upgrade, rollback), nothing else.
+        let foundry = json!({"kind": "AIServices"});
+        assert!(account(&existing, &foundry, "2025-06-01").is_ok());
+        assert!(account(&foundry, &existing, "2025-10-01-preview").is_ok());
+        assert!(account(&existing, &foundry, "2025-04-01-preview").is_err());
+        assert!(account(&existing, &json!({"kind": "SpeechServices"}), "2025-06-01").is_err());
         let sd = account(
             &existing,
             &json!({"kind": "OpenAI", "properties": {"customSubDomainName": "other"}}),
+            "2024-10-01",
         )
         .unwrap_err();
         assert_eq!(sd.status, 400);
@@ -156,7 +179,8 @@ mod tests {
         assert!(
             account(
                 &json!({"kind": "OpenAI", "properties": {}}),
-                &json!({"kind": "OpenAI", "properties": {"customSubDomainName": "x"}})
+                &json!({"kind": "OpenAI", "properties": {"customSubDomainName": "x"}}),
+                "2024-10-01"
             )
             .is_ok()
         );
