@@ -69,7 +69,7 @@ pub const HINTS: &[(&str, &str)] = &[
     ),
     (
         "UpdateKindNotAllowed",
-        "an account's kind cannot change: an account of this name exists with another kind; give the account a new name, or delete the existing one first",
+        "an account's kind cannot change: an account of this name exists with another kind; give the account a new name, or delete the existing one first. From `OpenAI` to `AIServices` (Foundry), upgrade the account in Azure instead (`az cognitiveservices account update --kind AIServices`, api-version 2025-06-01), then set `kind: AIServices` in the plan",
     ),
     (
         "CannotChangeDeploymentModel",
