@@ -305,6 +305,17 @@ fn a_blob_url_that_would_leak_or_travel_in_clear_is_refused_before_anything_runs
         assert!(out.stderr.contains(want), "{state}: {}", out.stderr);
         assert!(!out.stderr.contains("SECRETSIG"), "{}", out.stderr);
     }
+    // An ARM token alone cannot read Storage: said at once, not as a 401 later.
+    let out = run(crate::util::aoai_lb(dir.path())
+        .env("AOAI_LB_ACCESS_TOKEN", "arm-only")
+        .args([
+            "plan",
+            "--state",
+            "https://acct.blob.core.windows.net/c0n/s.json",
+        ])
+        .arg(&example));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("is a token for ARM"), "{}", out.stderr);
 }
 
 #[test]
@@ -335,4 +346,29 @@ fn force_unlock_of_a_local_state_removes_only_a_dead_runs_note() {
     let out = unlock("local-4242");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!note.exists());
+}
+
+#[test]
+#[ignore = "needs Azurite: bash tests/run-all runs it"]
+fn a_run_longer_than_its_lease_keeps_the_lock_by_renewing_it() {
+    let azurite = Azurite::start();
+    azurite.create_container("state");
+    let url = azurite.url("state", "long.json");
+    let who = Who::of_process(Some("long-run".into()), None);
+    // The shortest lease Lease Blob grants (15 s), renewed every 3 s.
+    let timing = state::LeaseTiming {
+        seconds: 15,
+        renew_every: std::time::Duration::from_secs(3),
+    };
+    let mut held = LockedState::open_leased(location(&url), &who, timing).unwrap();
+    // Waiting is the point here: the lease would have lapsed by now without renewals.
+    std::thread::sleep(std::time::Duration::from_secs(20));
+    let err = LockedState::open(location(&url)).unwrap_err();
+    assert!(matches!(err, StateError::BlobLocked { .. }), "{err}");
+    assert!(err.to_string().contains("long-run@"), "{err}");
+    held.state.upsert(entry(1));
+    held.save().unwrap();
+    drop(held);
+    let next = LockedState::open(location(&url)).unwrap();
+    assert_eq!(next.state.resources.len(), 1);
 }

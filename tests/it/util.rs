@@ -20,6 +20,8 @@ pub fn aoai_lb(cwd: &Path) -> Command {
         "AOAI_LB_ARM_ENDPOINT",
         "AOAI_LB_STATE",
         "AOAI_LB_ACCESS_TOKEN",
+        "AZURE_STORAGE_KEY",
+        "AZURE_STORAGE_SAS_TOKEN",
         "AOAI_LB_HEARTBEAT",
         "NO_COLOR",
     ] {

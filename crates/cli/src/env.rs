@@ -56,6 +56,12 @@ pub fn state_location(text: &str) -> Result<aoai_lb_engine::state::Location, Str
         if let Some(sas) = var(AZURE_STORAGE_SAS_TOKEN) {
             return Ok(BlobAuth::sas(&sas));
         }
+        if var(ACCESS_TOKEN).is_some() {
+            // The chain would be that token alone, whose audience is ARM, not Storage.
+            return Err(format!(
+                "{ACCESS_TOKEN} is a token for ARM and cannot read a blob state: set {AZURE_STORAGE_KEY} or {AZURE_STORAGE_SAS_TOKEN}, or unset {ACCESS_TOKEN} to use the credential chain (Entra ID) for both"
+            ));
+        }
         Ok(BlobAuth::Entra(
             aoai_lb_arm::auth::CredentialChain::from_env(),
         ))

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 pub use blob::{BlobAuth, BlobUrl};
 pub use file::resolve;
-pub use lease::LEASE_SECONDS;
+pub use lease::{LEASE_SECONDS, LeaseTiming};
 pub use location::{Holder, Location, Who};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -257,6 +257,16 @@ impl LockedState {
 
     /// Locks the state and reads it; `who` is what the lock tells another run.
     pub fn open_as(at: impl Into<Location>, who: &Who) -> Result<LockedState, StateError> {
+        LockedState::open_leased(at, who, LeaseTiming::default())
+    }
+
+    /// [`LockedState::open_as`] with a blob lease of this timing (tests; the default is
+    /// what runs use).
+    pub fn open_leased(
+        at: impl Into<Location>,
+        who: &Who,
+        timing: LeaseTiming,
+    ) -> Result<LockedState, StateError> {
         let at = at.into();
         let (hold, text, named) = match &at {
             Location::File(p) => {
@@ -266,7 +276,7 @@ impl LockedState {
             }
             Location::Blob { url, auth } => {
                 let blob = blob::Blob::new(url.clone(), auth.clone());
-                let (lock, text) = lease::BlobLock::open(blob, who)?;
+                let (lock, text) = lease::BlobLock::open(blob, who, timing)?;
                 // A blob is created empty to be leased: an empty blob is an empty state.
                 let text = Some(text).filter(|t| !t.trim().is_empty());
                 (Hold::Blob(lock), text, at.to_string())

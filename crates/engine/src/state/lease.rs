@@ -32,8 +32,24 @@ use super::{Holder, StateError, Who};
 
 /// Lease duration: the longest a killed run keeps the state locked without `force-unlock`.
 pub const LEASE_SECONDS: u64 = 60;
-/// How often the lease is renewed (a third of its duration: two renewals may fail).
-const RENEW_EVERY: Duration = Duration::from_secs(20);
+
+/// How long a lease lasts and how often it is renewed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseTiming {
+    /// 15 to 60 seconds (what Lease Blob accepts for a finite lease).
+    pub seconds: u64,
+    pub renew_every: Duration,
+}
+
+impl Default for LeaseTiming {
+    /// 60 s, renewed every 20 s (a third: two renewals in a row may fail).
+    fn default() -> LeaseTiming {
+        LeaseTiming {
+            seconds: LEASE_SECONDS,
+            renew_every: Duration::from_secs(LEASE_SECONDS / 3),
+        }
+    }
+}
 
 /// A current-thread runtime on its own thread.
 pub(crate) struct Worker {
@@ -185,10 +201,10 @@ pub(crate) async fn holder(blob: &Blob) -> Result<Option<Holder>, StateError> {
     }))
 }
 
-async fn acquire(blob: &Blob, lock_id: &str) -> Result<Option<Reply>, StateError> {
+async fn acquire(blob: &Blob, lock_id: &str, seconds: u64) -> Result<Option<Reply>, StateError> {
     let headers = [
         ("x-ms-lease-action", "acquire".to_string()),
-        ("x-ms-lease-duration", LEASE_SECONDS.to_string()),
+        ("x-ms-lease-duration", seconds.to_string()),
         ("x-ms-proposed-lease-id", lock_id.to_string()),
     ];
     let reply = call(
@@ -209,15 +225,24 @@ async fn acquire(blob: &Blob, lock_id: &str) -> Result<Option<Reply>, StateError
 impl BlobLock {
     /// Takes the lease (creating an empty blob first if there is none), writes who holds
     /// it, and reads the state. Returns the lock and the state's text ("" when new).
-    pub fn open(blob: Blob, who: &Who) -> Result<(BlobLock, String), StateError> {
+    pub fn open(
+        blob: Blob,
+        who: &Who,
+        timing: LeaseTiming,
+    ) -> Result<(BlobLock, String), StateError> {
         let worker = Worker::start().map_err(|e| failed(&blob, e.to_string()))?;
         let blob = Arc::new(blob);
         let lock_id = uuid::Uuid::new_v4().to_string();
         let meta = who.metadata(&lock_id);
         let (b, id, m) = (blob.clone(), lock_id.clone(), meta.clone());
-        let (text, etag) = worker.run(async move { take(&b, &id, &m).await })?;
+        let (text, etag) = worker.run(async move { take(&b, &id, &m, timing.seconds).await })?;
         let lost = Arc::new(Mutex::new(None));
-        let renewal = worker.spawn(renew(blob.clone(), lock_id.clone(), lost.clone()));
+        let renewal = worker.spawn(renew(
+            blob.clone(),
+            lock_id.clone(),
+            lost.clone(),
+            timing.renew_every,
+        ));
         let filled = !text.trim().is_empty();
         Ok((
             BlobLock {
@@ -290,8 +315,9 @@ async fn take(
     blob: &Blob,
     lock_id: &str,
     meta: &BTreeMap<String, String>,
+    seconds: u64,
 ) -> Result<(String, String), StateError> {
-    let mut leased = acquire_or_create(blob, lock_id).await?;
+    let mut leased = acquire_or_create(blob, lock_id, seconds).await?;
     if leased.is_none() {
         match holder(blob).await? {
             Some(holder) => {
@@ -301,7 +327,7 @@ async fn take(
                 });
             }
             // Released between the two requests: try once more.
-            None => leased = acquire(blob, lock_id).await?,
+            None => leased = acquire(blob, lock_id, seconds).await?,
         }
     }
     if leased.is_none() {
@@ -330,10 +356,14 @@ async fn take(
     Ok((text, etag))
 }
 
-async fn acquire_or_create(blob: &Blob, lock_id: &str) -> Result<Option<Reply>, StateError> {
+async fn acquire_or_create(
+    blob: &Blob,
+    lock_id: &str,
+    seconds: u64,
+) -> Result<Option<Reply>, StateError> {
     let headers = [
         ("x-ms-lease-action", "acquire".to_string()),
-        ("x-ms-lease-duration", LEASE_SECONDS.to_string()),
+        ("x-ms-lease-duration", seconds.to_string()),
         ("x-ms-proposed-lease-id", lock_id.to_string()),
     ];
     let reply = call(
@@ -366,7 +396,7 @@ async fn acquire_or_create(blob: &Blob, lock_id: &str) -> Result<Option<Reply>, 
     if !created.ok() && !matches!(created.status, 409 | 412) {
         return Err(refused(blob, "Put Blob (create)", &created));
     }
-    acquire(blob, lock_id).await
+    acquire(blob, lock_id, seconds).await
 }
 
 /// Step 4: snapshot, then the conditional write. Returns the new ETag.
@@ -417,9 +447,14 @@ async fn put(
 }
 
 /// Step 5: renews the lease until aborted; records why when the lease is gone.
-async fn renew(blob: Arc<Blob>, lock_id: String, lost: Arc<Mutex<Option<String>>>) {
+async fn renew(
+    blob: Arc<Blob>,
+    lock_id: String,
+    lost: Arc<Mutex<Option<String>>>,
+    every: Duration,
+) {
     loop {
-        tokio::time::sleep(RENEW_EVERY).await;
+        tokio::time::sleep(every).await;
         let headers = [
             ("x-ms-lease-action", "renew".to_string()),
             ("x-ms-lease-id", lock_id.clone()),
