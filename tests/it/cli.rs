@@ -58,7 +58,7 @@ fn warnings_name_their_place_and_do_not_fail_validation() {
     let plan = std::fs::read_to_string(repo().join("examples/two-regions.yaml"))
         .unwrap()
         .replace(
-            "version: \"2024-08-06\"\n        sku",
+            "version: \"2024-11-20\"\n        sku",
             "version: \"2031-01-01\"\n        sku",
         );
     std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();

@@ -334,7 +334,7 @@ fn a_new_model_replaces_only_its_deployment_and_a_new_version_is_in_place() {
     // The first account's deployment (block form) gets another model.
     let mini = plan_in(dir.path(), "lab.yaml", |t| {
         t.replacen(
-            "        model: gpt-4o\n        version: \"2024-08-06\"",
+            "        model: gpt-4o\n        version: \"2024-11-20\"",
             "        model: gpt-4o-mini\n        version: \"2024-07-18\"",
             1,
         )
@@ -363,13 +363,13 @@ fn a_new_model_replaces_only_its_deployment_and_a_new_version_is_in_place() {
     // deployment, inline form, to a version its region's catalog offers).
     let upgraded = plan_in(dir.path(), "lab.yaml", |t| {
         t.replacen(
-            "        model: gpt-4o\n        version: \"2024-08-06\"",
+            "        model: gpt-4o\n        version: \"2024-11-20\"",
             "        model: gpt-4o-mini\n        version: \"2024-07-18\"",
             1,
         )
         .replacen(
-            "model: gpt-4o, version: \"2024-08-06\"",
             "model: gpt-4o, version: \"2024-11-20\"",
+            "model: gpt-4o, version: \"2024-05-13\"",
             1,
         )
     });

@@ -33,7 +33,7 @@ fn resources_to_create_show_their_key_attributes() {
     let deployment = block("deployment.aoai-nov26-instance1/gpt-4o");
     for line in [
         "+ model: \"gpt-4o\"",
-        "+ version: \"2024-08-06\"",
+        "+ version: \"2024-11-20\"",
         "+ sku: \"Standard\"",
         "+ capacity: 10",
     ] {

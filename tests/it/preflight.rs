@@ -10,10 +10,25 @@ use aoai_lb::emulator::CatalogSettings;
 
 const EXAMPLE: &str = "examples/two-regions.yaml";
 
-/// The example with `from` replaced by `to`, written in `dir`.
-fn variant(dir: &Path, from: &str, to: &str) -> std::path::PathBuf {
+/// The seed lab: the example on the seed's gpt-4o 2024-08-06 (Standard), which the
+/// emulator's catalog retires on 2026-03-31 (the example itself is on 2024-11-20).
+fn seed_text() -> String {
     let text = std::fs::read_to_string(repo().join(EXAMPLE)).unwrap();
-    assert!(text.contains(from), "{from} not in {EXAMPLE}");
+    assert!(text.contains("version: \"2024-11-20\""), "{EXAMPLE}");
+    text.replace("version: \"2024-11-20\"", "version: \"2024-08-06\"")
+}
+
+/// The seed lab, written in `dir` as seed.yaml.
+fn seed(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("seed.yaml");
+    std::fs::write(&path, seed_text()).unwrap();
+    path
+}
+
+/// The seed lab with `from` replaced by `to`, written in `dir` as plan.yaml.
+fn variant(dir: &Path, from: &str, to: &str) -> std::path::PathBuf {
+    let text = seed_text();
+    assert!(text.contains(from), "{from} not in the seed lab");
     let path = dir.join("plan.yaml");
     std::fs::write(&path, text.replace(from, to)).unwrap();
     path
@@ -51,10 +66,7 @@ fn catalog_reads(emu: &Emu) -> Vec<String> {
 fn a_retired_version_fails_plan_with_nothing_written() {
     let emu = emulator("2026-04-01");
     let dir = tempfile::tempdir().unwrap();
-    let out = run(emu
-        .cli(dir.path())
-        .args(["plan", EXAMPLE])
-        .current_dir(repo()));
+    let out = run(emu.cli(dir.path()).arg("plan").arg(seed(dir.path())));
     assert_ne!(out.code, 0, "{}", out.stdout);
     for part in [
         "account aoai-nov26-instance1 (westus), deployment gpt-4o: gpt-4o 2024-08-06 on Standard retired on 2026-03-31",
@@ -85,10 +97,7 @@ fn a_current_version_plans_and_a_retiring_one_warns() {
     assert_eq!(writes(&emu), Vec::<String>::new());
 
     let emu = emulator("2026-03-01");
-    let out = run(emu
-        .cli(dir.path())
-        .args(["plan", EXAMPLE])
-        .current_dir(repo()));
+    let out = run(emu.cli(dir.path()).arg("plan").arg(seed(dir.path())));
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
         out.stderr
@@ -162,7 +171,7 @@ fn capacity_beyond_the_free_quota_fails_plan_naming_the_quota_with_nothing_writt
     let again = run(emu
         .cli(dir.path())
         .env("AOAI_LB_STATE", &state)
-        .args(["plan", EXAMPLE])
+        .args(["plan", EXAMPLE, "--quiet"])
         .current_dir(repo()));
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
@@ -177,8 +186,9 @@ fn warnings_and_refusals_reach_json_the_github_summary_and_doctor() {
         .cli(dir.path())
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .args(["plan", EXAMPLE, "--output", "json"])
-        .current_dir(repo()));
+        .arg("plan")
+        .arg(seed(dir.path()))
+        .args(["--output", "json"]));
     assert_eq!(out.code, 3, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let warnings = v["warnings"].as_array().unwrap();
@@ -218,8 +228,9 @@ fn warnings_and_refusals_reach_json_the_github_summary_and_doctor() {
         .cli(dir.path())
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .args(["plan", EXAMPLE, "--output", "json"])
-        .current_dir(repo()));
+        .arg("plan")
+        .arg(seed(dir.path()))
+        .args(["--output", "json"]));
     assert_eq!(out.code, 1, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["ok"], false);
@@ -231,10 +242,7 @@ fn warnings_and_refusals_reach_json_the_github_summary_and_doctor() {
         "{md}"
     );
 
-    let out = run(emu
-        .cli(dir.path())
-        .args(["doctor", EXAMPLE])
-        .current_dir(repo()));
+    let out = run(emu.cli(dir.path()).arg("doctor").arg(seed(dir.path())));
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(
         out.stdout.contains("FAIL model catalog and quotas: account aoai-nov26-instance2 (eastus), deployment gpt-4o: gpt-4o 2024-08-06 on Standard retired on 2026-03-31"),

@@ -79,7 +79,7 @@ fn keys_and_deployments(g: &Gateway, emu: &Emu) {
     assert_eq!(body["object"], "chat.completion");
     assert_eq!(body["choices"][0]["message"]["role"], "assistant");
     assert_eq!(body["usage"]["completion_tokens"], 3);
-    assert_eq!(body["model"], "gpt-4o-2024-08-06");
+    assert_eq!(body["model"], "gpt-4o-2024-11-20");
     let region = headers["x-ms-region"].to_str().unwrap();
     assert!(region == "West US" || region == "East US");
     assert!(headers.contains_key("x-ratelimit-remaining-requests"));
