@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::emu::{Emu, TOKEN, seeded_for};
 use crate::util::{aoai_lb, load_example, repo, run};
 
+mod clients;
 mod gateway;
 mod provisioned;
 mod tokens;
@@ -33,7 +34,7 @@ impl Http {
     }
 
     /// (status, headers, JSON body or Null).
-    fn send(
+    pub(crate) fn send(
         &self,
         method: reqwest::Method,
         url: &str,

@@ -202,7 +202,12 @@ pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, Build
         owned: true,
     });
     if let Some(s) = &model.apim.subscription {
-        out.push(subscription(model, s, api_address));
+        out.push(subscription(model, s, api_address.clone()));
+    }
+    // Each client is its own subscription (key) to the API: the policy's token limits
+    // count per subscription.
+    for c in &model.apim.clients {
+        out.push(subscription(model, &c.subscription(), api_address.clone()));
     }
     Ok(out)
 }

@@ -141,6 +141,9 @@ pub struct Apim {
     pub pool: Pool,
     pub policy: Policy,
     pub subscription: Option<Subscription>,
+    /// The plan's clients, each an APIM subscription with optional token limits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<Client>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -227,3 +230,39 @@ pub struct Subscription {
     pub name: String,
     pub display_name: String,
 }
+
+/// A client of the API: an APIM subscription scoped to it, and its token limits.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Client {
+    pub name: String,
+    pub display_name: String,
+    pub tokens_per_minute: Option<u32>,
+    pub token_quota: Option<TokenQuota>,
+}
+
+impl Client {
+    /// Whether the policy limits this client at all.
+    pub fn is_limited(&self) -> bool {
+        self.tokens_per_minute.is_some() || self.token_quota.is_some()
+    }
+
+    /// The client's APIM subscription, as `apim.subscription` is one.
+    pub fn subscription(&self) -> Subscription {
+        Subscription {
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenQuota {
+    pub tokens: u32,
+    /// `Hourly`, `Daily`, `Weekly`, `Monthly` or `Yearly`, as APIM spells it.
+    pub period: String,
+}
+
+/// The quota periods APIM's token-limit policies know (`token-quota-period`).
+pub const TOKEN_QUOTA_PERIODS: [&str; 5] = ["Hourly", "Daily", "Weekly", "Monthly", "Yearly"];

@@ -140,6 +140,8 @@ pub struct Apim {
     pub policy: Option<Located<Policy>>,
     /// An APIM subscription scoped to the API, whose key clients use.
     pub subscription: Option<Located<Subscription>>,
+    /// The clients (teams or apps) of the API: each gets its own APIM subscription (key) scoped to the API, and optional token limits that the policy enforces per subscription.
+    pub clients: Option<Located<Vec<Located<Client>>>>,
 }
 
 /// The managed identity of the APIM service.
@@ -272,6 +274,26 @@ pub struct Subscription {
     pub name: Located<String>,
     /// Display name (1-100 characters). Default: the subscription id.
     pub display_name: Option<Located<String>>,
+}
+
+/// A client of the API: its own APIM subscription and, optionally, token limits.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Client {
+    /// The client's APIM subscription id (1-80 letters, digits, `-`, `_`, `.`), unique among the clients and `apim.subscription`. Policies match it as `context.Subscription.Id`.
+    pub name: Located<String>,
+    /// Display name of the subscription (1-100 characters). Default: the name.
+    pub display_name: Option<Located<String>>,
+    /// Tokens (prompt and completion) the client may use per minute; past it APIM answers 429 with Retry-After. 1-2147483647. Default: no per-minute limit.
+    #[schemars(range(min = 1, max = 2147483647))]
+    #[serde(default, deserialize_with = "whole::optional")]
+    pub tokens_per_minute: Option<Located<i64>>,
+    /// Tokens the client may use per `tokenQuotaPeriod`; past it APIM answers 403. 1-2147483647; needs `tokenQuotaPeriod`.
+    #[schemars(range(min = 1, max = 2147483647))]
+    #[serde(default, deserialize_with = "whole::optional")]
+    pub token_quota: Option<Located<i64>>,
+    /// The fixed window after which `tokenQuota` resets: `Hourly`, `Daily`, `Weekly`, `Monthly` or `Yearly`.
+    pub token_quota_period: Option<Located<String>>,
 }
 
 /// Whole numbers written as YAML numbers. serde-saphyr reads a quoted `"10"` into an

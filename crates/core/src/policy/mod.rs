@@ -82,6 +82,65 @@ pub fn context(model: &Model, facts: &Facts) -> Value {
             "path": model.apim.api.path,
             "subscriptionKeyHeader": model.apim.api.subscription_key_header,
         },
+        "tokens": tokens(model),
+    })
+}
+
+/// The token-limit policy element for the API's type. Microsoft's policy reference:
+/// `azure-openai-token-limit` is for APIs "added to API Management from Azure OpenAI"
+/// (chat completions, completions, embeddings: what a dated inference spec imports),
+/// `llm-token-limit` for APIs that follow the OpenAI chat completions schema (the v1
+/// API). Same attributes, same counters.
+pub fn token_limit_element(model: &Model) -> &'static str {
+    if crate::spec::is_v1(&model.apim.api.spec) {
+        "llm-token-limit"
+    } else {
+        "azure-openai-token-limit"
+    }
+}
+
+/// The namespace of the token metrics in Application Insights (customMetrics).
+pub const METRIC_NAMESPACE: &str = "aoai-lb";
+
+/// Headers the token limits put on every answer (names from Microsoft's AI gateway labs).
+pub const REMAINING_TOKENS_HEADER: &str = "remaining-tokens";
+pub const REMAINING_QUOTA_HEADER: &str = "remaining-quota-tokens";
+pub const CONSUMED_TOKENS_HEADER: &str = "consumed-tokens";
+
+/// `tokens` in the template context: the clients, the limited ones, and the elements.
+fn tokens(model: &Model) -> Value {
+    let clients: Vec<Value> = model
+        .apim
+        .clients
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "displayName": c.display_name,
+                "tokensPerMinute": c.tokens_per_minute,
+                "tokenQuota": c.token_quota.as_ref().map(|q| q.tokens),
+                "tokenQuotaPeriod": c.token_quota.as_ref().map(|q| q.period.clone()),
+            })
+        })
+        .collect();
+    let limited: Vec<Value> = model
+        .apim
+        .clients
+        .iter()
+        .zip(&clients)
+        .filter(|(c, _)| c.is_limited())
+        .map(|(_, v)| v.clone())
+        .collect();
+    json!({
+        "clients": clients,
+        "limited": limited,
+        "limitElement": token_limit_element(model),
+        "metricNamespace": METRIC_NAMESPACE,
+        // The v1 API names the deployment in the body, not the URL.
+        "deploymentDimension": !crate::spec::is_v1(&model.apim.api.spec),
+        "remainingTokensHeader": REMAINING_TOKENS_HEADER,
+        "remainingQuotaHeader": REMAINING_QUOTA_HEADER,
+        "consumedTokensHeader": CONSUMED_TOKENS_HEADER,
     })
 }
 

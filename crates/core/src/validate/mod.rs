@@ -10,6 +10,7 @@
 mod accounts;
 mod apim;
 mod checker;
+mod clients;
 mod policy;
 mod pool;
 mod top;
@@ -162,6 +163,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
         .subscription
         .as_deref()
         .map(|s| policy::subscription(&mut c, s));
+    let clients = clients::clients(&mut c, apim.clients.as_ref(), apim.subscription.as_deref());
 
     let deployment = match &plan.deployment {
         Some(d) => {
@@ -198,6 +200,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
             pool,
             policy,
             subscription,
+            clients,
         },
     };
 
