@@ -97,3 +97,33 @@ def test_account_soft_delete_purge_and_restore(cognitive):
     assert SCRATCH not in {d.name for d in cognitive.deleted_accounts.list()}
     with pytest.raises(ResourceNotFoundError):
         cognitive.deleted_accounts.get(lab.LOCATION, lab.RG, SCRATCH)
+
+
+FOUNDRY = "aoai-conf-foundry"
+
+
+def test_a_foundry_account_reports_its_azure_openai_endpoint_and_upgrades_in_place(cognitive):
+    """kind AIServices: `endpoint` is the cognitiveservices.azure.com host, the Azure OpenAI
+    API is listed under `endpoints`; an OpenAI account becomes one with an update (the
+    SDK's default api-version allows it, azure-cli #32089), and can go back."""
+    body = build.account_body(lab.LOCATION, FOUNDRY)
+    body.kind = "AIServices"
+    account = cognitive.accounts.begin_create(lab.RG, FOUNDRY, body).result()
+    assert account.kind == "AIServices"
+    assert account.properties.endpoint == f"https://{FOUNDRY}.cognitiveservices.azure.com/"
+    endpoints = account.properties.endpoints
+    assert endpoints["OpenAI Language Model Instance API"] == f"https://{FOUNDRY}.openai.azure.com/"
+    assert endpoints["AI Foundry API"] == f"https://{FOUNDRY}.services.ai.azure.com/"
+
+    back = cognitive.accounts.begin_update(lab.RG, FOUNDRY, Account(kind="OpenAI")).result()
+    assert back.kind == "OpenAI"
+    assert back.properties.endpoint == f"https://{FOUNDRY}.openai.azure.com/"
+    again = cognitive.accounts.begin_update(lab.RG, FOUNDRY, Account(kind="AIServices")).result()
+    assert again.kind == "AIServices"
+    assert again.properties.custom_sub_domain_name == FOUNDRY
+    with pytest.raises(HttpResponseError) as refused:
+        cognitive.accounts.begin_update(lab.RG, FOUNDRY, Account(kind="SpeechServices")).result()
+    assert refused.value.error.code == "UpdateKindNotAllowed"
+
+    cognitive.accounts.begin_delete(lab.RG, FOUNDRY).result()
+    cognitive.deleted_accounts.begin_purge(lab.LOCATION, lab.RG, FOUNDRY).result()
