@@ -18,6 +18,7 @@ use super::bound::{Bound, BoundPolicy, OperationDeadline};
 use super::error::{ArmError, EndpointError, PollUrlError};
 use super::lro::{self, LroOptions};
 use super::observe::ObservePolicy;
+use super::pace::{PacePolicy, PacingOptions};
 use super::retry::{ObserverSlot, RetryObserver, RetryOptions, RetryPolicy};
 use super::stats::{Counts, RequestClass, Stats};
 
@@ -88,6 +89,8 @@ pub struct ArmClientOptions {
     pub request_timeout: Duration,
     /// Largest response body read (a larger one is an error, and is not read further).
     pub max_response_bytes: u64,
+    /// Waiting before ARM's per-subscription request buckets run dry (pace.rs).
+    pub pacing: PacingOptions,
     /// Most requests in flight at once (a long-running operation waiting between polls
     /// holds none, so it never starves quick work).
     pub max_in_flight: usize,
@@ -119,6 +122,7 @@ impl Default for ArmClientOptions {
             retry: RetryOptions::default(),
             lro: LroOptions::default(),
             max_in_flight: 10,
+            pacing: PacingOptions::default(),
             delay_scale: 1.0,
             request_timeout: Duration::from_secs(60),
             max_response_bytes: 32 * 1024 * 1024,
@@ -186,6 +190,7 @@ impl ArmClient {
             observer.clone(),
         ))];
         let per_try: Vec<Arc<dyn Policy>> = vec![
+            Arc::new(PacePolicy::new(options.pacing.clone())),
             Arc::new(ObservePolicy::new(stats.clone())),
             Arc::new(BearerPolicy::new(credential)),
             Arc::new(BoundPolicy {

@@ -4,6 +4,7 @@
 //! - [`auth`]: the credential chain and the bearer policy (http only on loopback).
 //! - [`retry`]: what is retried, for how long per cause, and who hears of it.
 //! - [`bound`]: the per-try deadline and the response size cap.
+//! - [`pace`]: waiting before ARM's per-subscription buckets run dry.
 //! - [`lro`]: waiting for long-running operations.
 //! - [`client`]: [`ArmClient`], the verbs (GET, PUT, PATCH, DELETE, POST).
 //! - [`pages`]: collection GETs, `nextLink` followed.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod hints;
 pub mod lro;
 pub mod observe;
+pub mod pace;
 pub mod pages;
 pub mod redact;
 pub mod resources;
@@ -29,5 +31,6 @@ pub mod stats;
 pub use client::{ArmClient, ArmClientOptions, ArmResponse};
 pub use error::ArmError;
 pub use lro::LroOptions;
+pub use pace::PacingOptions;
 pub use retry::RetryOptions;
 pub use stats::Counts;

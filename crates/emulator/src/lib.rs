@@ -38,12 +38,14 @@ pub mod schema;
 mod seed;
 mod server;
 mod store;
+mod throttle;
 pub mod versions;
 
+pub use config::Bucket;
 pub use config::{
     AccountSettings, CatalogSettings, Config, ConfigError, DEFAULT_SUBSCRIPTION, DataPlane,
     DataPlaneError, FailLro, Faults, FaultsError, Flags, Latency, LroKind, Seed, SeedApim,
-    SeedApimIdentity, SeedIdentity, SeedPrincipal, UnknownLroKind,
+    SeedApimIdentity, SeedIdentity, SeedPrincipal, Throttling, UnknownLroKind,
 };
 pub use hooks::HOOK_TOKEN_HEADER;
 pub use server::{Running, start};

@@ -24,6 +24,7 @@ use super::ops;
 use super::reply::{ArmError, Reply, into_response};
 use super::schema::{ArmSchemas, BodyKind};
 use super::store::Store;
+use super::throttle::{Buckets, Verdict};
 use super::versions;
 
 /// Marks a response whose connection must be closed without sending it.
@@ -46,6 +47,8 @@ pub struct Inner {
     pub faults: FaultState,
     pub log: RequestLog,
     pub dataplane: DataPlaneState,
+    /// ARM's subscription token buckets (used when `throttling.enabled`).
+    pub buckets: Buckets,
 }
 
 impl Emulator {
@@ -69,6 +72,7 @@ impl Emulator {
                 faults: FaultState::new(config.faults.clone()),
                 log: RequestLog::default(),
                 dataplane: DataPlaneState::new(config.data_plane.clone()),
+                buckets: Buckets::default(),
             }),
             config,
             base,
@@ -105,6 +109,7 @@ impl Emulator {
         inner.faults = FaultState::new(self.config.faults.clone());
         inner.dataplane = DataPlaneState::new(self.config.data_plane.clone());
         inner.log.clear();
+        inner.buckets = Buckets::default();
         self.persist(&inner);
     }
 }
@@ -398,21 +403,38 @@ pub async fn arm(
     let path = uri.path().to_string();
     let raw_query = uri.query().unwrap_or_default().to_string();
     let authorized = authorized(&headers);
-    let (seq, fault) = {
+    let (seq, fault, quota) = {
         let mut inner = em.lock();
         let seq = inner.log.begin();
-        (
-            seq,
-            if authorized && body.is_ok() {
-                inner.faults.draw()
-            } else {
-                None
-            },
-        )
+        let counted = authorized && body.is_ok();
+        // ARM throttles before the request reaches a resource provider (throttle.rs).
+        let quota = counted
+            .then(|| {
+                let now = em.clock.now_ms();
+                let c = &em.config;
+                inner
+                    .buckets
+                    .take(&c.throttling, c.time_scale, now, &method, &path)
+            })
+            .flatten();
+        let throttled = matches!(quota, Some(Verdict::Throttled { .. }));
+        let fault = if counted && !throttled {
+            inner.faults.draw()
+        } else {
+            None
+        };
+        (seq, fault, quota)
+    };
+    let (throttled, quota_headers) = match quota {
+        Some(Verdict::Throttled { error, headers }) => (Some(error), headers),
+        Some(Verdict::Pass(headers)) => (None, headers),
+        None => (None, Vec::new()),
     };
     let query = parse_query(&raw_query);
     let result = if let Err(e) = &body {
         Err(e.arm_error())
+    } else if let Some(e) = throttled {
+        Err(e)
     } else if !authorized {
         Err(ArmError::new(
             401,
@@ -471,7 +493,13 @@ pub async fn arm(
         response.extensions_mut().insert(DropConnection);
         return response;
     }
-    into_response(&result)
+    let mut response = into_response(&result);
+    for (name, value) in quota_headers {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
 }
 
 #[cfg(test)]

@@ -40,4 +40,6 @@ pub enum ConfigError {
     RoleDefinitionGuid(String),
     #[error("seed scope `{0}` is not an ARM resource id")]
     Scope(String),
+    #[error("{0}")]
+    Throttling(String),
 }

@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 mod dataplane;
 mod error;
 mod faults;
+mod throttling;
 
 pub use dataplane::{AccountSettings, DataPlane, DataPlaneError};
 pub use error::ConfigError;
 pub use faults::{FailLro, Faults, FaultsError, LroKind, UnknownLroKind};
+pub use throttling::{Bucket, Throttling};
 
 /// The subscription a seed lands in when none is given.
 pub const DEFAULT_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
@@ -59,6 +61,8 @@ pub struct Config {
     pub data_plane: DataPlane,
     /// The model catalog snapshot's settings (catalog.rs).
     pub catalog: CatalogSettings,
+    /// ARM's subscription token buckets (throttle.rs); off by default.
+    pub throttling: Throttling,
     /// Where every resource is persisted (the `--state-file` flag; not a config-file key).
     #[serde(skip)]
     pub state_file: Option<PathBuf>,
@@ -75,6 +79,7 @@ impl Default for Config {
             faults: Faults::default(),
             data_plane: DataPlane::default(),
             catalog: CatalogSettings::default(),
+            throttling: Throttling::default(),
             state_file: None,
         }
     }
@@ -318,6 +323,7 @@ impl Config {
         }
         self.faults.check()?;
         self.data_plane.check()?;
+        self.throttling.check().map_err(ConfigError::Throttling)?;
         let guid = crate::ids::is_guid;
         for id in &self.seed.user_assigned_identities {
             for v in [&id.principal_id, &id.client_id].into_iter().flatten() {
