@@ -7,14 +7,12 @@
 //! plan (reads only). Run with `cargo bench --bench apply`. Asserts nothing but
 //! correctness: speed goals are figures to read, not tests.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use aoai_lb::arm::auth::{CredentialChain, StaticToken};
 use aoai_lb::arm::{ArmClient, ArmClientOptions};
-use aoai_lb::core::desired::{self, Kind};
 use aoai_lb::core::model::Model;
 use aoai_lb::emulator::{Config, Latency};
 use aoai_lb::engine::apply::{self, ApplyOptions, Silent};
@@ -22,25 +20,10 @@ use aoai_lb::engine::graph::Cancel;
 use aoai_lb::engine::plan::{self, Action};
 use aoai_lb::engine::state::LockedState;
 
+#[path = "profile.rs"]
+mod profile;
+
 const TIME_SCALE: f64 = 0.02;
-
-/// (duration, Retry-After) in seconds of each kind's long-running operation under the
-/// emulator's `azure` profile (docs/emulator.md); 0 = not long-running.
-fn profile(kind: Kind) -> (f64, f64) {
-    match kind {
-        Kind::Account => (30.0, 10.0),
-        Kind::Deployment => (60.0, 15.0),
-        Kind::ApimIdentity => (20.0, 10.0),
-        Kind::Api => (5.0, 2.0),
-        _ => (0.0, 0.0),
-    }
-}
-
-/// An operation that takes `d` and is polled every `ra` is seen done at the first poll
-/// at or after `d`.
-fn at_granularity(d: f64, ra: f64) -> f64 {
-    if ra == 0.0 { d } else { (d / ra).ceil() * ra }
-}
 
 /// The emulator for a plan, under the scaled `azure` profile, identities replicated at once.
 fn bench_config(model: &Model) -> Config {
@@ -98,30 +81,6 @@ struct Figures {
     changes: usize,
 }
 
-fn critical_path(model: &Model) -> (f64, f64) {
-    let resources = desired::build(model, &Default::default()).unwrap();
-    let cost: BTreeMap<&str, f64> = resources
-        .iter()
-        .map(|r| {
-            let (d, ra) = profile(r.kind);
-            (r.address.as_str(), at_granularity(d, ra) * TIME_SCALE)
-        })
-        .collect();
-    let mut finish: BTreeMap<&str, f64> = BTreeMap::new();
-    for r in &resources {
-        // Resources come in dependency order.
-        let start = r
-            .depends_on
-            .iter()
-            .filter_map(|d| finish.get(d.as_str()))
-            .fold(0.0f64, |a, b| a.max(*b));
-        finish.insert(r.address.as_str(), start + cost[r.address.as_str()]);
-    }
-    let critical = finish.values().fold(0.0f64, |a, b| a.max(*b));
-    let sequential = cost.values().sum();
-    (critical, sequential)
-}
-
 fn run(
     rt: &tokio::runtime::Runtime,
     model: &Model,
@@ -169,7 +128,7 @@ fn run(
         }
     }
     drop(locked);
-    let (critical, sequential) = critical_path(model);
+    let (critical, sequential) = profile::critical_path(model, TIME_SCALE);
     let requests = client.counts();
     rt.block_on(running.shutdown());
     Figures {
