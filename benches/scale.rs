@@ -67,6 +67,8 @@ struct Child {
 fn child(emu: &Running, dir: &Path, args: &[&str]) -> Child {
     let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
     let started = Instant::now();
+    // Reaped by wait4 below, which (unlike Child::wait) gives the child's own rusage.
+    #[allow(clippy::zombie_processes)]
     let spawned = Command::new(env!("CARGO_BIN_EXE_aoai-lb"))
         .args(args)
         .arg(dir.join("plan.yaml"))
