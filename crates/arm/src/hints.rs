@@ -116,6 +116,10 @@ pub const HINTS: &[(&str, &str)] = &[
         "ARM is throttling this subscription: wait a few minutes, or lower --parallelism",
     ),
     (
+        "SubscriptionRequestsThrottled",
+        "another client of the subscription is using up ARM's request buckets (aoai-lb paces itself by them): wait a minute, or find that client",
+    ),
+    (
         "Conflict",
         "the resource is changing: wait and run the command again",
     ),
