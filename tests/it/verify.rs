@@ -13,6 +13,7 @@ use crate::util::{aoai_lb, load_example, repo, run};
 
 mod clients;
 mod gateway;
+mod many_models;
 mod provisioned;
 mod tokens;
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::ids::{self, api_version};
-use super::model::{Account, Identity, Model, Subscription};
+use super::model::{Account, Identity, Model, RoutedPool, Subscription};
 use super::validate::{OWNER_TAG, OWNER_TAG_VALUE};
 use super::{marks, policy, spec};
 
@@ -176,11 +176,10 @@ pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, Build
             .map(|a| role_assignment(model, facts, a, &identity_address)),
     );
     let backends: Vec<DesiredResource> = model.accounts.iter().map(|a| backend(model, a)).collect();
-    let backend_addresses = backends.iter().map(|b| b.address.clone()).collect();
     out.extend(backends);
-    let pool = pool(model, backend_addresses);
-    let pool_address = pool.address.clone();
-    out.push(pool);
+    let pools: Vec<DesiredResource> = model.apim.pools.iter().map(|p| pool(model, p)).collect();
+    let pool_addresses: Vec<String> = pools.iter().map(|p| p.address.clone()).collect();
+    out.extend(pools);
     let api = api(model)?;
     let api_address = api.address.clone();
     let api_id = api.id.clone();
@@ -198,7 +197,11 @@ pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, Build
             }
         }),
         // backend-id must exist, and authentication-managed-identity needs the identity on.
-        depends_on: vec![api_address.clone(), pool_address, identity_address],
+        depends_on: [api_address.clone()]
+            .into_iter()
+            .chain(pool_addresses)
+            .chain([identity_address])
+            .collect(),
         owned: true,
     });
     if let Some(s) = &model.apim.subscription {
@@ -399,35 +402,49 @@ fn backend(model: &Model, a: &Account) -> DesiredResource {
     }
 }
 
-fn pool(model: &Model, backend_addresses: Vec<String>) -> DesiredResource {
+fn pool(model: &Model, routed: &RoutedPool) -> DesiredResource {
     let service_id = service_id(model);
     let pool = &model.apim.pool;
     // A pool takes no url or protocol: APIM rejects them ("Url is not supported for backend pool").
-    let services: Vec<Value> = model
-        .accounts
+    let services: Vec<Value> = routed
+        .members
         .iter()
-        .map(|a| {
+        .map(|m| {
             json!({
-                "id": ids::apim_backend(&service_id, &a.backend.name),
-                "priority": a.backend.priority,
-                "weight": a.backend.weight,
+                "id": ids::apim_backend(&service_id, &m.backend),
+                "priority": m.priority,
+                "weight": m.weight,
             })
         })
         .collect();
+    // The plan's own pool keeps its description; a deployment's pool says which it serves.
+    let description = if routed.name == pool.name {
+        pool.description.clone()
+    } else {
+        format!(
+            "{} (deployment {})",
+            pool.description,
+            routed.deployments.join(", ")
+        )
+    };
     DesiredResource {
-        address: address(Kind::Pool, &pool.name),
+        address: address(Kind::Pool, &routed.name),
         kind: Kind::Pool,
-        id: ids::apim_backend(&service_id, &pool.name),
+        id: ids::apim_backend(&service_id, &routed.name),
         api_version: api_version::API_MANAGEMENT,
         method: Method::Put,
         body: json!({
             "properties": {
                 "type": "Pool",
-                "description": format!("{} {}", pool.description, marks::description_mark(&model.deployment)),
+                "description": format!("{description} {}", marks::description_mark(&model.deployment)),
                 "pool": { "services": services },
             }
         }),
-        depends_on: backend_addresses,
+        depends_on: routed
+            .members
+            .iter()
+            .map(|m| address(Kind::Backend, &m.backend))
+            .collect(),
         owned: true,
     }
 }

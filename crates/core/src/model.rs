@@ -121,6 +121,11 @@ pub struct Deployment {
     pub capacity: u32,
     /// ARM's `properties.versionUpgradeOption`, when the plan sets it.
     pub version_upgrade_option: Option<String>,
+    /// This account's backend priority for requests to this deployment (the
+    /// deployment's `priority`, else the account's backend priority).
+    pub priority: u8,
+    /// This account's backend weight for requests to this deployment.
+    pub weight: u8,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -139,6 +144,10 @@ pub struct Apim {
     pub identity: Identity,
     pub api: Api,
     pub pool: Pool,
+    /// The backend pools APIM gets, each with the deployment names it serves: one (named
+    /// `pool.name`) when every account serves the same names with the same priorities
+    /// and weights; otherwise one per deployment name. See [`pools`].
+    pub pools: Vec<RoutedPool>,
     pub policy: Policy,
     pub subscription: Option<Subscription>,
     /// The plan's clients, each an APIM subscription with optional token limits.
@@ -266,3 +275,168 @@ pub struct TokenQuota {
 
 /// The quota periods APIM's token-limit policies know (`token-quota-period`).
 pub const TOKEN_QUOTA_PERIODS: [&str; 5] = ["Hourly", "Daily", "Weekly", "Monthly", "Yearly"];
+
+/// One backend pool and the deployment names whose requests it takes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutedPool {
+    /// Its APIM backend id.
+    pub name: String,
+    /// The deployment names routed to it, in the order the plan first names them.
+    pub deployments: Vec<String>,
+    /// Its members, in plan order.
+    pub members: Vec<PoolMember>,
+}
+
+/// A backend in a pool, with its place there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolMember {
+    /// Index of the account in [`Model::accounts`].
+    pub account: usize,
+    /// The backend's name.
+    pub backend: String,
+    pub priority: u8,
+    pub weight: u8,
+}
+
+/// APIM's limit on a backend id (`names::apim_entity_id(_, 80)`).
+const MAX_POOL_ID: usize = 80;
+
+/// The id of deployment `deployment`'s own pool: `{pool}-{deployment}`, the pool name cut
+/// short when the two together pass APIM's 80 characters (the deployment name, which
+/// tells the pools apart, is kept whole).
+pub fn deployment_pool_name(pool: &str, deployment: &str) -> String {
+    let room = MAX_POOL_ID.saturating_sub(deployment.chars().count() + 1);
+    let head: String = pool.chars().take(room).collect();
+    format!("{}-{deployment}", head.trim_end_matches('-'))
+}
+
+/// The pools of a plan's accounts: for each deployment name, the accounts that serve it
+/// (with that deployment's priority and weight). When every name has the same members,
+/// one pool named `pool` takes them all, so plans of one model set keep the one pool they
+/// always had; otherwise each name gets its own pool ([`deployment_pool_name`]).
+pub fn pools(pool: &str, accounts: &[Account]) -> Vec<RoutedPool> {
+    let mut names: Vec<&str> = Vec::new();
+    for d in accounts.iter().flat_map(|a| &a.deployments) {
+        if !names.contains(&d.name.as_str()) {
+            names.push(&d.name);
+        }
+    }
+    let members_of = |name: &str| -> Vec<PoolMember> {
+        accounts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let d = a.deployments.iter().find(|d| d.name == name)?;
+                Some(PoolMember {
+                    account: i,
+                    backend: a.backend.name.clone(),
+                    priority: d.priority,
+                    weight: d.weight,
+                })
+            })
+            .collect()
+    };
+    let all: Vec<PoolMember> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| PoolMember {
+            account: i,
+            backend: a.backend.name.clone(),
+            priority: a.backend.priority,
+            weight: a.backend.weight,
+        })
+        .collect();
+    if names.iter().all(|n| members_of(n) == all) {
+        return vec![RoutedPool {
+            name: pool.to_string(),
+            deployments: names.iter().map(|n| n.to_string()).collect(),
+            members: all,
+        }];
+    }
+    names
+        .iter()
+        .map(|n| RoutedPool {
+            name: deployment_pool_name(pool, n),
+            deployments: vec![n.to_string()],
+            members: members_of(n),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(i: usize, deployments: &[(&str, u8, u8)]) -> Account {
+        Account {
+            name: format!("a{i}"),
+            location: "westus".into(),
+            region_display_name: "West US".into(),
+            sku: "S0".into(),
+            custom_sub_domain: format!("a{i}"),
+            restore: false,
+            deployments: deployments
+                .iter()
+                .map(|(n, p, w)| Deployment {
+                    name: n.to_string(),
+                    model: "m".into(),
+                    version: None,
+                    sku: "Standard".into(),
+                    capacity: 1,
+                    version_upgrade_option: None,
+                    priority: *p,
+                    weight: *w,
+                })
+                .collect(),
+            backend: Backend {
+                name: format!("b{i}"),
+                priority: 1,
+                weight: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn one_model_set_keeps_one_pool() {
+        let a = [
+            account(0, &[("gpt", 1, 1), ("mini", 1, 1)]),
+            account(1, &[("mini", 1, 1), ("gpt", 1, 1)]),
+        ];
+        let p = pools("pool", &a);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].name, "pool");
+        assert_eq!(p[0].deployments, ["gpt", "mini"]);
+        assert_eq!(p[0].members.len(), 2);
+    }
+
+    #[test]
+    fn different_sets_or_weights_give_a_pool_per_name() {
+        let a = [
+            account(0, &[("gpt", 1, 1), ("mini", 1, 1)]),
+            account(1, &[("mini", 1, 1)]),
+        ];
+        let p = pools("pool", &a);
+        assert_eq!(
+            p.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["pool-gpt", "pool-mini"]
+        );
+        assert_eq!(p[0].members.len(), 1);
+        assert_eq!(p[1].members.len(), 2);
+        let a = [account(0, &[("gpt", 1, 3)]), account(1, &[("gpt", 1, 1)])];
+        let p = pools("pool", &a);
+        assert_eq!(p[0].name, "pool-gpt");
+        assert_eq!(p[0].members[0].weight, 3);
+    }
+
+    #[test]
+    fn long_names_fit_apims_80_characters() {
+        let pool = "p".repeat(80);
+        let d = "d".repeat(64);
+        let n = deployment_pool_name(&pool, &d);
+        assert_eq!(n.chars().count(), 80);
+        assert!(n.ends_with(&format!("-{d}")));
+        assert_eq!(deployment_pool_name("pool", "gpt-4o"), "pool-gpt-4o");
+    }
+}

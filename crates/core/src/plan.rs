@@ -103,6 +103,14 @@ pub struct Deployment {
     pub capacity: Option<Located<i64>>,
     /// When Azure moves the deployment to another model version: OnceNewDefaultVersionAvailable, OnceCurrentVersionExpired or NoAutoUpgrade (ARM's `properties.versionUpgradeOption`). Default: left to Azure (OnceNewDefaultVersionAvailable).
     pub version_upgrade_option: Option<Located<String>>,
+    /// Priority group of this account's backend for requests to this deployment, 0-100; lower is tried first. Default: the account's `backend.priority`. Setting it on some deployments gives each deployment name its own backend pool.
+    #[schemars(range(min = 0, max = 100))]
+    #[serde(default, deserialize_with = "whole::optional")]
+    pub priority: Option<Located<i64>>,
+    /// Weight of this account's backend inside its priority group for requests to this deployment, 0-100. Default: the account's `backend.weight`. Setting it on some deployments gives each deployment name its own backend pool.
+    #[schemars(range(min = 0, max = 100))]
+    #[serde(default, deserialize_with = "whole::optional")]
+    pub weight: Option<Located<i64>>,
 }
 
 /// An account's APIM backend.
@@ -133,7 +141,7 @@ pub struct Apim {
     pub identity: Option<Located<Identity>>,
     /// The API to import.
     pub api: Located<Api>,
-    /// The backend pool that holds every account's backend.
+    /// The backend pool that holds every account's backend. When accounts serve different deployment names (or a deployment sets its own priority or weight), each deployment name gets its own pool, named `{name}-{deployment}`, holding only the backends of the accounts that serve it.
     pub pool: Located<Pool>,
     /// The API policy.
     #[serde(default)]

@@ -62,6 +62,8 @@ fn dep(model: &str, version: &str, sku: &str) -> Deployment {
         sku: sku.into(),
         capacity: 10,
         version_upgrade_option: None,
+        priority: 1,
+        weight: 1,
     }
 }
 

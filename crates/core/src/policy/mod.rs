@@ -38,6 +38,10 @@ pub fn builtin_source(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The policy variable that holds the deployment a request is for: the `pool` template
+/// sets it from the operation's `deployment-id` and picks the pool by it.
+pub const ROUTING_VARIABLE: &str = "aoai-lb-deployment";
+
 /// What a template can use. Documented in `docs/policy-templates.md`.
 pub fn context(model: &Model, facts: &Facts) -> Value {
     let service_id = ids::apim_service(
@@ -65,10 +69,38 @@ pub fn context(model: &Model, facts: &Facts) -> Value {
         Identity::SystemAssigned => Value::Null,
         Identity::UserAssigned { .. } => Value::String(facts.client_id_or_unknown()),
     };
+    let pools: Vec<Value> = model
+        .apim
+        .pools
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "id": ids::apim_backend(&service_id, &p.name),
+                "deployments": p.deployments,
+                "members": p.members.iter().map(|m| json!({
+                    "backend": m.backend,
+                    "priority": m.priority,
+                    "weight": m.weight,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let served: Vec<&str> = model
+        .apim
+        .pools
+        .iter()
+        .flat_map(|p| p.deployments.iter().map(String::as_str))
+        .collect();
     json!({
         "pool": {
             "name": model.apim.pool.name,
             "id": ids::apim_backend(&service_id, &model.apim.pool.name),
+        },
+        "pools": pools,
+        "routing": {
+            "variable": ROUTING_VARIABLE,
+            "served": if served.is_empty() { "none".to_string() } else { served.join(", ") },
         },
         "backends": backends,
         "managedIdentity": {
@@ -253,7 +285,8 @@ pub fn check(model: &Model, policy: &str) -> Result<(), PolicyError> {
     if root.name != "policies" {
         return Err(PolicyError::WrongRoot(root.name.clone()));
     }
-    let known: Vec<&str> = std::iter::once(model.apim.pool.name.as_str())
+    // The pools this plan creates (the plan's pool name only while it is one of them).
+    let known: Vec<&str> = (model.apim.pools.iter().map(|p| p.name.as_str()))
         .chain(model.accounts.iter().map(|a| a.backend.name.as_str()))
         .collect();
     for el in root.descendants() {

@@ -31,8 +31,11 @@ struct Names {
     backends: Unique,
 }
 
-/// Every account of the plan, with its deployments and backend.
-pub(super) fn accounts(c: &mut Checker, plan: &Plan) -> Vec<model::Account> {
+/// Every account of the plan, with its deployments and backend, and the pools they make.
+pub(super) fn accounts(
+    c: &mut Checker,
+    plan: &Plan,
+) -> (Vec<model::Account>, Vec<model::RoutedPool>) {
     if plan.accounts.is_empty() {
         c.error(
             plan.accounts.pos,
@@ -53,9 +56,10 @@ pub(super) fn accounts(c: &mut Checker, plan: &Plan) -> Vec<model::Account> {
         .enumerate()
         .map(|(i, a)| account(c, &mut names, i, a))
         .collect();
-    check_deployment_coverage(c, plan, &accounts);
-    check_priority_groups(c, plan, &accounts);
-    accounts
+    let pools = model::pools(pool, &accounts);
+    check_pools(c, plan, &pools);
+    check_priority_groups(c, plan, &pools);
+    (accounts, pools)
 }
 
 fn account(c: &mut Checker, names: &mut Names, i: usize, a: &plan::Account) -> model::Account {
@@ -83,8 +87,8 @@ fn account(c: &mut Checker, names: &mut Names, i: usize, a: &plan::Account) -> m
         _ => "S0".to_string(),
     };
     let custom_sub_domain = custom_sub_domain(c, names, i, a, new_name);
-    let deployments = deployments(c, i, a);
     let backend = backend(c, names, i, a, new_name);
+    let deployments = deployments(c, i, a, &backend);
     model::Account {
         name: a.name.value.clone(),
         location,
@@ -176,13 +180,18 @@ fn custom_sub_domain(
     }
 }
 
-fn deployments(c: &mut Checker, i: usize, a: &plan::Account) -> Vec<model::Deployment> {
+fn deployments(
+    c: &mut Checker,
+    i: usize,
+    a: &plan::Account,
+    backend: &model::Backend,
+) -> Vec<model::Deployment> {
     if a.deployments.is_empty() {
         c.warn(
             a.name.pos,
             &format!("accounts[{i}].deployments"),
             format!(
-                "account `{}` has no deployments: requests routed to its backend will fail",
+                "account `{}` has no deployments: its backend is in no pool and gets no requests",
                 a.name.value
             ),
         );
@@ -192,16 +201,16 @@ fn deployments(c: &mut Checker, i: usize, a: &plan::Account) -> Vec<model::Deplo
     a.deployments
         .iter()
         .enumerate()
-        .map(|(j, d)| deployment(c, &mut unique, i, j, d))
+        .map(|(j, d)| deployment(c, &mut unique, (i, j), d, backend))
         .collect()
 }
 
 fn deployment(
     c: &mut Checker,
     unique: &mut Unique,
-    i: usize,
-    j: usize,
+    (i, j): (usize, usize),
     d: &plan::Deployment,
+    backend: &model::Backend,
 ) -> model::Deployment {
     let g = |rest: &str| format!("accounts[{i}].deployments[{j}].{rest}");
     c.rule(
@@ -255,6 +264,16 @@ fn deployment(
         );
         o.value.clone()
     });
+    let priority = d
+        .priority
+        .as_ref()
+        .map(|p| c.int_range(p, &g("priority"), "priority", 0, 100) as u8)
+        .unwrap_or(backend.priority);
+    let weight = d
+        .weight
+        .as_ref()
+        .map(|w| c.int_range(w, &g("weight"), "weight", 0, 100) as u8)
+        .unwrap_or(backend.weight);
     model::Deployment {
         name: d.name.value.clone(),
         model: d.model.value.clone(),
@@ -262,6 +281,8 @@ fn deployment(
         sku,
         capacity,
         version_upgrade_option,
+        priority,
+        weight,
     }
 }
 
@@ -345,55 +366,61 @@ fn backend(
     }
 }
 
-/// The pool routes a request for deployment D to any member: warn when a member lacks D.
-fn check_deployment_coverage(c: &mut Checker, plan: &Plan, accounts: &[model::Account]) {
-    if accounts.len() < 2 {
+/// The pools the accounts make ([`model::pools`]): a pool per deployment name must not
+/// take a name a backend (or another pool) already has, as APIM backend ids are one
+/// namespace (case-insensitive).
+fn check_pools(c: &mut Checker, plan: &Plan, pools: &[model::RoutedPool]) {
+    if pools.len() < 2 {
         return;
     }
-    let mut all: Vec<&str> = accounts
+    let pool = &plan.apim.pool.name;
+    let mut taken: Vec<String> = plan
+        .accounts
         .iter()
-        .flat_map(|a| a.deployments.iter().map(|d| d.name.as_str()))
+        .map(|a| {
+            a.backend
+                .as_ref()
+                .and_then(|b| b.name.as_ref())
+                .map_or(a.name.value.to_lowercase(), |n| n.value.to_lowercase())
+        })
         .collect();
-    all.sort_unstable();
-    all.dedup();
-    for (i, a) in accounts.iter().enumerate() {
-        if a.deployments.is_empty() {
-            continue; // already warned
-        }
-        let missing: Vec<&str> = all
-            .iter()
-            .copied()
-            .filter(|d| !a.deployments.iter().any(|x| x.name == *d))
-            .collect();
-        if !missing.is_empty() {
-            let pos = plan.accounts[i].name.pos;
-            c.warn(
-                pos,
-                &format!("accounts[{i}].deployments"),
+    for p in pools {
+        if taken.contains(&p.name.to_lowercase()) {
+            c.error(
+                pool.pos,
+                "apim.pool.name",
                 format!(
-                    "account `{}` lacks deployment(s) {} that other members have: requests for them routed to this backend will fail",
-                    a.name,
-                    missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                    "the pool for deployment `{}` would be named `{}`, a name another backend or pool of this plan has: rename the pool or that backend",
+                    p.deployments.join("`, `"),
+                    p.name
                 ),
             );
         }
+        taken.push(p.name.to_lowercase());
     }
 }
 
 /// A priority group whose weights are all zero can never be chosen by weight.
-fn check_priority_groups(c: &mut Checker, plan: &Plan, accounts: &[model::Account]) {
-    let mut groups: BTreeMap<u8, Vec<usize>> = BTreeMap::new();
-    for (i, a) in accounts.iter().enumerate() {
-        groups.entry(a.backend.priority).or_default().push(i);
-    }
-    for (priority, members) in groups {
-        if members.len() > 1 && members.iter().all(|&i| accounts[i].backend.weight == 0) {
-            let i = members[0];
-            c.warn(
-                plan.accounts[i].name.pos,
-                &format!("accounts[{i}].backend.weight"),
-                format!("every backend of priority {priority} has weight 0: traffic cannot be split by weight in that group"),
-            );
+fn check_priority_groups(c: &mut Checker, plan: &Plan, pools: &[model::RoutedPool]) {
+    for pool in pools {
+        let mut groups: BTreeMap<u8, Vec<&model::PoolMember>> = BTreeMap::new();
+        for m in &pool.members {
+            groups.entry(m.priority).or_default().push(m);
+        }
+        for (priority, members) in groups {
+            if members.len() > 1 && members.iter().all(|m| m.weight == 0) {
+                let i = members[0].account;
+                let which = if pool.name == plan.apim.pool.name.value {
+                    String::new()
+                } else {
+                    format!(" of pool `{}`", pool.name)
+                };
+                c.warn(
+                    plan.accounts[i].name.pos,
+                    &format!("accounts[{i}].backend.weight"),
+                    format!("every backend of priority {priority}{which} has weight 0: traffic cannot be split by weight in that group"),
+                );
+            }
         }
     }
 }

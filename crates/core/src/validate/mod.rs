@@ -152,13 +152,16 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
     );
     let (rg_location, _) = c.region(&rg.location, "resourceGroup.location");
     let tags = top::tags(&mut c, plan);
-    let accounts = accounts::accounts(&mut c, plan);
+    let (accounts, pools) = accounts::accounts(&mut c, plan);
     let apim = &plan.apim;
     let (apim_rg, identity) = apim::service(&mut c, plan);
     let api = apim::api(&mut c, &apim.api, files);
     let pool = pool::pool(&mut c, &apim.pool);
     let policy_plan = apim.policy.as_deref();
-    let policy = policy::policy(&mut c, policy_plan, accounts.len(), files);
+    // `retry: auto` gives every member of the largest pool a try.
+    let members = pools.iter().map(|p| p.members.len()).max().unwrap_or(0);
+    let policy = policy::policy(&mut c, policy_plan, members, files);
+    policy::routing(&mut c, plan, &policy, &pools);
     let subscription = apim
         .subscription
         .as_deref()
@@ -198,6 +201,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
             identity,
             api,
             pool,
+            pools,
             policy,
             subscription,
             clients,

@@ -40,6 +40,31 @@ pub(super) fn policy(
     model::Policy { template, retry }
 }
 
+/// The `random` template sends each request to any account, so with accounts that serve
+/// different deployment names some requests reach an account without their deployment.
+pub(super) fn routing(
+    c: &mut Checker,
+    plan: &plan::Plan,
+    policy: &model::Policy,
+    pools: &[model::RoutedPool],
+) {
+    let random =
+        matches!(&policy.template, model::PolicyTemplate::Builtin { name } if name == "random");
+    if random && pools.len() > 1 {
+        let pos = plan
+            .apim
+            .policy
+            .as_ref()
+            .and_then(|p| p.template.as_ref())
+            .map_or(plan.apim.pos, |t| t.pos);
+        c.warn(
+            pos,
+            "apim.policy.template",
+            "template `random` sends every request to any account, but the accounts serve different deployments (or weigh them differently): requests reaching an account without their deployment fail; the `pool` template routes each deployment to the accounts that serve it",
+        );
+    }
+}
+
 fn template_file(c: &mut Checker, t: &Located<String>, files: &Files) -> model::PolicyTemplate {
     let content = match files.get(&t.value) {
         Some(Ok(text)) => text.clone(),

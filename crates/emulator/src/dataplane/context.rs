@@ -4,7 +4,9 @@
 //! id) and `.Name` (its display name), `context.Api.Id`/`.Name`, `context.Operation.Id`/
 //! `.Name`, `context.Product.Id`/`.Name`, `context.User.Id`, `context.Deployment.Region`,
 //! `context.Deployment.ServiceName`, `context.Request.IpAddress`,
-//! `context.Request.MatchedParameters["name"]` and
+//! `context.Request.MatchedParameters["name"]` (and `.GetValueOrDefault("name"[, "default"])`),
+//! `context.Variables["name"]` (and `.GetValueOrDefault<string>("name"[, "default"])`,
+//! the values `set-variable` stored, see `inbound`) and
 //! `context.Request.Headers.GetValueOrDefault("name"[, "default"])`. The emulator runs no
 //! C#: an expression is one of those members, a string literal, or several joined with
 //! `+` (an optional `(string)` cast or `.ToString()` around a member); anything else is
@@ -32,6 +34,9 @@ pub struct RequestContext {
     /// The request's headers, names lower-cased (keys never stored here).
     pub headers: BTreeMap<String, String>,
     pub matched: BTreeMap<String, String>,
+    /// `context.Variables`: what `set-variable` stored so far (`None`: a value the
+    /// emulator could not evaluate, an error only when read).
+    pub variables: BTreeMap<String, Option<String>>,
 }
 
 /// The client address the gateway sees: the emulator listens on 127.0.0.1 only.
@@ -148,14 +153,19 @@ impl RequestContext {
             "context.Deployment.Region" => return v(&self.service.1),
             "context.Request.IpAddress" => return v(CLIENT_IP),
             _ => {
-                if let Some(rest) = m.strip_prefix("context.Request.MatchedParameters[") {
-                    let name = literal(rest.strip_suffix(']')?)?;
-                    return Some(
-                        self.matched
-                            .get(&name)
-                            .cloned()
-                            .ok_or_else(|| format!("no matched parameter '{name}'")),
-                    );
+                if let Some(rest) = m.strip_prefix("context.Request.MatchedParameters") {
+                    return self.lookup(rest, "matched parameter", |n| {
+                        Some(Ok(self.matched.get(n)?.clone()))
+                    });
+                }
+                if let Some(rest) = m.strip_prefix("context.Variables") {
+                    return self.lookup(rest, "variable", |n| {
+                        Some(self.variables.get(n)?.clone().ok_or_else(|| {
+                            format!(
+                                "the value set for variable '{n}' is not one the emulator evaluates"
+                            )
+                        }))
+                    });
                 }
                 let args = m.strip_prefix("context.Request.Headers.GetValueOrDefault")?;
                 let args = arguments(args)?;
@@ -172,6 +182,29 @@ impl RequestContext {
                     .unwrap_or_default()));
             }
         })
+    }
+
+    /// `["name"]` (a missing name throws, as a dictionary's indexer does) or
+    /// `.GetValueOrDefault("name"[, "default"])` (`<string>` allowed; no default: empty)
+    /// on a dictionary whose entries `get` finds.
+    fn lookup(
+        &self,
+        rest: &str,
+        what: &str,
+        get: impl Fn(&str) -> Option<Result<String, String>>,
+    ) -> Option<Result<String, String>> {
+        if let Some(index) = rest.strip_prefix('[') {
+            let name = literal(index.strip_suffix(']')?)?;
+            return Some(get(&name).unwrap_or_else(|| Err(format!("no {what} '{name}'"))));
+        }
+        let call = rest.strip_prefix(".GetValueOrDefault")?;
+        let call = call.strip_prefix("<string>").unwrap_or(call);
+        let (name, default) = match arguments(call)?.as_slice() {
+            [n] => (n.clone(), String::new()),
+            [n, d] => (n.clone(), d.clone()),
+            _ => return None,
+        };
+        Some(get(&name).unwrap_or(Ok(default)))
     }
 
     /// A value as APIM evaluates it: a plain value as is, an expression evaluated.
@@ -314,6 +347,41 @@ mod tests {
         assert!(t(r#"@(context.Subscription.Id.Equals("team-a"))"#));
         assert!(t("@(true)"));
         assert!(c.condition("@(context.Request.Body != null)").is_err());
+    }
+
+    #[test]
+    fn variables_and_defaults() {
+        let mut c = cx();
+        c.variables.insert("d".into(), Some("gpt-4.1".into()));
+        c.variables.insert("opaque".into(), None);
+        let t = |c: &RequestContext, e: &str| c.condition(e).unwrap();
+        assert!(t(&c, r#"@((string)context.Variables["d"] == "gpt-4.1")"#));
+        assert!(t(
+            &c,
+            r#"@(context.Variables.GetValueOrDefault<string>("x", "y") == "y")"#
+        ));
+        assert_eq!(
+            c.eval(
+                r#"@(context.Request.MatchedParameters.GetValueOrDefault("deployment-id", ""))"#
+            )
+            .unwrap(),
+            "gpt-4o"
+        );
+        assert_eq!(
+            c.eval(r#"@(context.Request.MatchedParameters.GetValueOrDefault("nope", ""))"#)
+                .unwrap(),
+            ""
+        );
+        assert!(
+            c.eval(r#"@(context.Variables["x"])"#)
+                .unwrap_err()
+                .contains("no variable 'x'")
+        );
+        assert!(
+            c.eval(r#"@(context.Variables["opaque"])"#)
+                .unwrap_err()
+                .contains("not one the emulator")
+        );
     }
 
     #[test]

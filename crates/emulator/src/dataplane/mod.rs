@@ -12,6 +12,7 @@ mod bodies;
 pub mod breaker;
 mod context;
 mod identity;
+pub mod inbound;
 pub mod matching;
 pub mod metrics;
 mod openai;
@@ -54,10 +55,12 @@ pub fn point_gateways(store: &mut Store, base: &str) {
     }
 }
 
-/// The outcome of one try.
+/// The outcome of one try, or of a request the policy answered itself.
 enum Outcome {
     Backend(openai::Answer),
     Gateway(Own),
+    /// `return-response` in the inbound section: no try at all.
+    Returned(inbound::Returned),
 }
 
 impl Outcome {
@@ -65,6 +68,7 @@ impl Outcome {
         match self {
             Outcome::Backend(a) => a.status,
             Outcome::Gateway(o) => o.status,
+            Outcome::Returned(r) => r.status,
         }
     }
 }
@@ -292,6 +296,7 @@ async fn governed(
             match &mut outcome {
                 Outcome::Backend(a) => a.headers.extend(headers),
                 Outcome::Gateway(o) => o.headers.extend(headers),
+                Outcome::Returned(r) => r.headers.extend(headers),
             }
             outcome
         }
@@ -303,6 +308,16 @@ async fn governed(
         outcome = Outcome::Gateway(own(r.status, String::new()));
     }
     outcome
+}
+
+/// What `return-response` describes: its status, headers and body, as set (the
+/// return-response policy reference: the body is sent as written).
+fn respond_returned(r: &inbound::Returned) -> Response<Body> {
+    let mut response = respond(r.status, &r.headers, None);
+    if let Some(body) = &r.body {
+        *response.body_mut() = Body::from(body.clone());
+    }
+    response
 }
 
 /// `ANY /gateway/{service}/{*rest}`: one client request through API Management.
@@ -343,6 +358,9 @@ pub async fn gateway(
         .and_then(|p| p.context.subscription.as_ref().map(|s| s.0.clone()));
     let outcome = match prepared {
         Err(o) => Outcome::Gateway(o),
+        Ok(p) if p.route.returned.is_some() => {
+            Outcome::Returned(p.route.returned.clone().expect("checked"))
+        }
         Ok(p) => governed(&em, &p, &body, &method, seq, &mut attempts).await,
     };
     let response = match &outcome {
@@ -353,13 +371,14 @@ pub async fn gateway(
             &o.headers,
             Some(&json!({"statusCode": o.status, "message": o.message})),
         ),
+        Outcome::Returned(r) => respond_returned(r),
     };
     let (region, backend) = match &outcome {
         Outcome::Backend(a) => (
             Some(a.region.clone()),
             attempts.last().and_then(|x| x.backend.clone()),
         ),
-        Outcome::Gateway(_) => (None, None),
+        Outcome::Gateway(_) | Outcome::Returned(_) => (None, None),
     };
     let mut inner = em.lock();
     let dp = &mut inner.dataplane;

@@ -1,10 +1,12 @@
-//! What the gateway reads in an API policy: where requests go (`set-backend-service`
+//! What the gateway reads in an API policy (its inbound section already applied to the
+//! request by `inbound`): where requests go (`set-backend-service`
 //! with a `backend-id`, or a `base-url` picked from a list, as the `random` template
-//! does), how `retry` retries, what `on-error` returns and how the gateway
+//! does), whether `return-response` answered without a backend, how `retry` retries, what `on-error` returns and how the gateway
 //! authenticates to Azure OpenAI. The emulator runs no C#: it recognises the shapes our
 //! templates (and the seed labs) write, and says so when it meets one it cannot run.
 
 use super::context::RequestContext;
+use super::inbound::Returned;
 use super::metrics::{self, EmitMetric, is_emit_metric};
 use super::tokens::{self, TokenLimit, is_token_limit};
 use crate::policy::Element;
@@ -75,6 +77,9 @@ pub enum Auth {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
     pub target: Target,
+    /// The response the inbound section returned itself (`return-response`, see
+    /// `inbound`): no backend is called.
+    pub returned: Option<Returned>,
     pub retry: Retry,
     pub on_error: Vec<OnError>,
     pub auth: Auth,
@@ -85,6 +90,7 @@ impl Route {
     pub fn without_policy() -> Route {
         Route {
             target: Target::ServiceUrl,
+            returned: None,
             retry: Retry::none(),
             on_error: Vec::new(),
             auth: Auth::None,
@@ -404,6 +410,7 @@ pub fn outside_inbound(root: &Element) -> Option<(String, String)> {
 pub fn route(root: &Element) -> Route {
     Route {
         target: target(root),
+        returned: None,
         retry: retry(root),
         on_error: on_error(root),
         auth: auth(root),

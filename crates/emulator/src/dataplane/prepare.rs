@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::context::RequestContext;
 use super::identity::{NoPrincipal, principal_of};
+use super::inbound;
 use super::matching::{self, Matched};
 use super::metrics::EmitMetric;
 use super::policy::{self, Auth, Route};
@@ -91,7 +92,7 @@ pub(super) fn loggable_query(raw: &str) -> String {
 type Governed = (Route, Vec<TokenLimit>, Vec<EmitMetric>);
 
 /// The route of an API's policy as applied (no policy: the API's service URL).
-fn route_of(store: &Store, api_id: &str, cx: &RequestContext) -> Result<Governed, Own> {
+fn route_of(store: &Store, api_id: &str, cx: &mut RequestContext) -> Result<Governed, Own> {
     let Some(p) = store.get(&format!("{api_id}/policies/policy")) else {
         return Ok((Route::without_policy(), Vec::new(), Vec::new()));
     };
@@ -100,8 +101,15 @@ fn route_of(store: &Store, api_id: &str, cx: &RequestContext) -> Result<Governed
     let value = p.private["value"].as_str().unwrap_or_default();
     let root = policy_doc::parse(value, format)
         .map_err(|e| own(500, format!("The API's policy does not parse: {e}")))?;
-    let (limits, metrics) = policy::governance(&root, cx).map_err(|e| own(500, e))?;
-    Ok((policy::route(&root), limits, metrics))
+    // The inbound section as it applies to this request (set-variable, choose,
+    // return-response); an expression that fails is APIM's runtime error, a 500.
+    let applied = inbound::apply(&root, cx).map_err(|e| own(500, e))?;
+    let (limits, metrics) = policy::governance(&applied.root, cx).map_err(|e| own(500, e))?;
+    let route = Route {
+        returned: applied.returned,
+        ..policy::route(&applied.root)
+    };
+    Ok((route, limits, metrics))
 }
 
 /// The subscription key a request must carry for `api` (its header, or its query
@@ -218,6 +226,7 @@ fn context_of(
             .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
         matched: operation.parameters.clone(),
+        variables: BTreeMap::new(),
     }
 }
 
@@ -272,8 +281,8 @@ pub(super) fn prepare(
     let operation =
         matching::find(store, &api.id, method, &suffix, &query).ok_or_else(not_found)?;
     let (query_name, subscription) = check_key(store, service, api, &query, headers)?;
-    let context = context_of(store, service, api, &operation, subscription, headers);
-    let (route, limits, metrics) = route_of(store, &api.id, &context)?;
+    let mut context = context_of(store, service, api, &operation, subscription, headers);
+    let (route, limits, metrics) = route_of(store, &api.id, &mut context)?;
     Ok(Prepared {
         service_id: service.id.clone(),
         suffix,
