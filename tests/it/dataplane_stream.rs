@@ -4,11 +4,10 @@
 //! a streamed chat completion read as the SSE byte stream the `openai` package parses,
 //! Azure OpenAI's errors for operations a model does not do, and the headers users read.
 
-use aoai_lb::core::ids::{self, api_version};
+use aoai_lb::core::ids::api_version;
 use serde_json::{Value, json};
 
 use crate::emu::Emu;
-use crate::util::load_example;
 use crate::verify::{Http, apply, example, start};
 
 /// The `data:` payloads of an event stream, in order.
@@ -38,9 +37,15 @@ const SERVICE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resou
 
 #[test]
 fn the_seed_lab_streams_refuses_and_matches_like_apim_and_azure_openai() {
-    let plan = example("two-regions.yaml");
-    let emu = start(&plan, 3, 1.0);
+    // The seed lab with an embeddings deployment on both accounts as well.
     let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("two-regions-emb.yaml");
+    let text = std::fs::read_to_string(example("two-regions.yaml")).unwrap().replace(
+        "    deployments:\n",
+        "    deployments:\n      - { name: emb, model: text-embedding-3-small, version: \"1\", sku: Standard, capacity: 1 }\n",
+    );
+    std::fs::write(&plan, text).unwrap();
+    let emu = start(&plan, 3, 1.0);
     apply(&emu, dir.path(), &plan);
     let key = Http::new().key(&emu, &plan);
     let api = format!("{}/gateway/apim-aoai-lb/openai-lb", emu.url());
@@ -48,7 +53,7 @@ fn the_seed_lab_streams_refuses_and_matches_like_apim_and_azure_openai() {
     operations_from_the_imported_spec(&emu);
     unmatched_requests_get_apims_own_404(&emu, &raw, &api, &key);
     a_stream_the_openai_package_parses(&raw, &api, &key);
-    operations_a_model_does_not_do(&emu, &raw, &api, &key);
+    operations_a_model_does_not_do(&raw, &api, &key);
 }
 
 /// ApiOperation_ListByApi and ApiOperation_Get: one operation per path and method of
@@ -201,7 +206,7 @@ fn a_stream_the_openai_package_parses(raw: &Http, api: &str, key: &str) {
 
 /// Embeddings and completions on a chat model, chat on an embeddings model: 400
 /// OperationNotSupported; embeddings on an embeddings model: vectors.
-fn operations_a_model_does_not_do(emu: &Emu, raw: &Http, api: &str, key: &str) {
+fn operations_a_model_does_not_do(raw: &Http, api: &str, key: &str) {
     let auth = [("api-key", key)];
     let post = |path: &str, body: Value| {
         let url = format!("{api}/deployments/{path}?api-version=2024-02-01");
@@ -222,21 +227,7 @@ fn operations_a_model_does_not_do(emu: &Emu, raw: &Http, api: &str, key: &str) {
             "The completion operation does not work with the specified model, gpt-4o."
         )
     );
-    // An embeddings deployment on both accounts of the pool.
-    let model = load_example(&example("two-regions.yaml"));
-    for account in ["aoai-nov26-instance1", "aoai-nov26-instance2"] {
-        let id = format!(
-            "{}/deployments/emb",
-            ids::account(&model.subscription_id, "rg-aoai-lb", account)
-        );
-        let body = json!({"sku": {"name": "Standard", "capacity": 1}, "properties": {"model": {"format": "OpenAI", "name": "text-embedding-3-small", "version": "1"}}});
-        let (status, v) = emu.put(&id, api_version::COGNITIVE_SERVICES, body);
-        assert!(status == 200 || status == 201, "{v}");
-        // The instant profile completes an operation once it is read.
-        emu.get(&id, api_version::COGNITIVE_SERVICES);
-        let (_, v) = emu.get(&id, api_version::COGNITIVE_SERVICES);
-        assert_eq!(v["properties"]["provisioningState"], "Succeeded", "{v}");
-    }
+    // The plan's embeddings deployment, on both accounts of the pool.
     let (status, v) = post(
         "emb/chat/completions",
         json!({"messages": [{"role": "user", "content": "hi"}]}),
