@@ -372,6 +372,7 @@ mod tests {
     fn account(i: usize, deployments: &[(&str, u8, u8)]) -> Account {
         Account {
             name: format!("a{i}"),
+            kind: AccountKind::OpenAI,
             location: "westus".into(),
             region_display_name: "West US".into(),
             sku: "S0".into(),

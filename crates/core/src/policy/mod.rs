@@ -101,6 +101,8 @@ pub fn context(model: &Model, facts: &Facts) -> Value {
         "routing": {
             "variable": ROUTING_VARIABLE,
             "served": if served.is_empty() { "none".to_string() } else { served.join(", ") },
+            "byModel": crate::spec::serves_v1(&model.apim.api),
+            "anyPool": model.apim.pools.first().map(|p| p.name.as_str()),
         },
         "backends": backends,
         "managedIdentity": {

@@ -37,6 +37,8 @@ pub struct RequestContext {
     /// `context.Variables`: what `set-variable` stored so far (`None`: a value the
     /// emulator could not evaluate, an error only when read).
     pub variables: BTreeMap<String, Option<String>>,
+    /// The request body, when it is JSON (`context.Request.Body.As<JObject>()`).
+    pub body: Option<serde_json::Value>,
 }
 
 /// The client address the gateway sees: the emulator listens on 127.0.0.1 only.
@@ -158,6 +160,9 @@ impl RequestContext {
                         Some(Ok(self.matched.get(n)?.clone()))
                     });
                 }
+                if let Some(rest) = m.strip_prefix("context.Request.Body.As<JObject>(") {
+                    return Some(self.body_member(rest));
+                }
                 if let Some(rest) = m.strip_prefix("context.Variables") {
                     return self.lookup(rest, "variable", |n| {
                         Some(self.variables.get(n)?.clone().ok_or_else(|| {
@@ -181,6 +186,34 @@ impl RequestContext {
                     .or(default)
                     .unwrap_or_default()));
             }
+        })
+    }
+
+    /// `preserveContent: true)["name"]` after `context.Request.Body.As<JObject>(`: the
+    /// body's top-level `name` as `(string)` casts a JToken (a missing one is null, which
+    /// equals no name: empty here). A body that is not a JSON object throws, as
+    /// Newtonsoft's JObject parse does ("API Management policy expressions": `Body.As<T>`
+    /// with `preserveContent` to keep the body for the backend).
+    fn body_member(&self, rest: &str) -> Result<String, String> {
+        let cannot = || cannot(&format!("context.Request.Body.As<JObject>({rest}"));
+        let (args, index) = rest.split_once(')').ok_or_else(cannot)?;
+        let args = args.trim();
+        if !(args.is_empty() || args.replace(' ', "") == "preserveContent:true") {
+            return Err(cannot());
+        }
+        let name = index
+            .trim()
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .and_then(literal)
+            .ok_or_else(cannot)?;
+        let Some(obj) = self.body.as_ref().and_then(serde_json::Value::as_object) else {
+            return Err("JsonReaderException: the request body is not a JSON object".into());
+        };
+        Ok(match obj.get(&name) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
         })
     }
 
@@ -382,6 +415,12 @@ mod tests {
                 .unwrap_err()
                 .contains("not one the emulator")
         );
+        let body = r#"@((string)context.Request.Body.As<JObject>(preserveContent: true)["model"])"#;
+        assert!(c.eval(body).unwrap_err().contains("not a JSON object"));
+        c.body = Some(serde_json::json!({"model": "gpt-4.1"}));
+        assert_eq!(c.eval(body).unwrap(), "gpt-4.1");
+        c.body = Some(serde_json::json!({"messages": []}));
+        assert_eq!(c.eval(body).unwrap(), "");
     }
 
     #[test]

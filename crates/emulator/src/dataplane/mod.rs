@@ -347,6 +347,7 @@ pub async fn gateway(
             rest,
             &raw_query,
             &headers,
+            &body,
         );
         (seq, start_ms, prepared)
     };

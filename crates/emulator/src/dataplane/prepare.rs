@@ -227,6 +227,7 @@ fn context_of(
             .collect(),
         matched: operation.parameters.clone(),
         variables: BTreeMap::new(),
+        body: None,
     }
 }
 
@@ -266,6 +267,7 @@ pub(super) fn prepare(
     rest: &str,
     raw_query: &str,
     headers: &HeaderMap,
+    body: &[u8],
 ) -> Result<Prepared, Own> {
     let not_found = || own(404, "Resource not found");
     let rest = rest.trim_start_matches('/');
@@ -282,6 +284,7 @@ pub(super) fn prepare(
         matching::find(store, &api.id, method, &suffix, &query).ok_or_else(not_found)?;
     let (query_name, subscription) = check_key(store, service, api, &query, headers)?;
     let mut context = context_of(store, service, api, &operation, subscription, headers);
+    context.body = serde_json::from_slice(body).ok();
     let (route, limits, metrics) = route_of(store, &api.id, &mut context)?;
     Ok(Prepared {
         service_id: service.id.clone(),
