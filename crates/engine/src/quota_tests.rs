@@ -43,6 +43,8 @@ fn dep(name: &str, sku: &str, capacity: u32) -> Deployment {
         sku: sku.into(),
         capacity,
         version_upgrade_option: None,
+        priority: 1,
+        weight: 1,
     }
 }
 
