@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Http, apply, example, last_seq, log_since, start};
 
-const API: &str = "/gateway/apim-aoai-many/openai-many";
+const API: &str = "/gateway/apim-aoai-many/openai";
 
 fn chat(http: &Http, base: &str, key: &str, deployment: &str) -> (u16, Value) {
     let (status, _, body) = http.send(
