@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn expressions_it_cannot_run_are_named() {
-        let p = r#"<policies><inbound><choose><when condition="@(context.Request.Body.As<JObject>()["model"].ToString() == "y")"><set-backend-service backend-id="a" /></when></choose></inbound></policies>"#;
+        let p = r#"<policies><inbound><choose><when condition="@(context.Request.Url.Path == "y")"><set-backend-service backend-id="a" /></when></choose></inbound></policies>"#;
         let err = apply(&parse(p, Format::RawXml).unwrap(), &mut params(None))
             .err()
             .unwrap();
