@@ -262,6 +262,19 @@ fn version_upgrade_option_is_sent_diffed_and_shown() {
         "        capacity: 10\n",
         "        capacity: 10\n        versionUpgradeOption: NoAutoUpgrade\n",
     );
+    let planned = run(emu
+        .cli(dir.path())
+        .env("AOAI_LB_STATE", &state)
+        .arg("plan")
+        .arg(&plan));
+    assert_eq!(planned.code, 3, "{}", planned.stderr);
+    assert!(
+        planned
+            .stdout
+            .contains("+ versionUpgradeOption: \"NoAutoUpgrade\""),
+        "{}",
+        planned.stdout
+    );
     let out = run(emu
         .cli(dir.path())
         .env("AOAI_LB_STATE", &state)

@@ -30,6 +30,10 @@ pub fn attributes(c: &Change, plan: &Plan) -> Vec<(&'static str, String)> {
             ("version", at("/properties/model/version")),
             ("sku", at("/sku/name")),
             ("capacity", at("/sku/capacity")),
+            (
+                "versionUpgradeOption",
+                at("/properties/versionUpgradeOption"),
+            ),
         ]),
         Kind::Backend => {
             out.push(("url", at("/properties/url")));
