@@ -1,11 +1,12 @@
 //! `aoai-lb plan` against ARMs that misbehave (raw servers on 127.0.0.1): a read that
 //! fails (a collection GET: plan reads accounts, deployments, backends, APIs,
 //! subscriptions and role assignments through their lists) fails the resources it lists,
-//! by name, while the other reads complete; a 200 whose body is
+//! by name, while the other reads complete; a listing is read to its last page (`nextLink`); a 200 whose body is
 //! not JSON is reported as such, never as a resource someone else created; a silent ARM
 //! ends at the deadlines with every retry printed at the default verbosity.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 use crate::arm_bounds::{Act, raw};
 use crate::util::{aoai_lb, repo, run};
@@ -104,4 +105,51 @@ async fn a_silent_arm_ends_at_the_deadline_with_every_retry_printed() {
         out.stderr
     );
     assert_eq!(server.connections.load(Ordering::SeqCst), 5);
+}
+
+const RG: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-lb/providers/Microsoft.CognitiveServices/accounts";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_is_read_to_its_last_page_by_next_link() {
+    // The accounts of the group come in two pages: the second account is only on the
+    // page `nextLink` names. Both exist untagged, so both are conflicts: the plan saw
+    // the second page.
+    let url = Arc::new(OnceLock::<String>::new());
+    let base = url.clone();
+    let account = |name: &str| {
+        format!(
+            r#"{{"id":"{RG}/{name}","name":"{name}","type":"Microsoft.CognitiveServices/accounts","location":"westus","kind":"OpenAI","properties":{{"provisioningState":"Succeeded"}}}}"#
+        )
+    };
+    let (first, second) = (
+        account("aoai-nov26-instance1"),
+        account("aoai-nov26-instance2"),
+    );
+    let server = raw(move |_, path| {
+        if path.starts_with("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-aoai-lb?") {
+            Act::Answer(200, SERVICE.into())
+        } else if path.starts_with(&format!("{RG}?")) && path.contains("skiptoken=2") {
+            Act::Answer(200, format!(r#"{{"value":[{second}]}}"#))
+        } else if path.starts_with(&format!("{RG}?")) {
+            let next = format!("{}{RG}?api-version=2024-10-01&$skiptoken=2", base.get().unwrap());
+            Act::Answer(200, format!(r#"{{"value":[{first}],"nextLink":"{next}"}}"#))
+        } else {
+            Act::Answer(404, NOT_FOUND.into())
+        }
+    })
+    .await;
+    url.set(server.url.clone()).unwrap();
+    let u = server.url.clone();
+    let out = tokio::task::spawn_blocking(move || plan(&u, &[]))
+        .await
+        .unwrap();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("already exist and were not created by aoai-lb")
+            && out.stderr.contains("account.aoai-nov26-instance1")
+            && out.stderr.contains("account.aoai-nov26-instance2"),
+        "{}",
+        out.stderr
+    );
 }
