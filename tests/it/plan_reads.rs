@@ -1,8 +1,8 @@
 //! `aoai-lb plan` against ARMs that misbehave (raw servers on 127.0.0.1): a read that
 //! fails (a collection GET: plan reads accounts, deployments, backends, APIs,
 //! subscriptions and role assignments through their lists) fails the resources it lists,
-//! by name, while the other reads complete; a listing is read to its last page (`nextLink`); a 200 whose body is
-//! not JSON is reported as such, never as a resource someone else created; a silent ARM
+//! by name, while the other reads complete; a listing is read to its last page
+//! (`nextLink`); a 200 whose body is not JSON is reported as such, never as a resource someone else created; a silent ARM
 //! ends at the deadlines with every retry printed at the default verbosity.
 
 use std::sync::atomic::Ordering;
