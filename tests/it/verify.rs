@@ -129,7 +129,12 @@ pub(crate) fn apply(emu: &Emu, dir: &Path, plan: &Path) {
     assert_eq!(out.code, 0, "apply: {}{}", out.stdout, out.stderr);
 }
 
-fn verify_json(emu: &Emu, dir: &Path, plan: &Path, args: &[&str]) -> (i32, Value, String) {
+pub(crate) fn verify_json(
+    emu: &Emu,
+    dir: &Path,
+    plan: &Path,
+    args: &[&str],
+) -> (i32, Value, String) {
     let out = run(emu
         .cli(dir)
         .arg("verify")

@@ -18,10 +18,12 @@
 //! - [`reliance`]: who relies on a shared APIM service's identity.
 //! - [`replace`]: replacements (what ARM cannot change in place) and soft-deleted accounts.
 //! - [`state`]: the state file and its lock.
+//! - [`clients`]: verify's per-client token check.
 //! - [`traffic`]: verify's traffic through the APIM gateway, and finding its URL and key.
 //! - [`error`]: why a change failed.
 
 pub mod apply;
+pub mod clients;
 pub mod diff;
 pub mod error;
 pub mod execute;

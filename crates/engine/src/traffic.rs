@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
-use aoai_lb_arm::resources::{ApimService, SubscriptionKeys};
+use aoai_lb_arm::resources::ApimService;
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::ids::{self, api_version};
 use aoai_lb_core::model::{Model, SpecSource};
@@ -165,12 +165,14 @@ pub struct Measured {
     pub analysis: Analysis,
     pub chart: Option<PathBuf>,
     pub chart_error: Option<TrafficError>,
+    /// Each client's own traffic and limit check (plans with `apim.clients`).
+    pub clients: Vec<super::clients::ClientReport>,
 }
 
 impl Measured {
     /// The split is the plan's, every request succeeded, and the chart is written.
     pub fn ok(&self) -> bool {
-        self.analysis.ok && self.chart_error.is_none()
+        self.analysis.ok && self.chart_error.is_none() && self.clients.iter().all(|c| c.ok)
     }
 
     /// The chart, if it was written.
@@ -270,34 +272,7 @@ pub async fn gateway_url(client: &ArmClient, model: &Model) -> Result<String, Tr
         .ok_or_else(|| TrafficError::NoGatewayUrl(name.clone()))
 }
 
-/// The primary key of the plan's APIM subscription (listSecrets).
-pub async fn subscription_key(client: &ArmClient, model: &Model) -> Result<ApiKey, TrafficError> {
-    let Some(s) = &model.apim.subscription else {
-        return Err(TrafficError::NoSubscription);
-    };
-    let service_id = ids::apim_service(
-        &model.subscription_id,
-        &model.apim.resource_group,
-        &model.apim.name,
-    );
-    let secrets = client
-        .post(
-            &format!(
-                "{}/listSecrets",
-                ids::apim_subscription(&service_id, &s.name)
-            ),
-            api_version::API_MANAGEMENT,
-            None,
-        )
-        .await
-        .map_err(|source| TrafficError::ReadKey {
-            subscription: s.name.clone(),
-            source: Box::new(source),
-        })?;
-    let keys = SubscriptionKeys::from_value(&secrets)
-        .ok_or_else(|| TrafficError::NoPrimaryKey(s.name.clone()))?;
-    Ok(ApiKey::new(keys.primary_key))
-}
+pub use super::clients::{key_of, subscription_key, verify_subscription};
 
 /// The gateway URL and the key, each found through ARM unless given.
 pub async fn discover(
@@ -315,7 +290,7 @@ pub async fn discover(
     };
     let key = match key {
         Some(k) => k,
-        None if model.apim.subscription.is_none() => return Err(TrafficError::NoSubscription),
+        None if verify_subscription(model).is_none() => return Err(TrafficError::NoSubscription),
         None => {
             let client =
                 client.ok_or(TrafficError::NoArmClient("read the subscription key with"))?;
@@ -532,6 +507,7 @@ pub async fn measure(
         analysis,
         chart: chart.map(Path::to_path_buf),
         chart_error,
+        clients: Vec::new(),
     })
 }
 

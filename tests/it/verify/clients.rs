@@ -148,3 +148,65 @@ fn metrics_per_client_deployment_and_backend(http: &Http, emu: &Emu) {
         ["openai-eastus", "openai-westus"]
     );
 }
+
+/// `verify` on a plan with clients sends through each client's own key and reports the
+/// tokens per client, deployment and backend from the answers' usage; the limited
+/// client's limit holds (429 with Retry-After before it is passed), the unlimited one,
+/// sending more, is never refused; the emulator's metrics agree token for token.
+#[test]
+fn verify_reports_each_clients_tokens_and_checks_its_limit() {
+    let plan = example("clients-token-limits.yaml");
+    let emu = start(&plan, 16, 100.0);
+    let dir = tempfile::tempdir().unwrap();
+    apply(&emu, dir.path(), &plan);
+    let (code, v, stderr) = super::verify_json(&emu, dir.path(), &plan, &["--requests", "12"]);
+    assert_eq!(code, 0, "{v}\n{stderr}");
+    assert_eq!(v["ok"], true, "{v}");
+    let clients = v["clients"].as_array().unwrap();
+    let by = |name: &str| clients.iter().find(|c| c["name"] == name).unwrap().clone();
+    let (a, b, c) = (by("team-a"), by("team-b"), by("team-c"));
+    assert_eq!(a["ok"], true, "{a}");
+    let after = a["throttled"]["afterTokens"].as_u64().unwrap();
+    assert!(after > 0 && after <= 5000, "{a}");
+    assert!(a["throttled"]["retryAfter"].is_string(), "{a}");
+    assert_eq!(b["ok"], true, "{b}");
+    assert!(b["throttled"].is_null(), "{b}");
+    assert!(
+        b["tokens"].as_u64().unwrap() > 5000,
+        "B sent more than A's limit: {b}"
+    );
+    assert_eq!(c["ok"], true, "{c}");
+    assert_eq!(a["deployment"], "gpt-4o");
+
+    // The emulator's metrics, per client and backend, agree with verify's report
+    // (team-b also carried verify's 12 plain requests).
+    let http = Http::new();
+    let url = format!("{}/_emulator/metrics", emu.url());
+    let token = emu.hook_token();
+    let auth = [(aoai_lb::emulator::HOOK_TOKEN_HEADER, token.as_str())];
+    let m = http.send(reqwest::Method::GET, &url, &auth, None).2;
+    let sum = |client: &str| -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in m["records"].as_array().unwrap() {
+            if r["dimensions"]["Client"] == client {
+                let backend = r["dimensions"]["Backend ID"].as_str().unwrap().to_string();
+                *out.entry(backend).or_default() += r["totalTokens"].as_u64().unwrap();
+            }
+        }
+        out
+    };
+    let reported = |c: &Value| -> std::collections::BTreeMap<String, u64> {
+        serde_json::from_value(c["tokensByBackend"].clone()).unwrap()
+    };
+    assert_eq!(sum("team-a"), reported(&a));
+    assert_eq!(sum("team-c"), reported(&c));
+    let b_metrics = sum("team-b");
+    for (backend, tokens) in reported(&b) {
+        assert!(b_metrics[&backend] >= tokens, "{b_metrics:?} {b}");
+    }
+    let plain = b_metrics.values().sum::<u64>() - b["tokens"].as_u64().unwrap();
+    assert!(
+        plain > 0,
+        "verify's plain requests went through team-b's key"
+    );
+}

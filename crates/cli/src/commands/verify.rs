@@ -65,17 +65,18 @@ pub fn run(printer: &Printer, settings: &Settings, args: &VerifyArgs) -> ExitSta
         .clone()
         .filter(|k| !k.trim().is_empty())
         .map(ApiKey::new);
-    let client = if args.gateway_url.is_none() || key.is_none() {
-        match super::arm_client(settings, 4) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                view.error(&e.to_string());
-                return ExitStatus::Usage;
+    let client =
+        if args.gateway_url.is_none() || key.is_none() || !loaded.model.apim.clients.is_empty() {
+            match super::arm_client(settings, 4) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    view.error(&e.to_string());
+                    return ExitStatus::Usage;
+                }
             }
-        }
-    } else {
-        None
-    };
+        } else {
+            None
+        };
     let found = runtime.block_on(traffic::discover(
         client.as_ref(),
         &loaded.model,
@@ -98,7 +99,25 @@ pub fn run(printer: &Printer, settings: &Settings, args: &VerifyArgs) -> ExitSta
         &load,
         chart,
     ) {
-        Ok(m) => {
+        Ok(mut m) => {
+            if let Some(arm) = client
+                .as_ref()
+                .filter(|_| !loaded.model.apim.clients.is_empty())
+            {
+                let checked = runtime.block_on(aoai_lb_engine::clients::check(
+                    arm,
+                    &loaded.model,
+                    &m.endpoint,
+                    load.timeout,
+                ));
+                match checked {
+                    Ok(reports) => m.clients = reports,
+                    Err(e) => {
+                        view.error(&e.to_string());
+                        return ExitStatus::Failure;
+                    }
+                }
+            }
             view.measured(&loaded.file, &m);
             view.github(&loaded.file, &m);
             if m.ok() {

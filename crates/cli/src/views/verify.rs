@@ -58,6 +58,9 @@ pub(crate) fn show_text(printer: &Printer, m: &Measured) {
         printer.error(&format!("error: {e}"));
     }
     printer.result(&text_report(m));
+    if !m.clients.is_empty() {
+        printer.result(&clients_report(m));
+    }
     if let Some(path) = m.chart_written() {
         printer.info(&format!("Chart: {}", path.display()));
     }
@@ -236,7 +239,44 @@ pub fn markdown_report(file: &str, a: &Analysis) -> String {
 }
 
 /// A verify's results as JSON (also a step of the demo's JSON).
+/// Each client's tokens per backend and its limit check, as text.
+pub fn clients_report(m: &Measured) -> String {
+    let mut out = String::from("Clients (each through its own key):\n");
+    for c in &m.clients {
+        let limit = c.tokens_per_minute.map_or_else(
+            || "no per-minute limit".to_string(),
+            |t| format!("{t} tokens/min"),
+        );
+        let backends: Vec<String> = c
+            .tokens_by_backend
+            .iter()
+            .map(|(b, t)| format!("{b} {t}"))
+            .collect();
+        out.push_str(&format!(
+            "  {} {} ({limit}): {} of {} answered, {} tokens on {} ({}): {}\n",
+            if c.ok { "ok " } else { "BAD" },
+            c.name,
+            c.answered,
+            c.requests,
+            c.tokens,
+            c.deployment,
+            backends.join(", "),
+            c.verdict
+        ));
+    }
+    out
+}
+
 pub fn json_report(file: &str, m: &Measured) -> Value {
+    let mut v = json_measured(file, m);
+    if !m.clients.is_empty() {
+        v["clients"] = json!(m.clients);
+        v["ok"] = json!(m.analysis.ok && m.clients.iter().all(|c| c.ok));
+    }
+    v
+}
+
+fn json_measured(file: &str, m: &Measured) -> Value {
     let (endpoint, a) = (&m.endpoint, &m.analysis);
     json!({
         "file": file,
