@@ -304,7 +304,7 @@ pub struct VerifyArgs {
     /// Gateway URL [default: the APIM service's gatewayUrl].
     #[arg(long, value_name = "URL")]
     pub gateway_url: Option<String>,
-    /// Deployment to call [default: the first deployment every account has].
+    /// Deployment to call; verify expects the split of the pool that serves it [default: the first deployment every account has, else the first the plan names].
     #[arg(long, value_name = "NAME")]
     pub deployment: Option<String>,
     /// Azure OpenAI api-version of the requests [default: the plan's spec version].

@@ -25,7 +25,7 @@ pub enum TrafficError {
     NotAUrl(String),
     #[error("the gateway URL `{0}` is not https: the subscription key would travel in clear text")]
     ClearText(String),
-    #[error("no deployment name is common to every account of the plan: pass --deployment")]
+    #[error("the plan has no deployment to send requests to: pass --deployment")]
     NoCommonDeployment,
     #[error("no ARM client to {0}")]
     NoArmClient(&'static str),
@@ -113,19 +113,11 @@ impl Load {
     /// api-version and a deployment to name in the snippets, one every account has, else
     /// the plan's first (each deployment is routed to the accounts that serve it).
     pub fn for_snippets(model: &Model) -> Load {
-        let first = || {
-            model
-                .accounts
-                .iter()
-                .flat_map(|a| a.deployments.first())
-                .map(|d| d.name.clone())
-                .next()
-        };
         Load {
             requests: 0,
             concurrency: 1,
             timeout: Duration::from_secs(1),
-            deployment: common_deployment(model).or_else(first),
+            deployment: default_deployment(model),
             api_version: None,
         }
     }
@@ -181,20 +173,23 @@ impl Measured {
     }
 }
 
-/// The deployment every account has (the pool may send a request to any of them).
-fn common_deployment(model: &Model) -> Option<String> {
-    let first = model.accounts.first()?;
-    first
-        .deployments
+/// The deployment verify calls without `--deployment`: the first the plan names that
+/// every account has, else the plan's first (its own pool decides where it goes, and
+/// verify expects that pool's split).
+fn default_deployment(model: &Model) -> Option<String> {
+    let first = model.apim.pools.first()?.deployments.first().cloned();
+    let common = model
+        .apim
+        .pools
         .iter()
-        .map(|d| d.name.clone())
+        .flat_map(|p| &p.deployments)
         .find(|name| {
-            model.accounts.iter().all(|a| {
-                a.deployments
-                    .iter()
-                    .any(|d| d.name.eq_ignore_ascii_case(name))
-            })
-        })
+            model
+                .accounts
+                .iter()
+                .all(|a| a.deployments.iter().any(|d| &d.name == *name))
+        });
+    common.cloned().or(first)
 }
 
 /// `https://...`, or `http://` on a loopback address (the emulator): the key must not
@@ -221,7 +216,7 @@ pub fn endpoint(model: &Model, gateway_url: &str, load: &Load) -> Result<Endpoin
     let gateway_url = check_gateway(gateway_url)?;
     let deployment = match &load.deployment {
         Some(d) => d.clone(),
-        None => common_deployment(model).ok_or(TrafficError::NoCommonDeployment)?,
+        None => default_deployment(model).ok_or(TrafficError::NoCommonDeployment)?,
     };
     let api_version = load
         .api_version
@@ -497,7 +492,10 @@ pub async fn measure(
     chart: Option<&Path>,
 ) -> Result<Measured, TrafficError> {
     let traffic = send(&endpoint, key, load).await?;
-    let analysis = verify::analyse(&verify::expected(model), &traffic.samples);
+    let analysis = verify::analyse(
+        &verify::expected(model, &endpoint.deployment),
+        &traffic.samples,
+    );
     let chart_error =
         chart.and_then(|path| write_chart(path, &endpoint, load, &traffic, &analysis).err());
     Ok(Measured {

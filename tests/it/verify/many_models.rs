@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::{Http, apply, example, last_seq, log_since, start};
+use super::{Http, apply, example, last_seq, log_since, start, verify_json};
 
 const API: &str = "/gateway/apim-aoai-many/openai";
 
@@ -85,4 +85,58 @@ fn each_deployment_reaches_only_the_accounts_that_serve_it_and_an_unserved_one_n
     assert_eq!(after[0]["attempts"], json!([]), "no backend was tried");
     assert_eq!(after[0]["backend"], Value::Null);
     assert_eq!(dp["usage"], usage_before, "no account saw the request");
+}
+
+/// `verify --deployment D` expects the split of D's own pool: gpt-5.1 only on its two
+/// accounts, 1:3 by its deployment weights; without `--deployment`, the name every
+/// account has (gpt-4.1), 2:1:1 by the backend weights.
+#[test]
+fn verify_checks_the_split_of_the_deployments_own_pool() {
+    let plan = example("many-models.yaml");
+    let emu = start(&plan, 17, 1.0);
+    let http = Http::new();
+    let dir = tempfile::tempdir().unwrap();
+    apply(&emu, dir.path(), &plan);
+    let args = [
+        "--requests",
+        "400",
+        "--concurrency",
+        "8",
+        "--deployment",
+        "gpt-5.1",
+    ];
+    let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &args);
+    assert_eq!(code, 0, "{v:#}\n{stderr}");
+    let rows = v["backends"].as_array().unwrap();
+    let shares: Vec<(String, f64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["backends"][0].as_str().unwrap().to_string(),
+                r["expectedShare"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shares,
+        [
+            ("many-eastus2".to_string(), 0.25),
+            ("many-swedencentral".to_string(), 0.75)
+        ]
+    );
+    let dp = http.dataplane(&emu);
+    let log = log_since(&dp, 0);
+    assert_eq!(log.len(), 400);
+    assert!(log.iter().all(|e| e["region"] != "West US"));
+
+    let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &["--requests", "400"]);
+    assert_eq!(code, 0, "{v:#}\n{stderr}");
+    assert_eq!(v["backends"].as_array().unwrap().len(), 3, "{v:#}");
+    let after = log_since(&http.dataplane(&emu), 400);
+    assert!(after.iter().all(|e| {
+        e["path"]
+            .as_str()
+            .unwrap()
+            .contains("/deployments/gpt-4.1/")
+    }));
 }

@@ -71,32 +71,49 @@ pub struct Expected {
     pub notes: Vec<String>,
 }
 
-/// What the plan expects: with the `random` template, every account alike; otherwise
-/// the pool's lowest priority group gets everything, split by weight (equally when the
-/// weights are all 0).
-pub fn expected(model: &Model) -> Expected {
+/// What the plan expects for requests to `deployment`: with the `random` template, every
+/// account alike; otherwise the pool that serves the deployment (its members only, with
+/// that deployment's priorities and weights): its lowest priority group gets everything,
+/// split by weight (equally when the weights are all 0).
+pub fn expected(model: &Model, deployment: &str) -> Expected {
     let mut notes = Vec::new();
     let random =
         matches!(&model.apim.policy.template, PolicyTemplate::Builtin { name } if name == "random");
-    let n = model.accounts.len().max(1) as f64;
-    let top = model
-        .accounts
+    // (account, priority, weight) of each backend the requests may reach.
+    let members: Vec<(usize, u8, u8)> = match model
+        .apim
+        .pools
         .iter()
-        .map(|a| a.backend.priority)
-        .min()
-        .unwrap_or(1);
-    let group_weight: u32 = model
-        .accounts
+        .find(|p| p.deployments.iter().any(|d| d == deployment))
+    {
+        Some(pool) if !random => {
+            if model.apim.pools.len() > 1 {
+                notes.push(format!(
+                    "Requests for `{deployment}` go to pool {}: the {} account(s) that serve it.",
+                    pool.name,
+                    pool.members.len()
+                ));
+            }
+            pool.members
+                .iter()
+                .map(|m| (m.account, m.priority, m.weight))
+                .collect()
+        }
+        _ => model
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (i, a.backend.priority, a.backend.weight))
+            .collect(),
+    };
+    let n = members.len().max(1) as f64;
+    let top = members.iter().map(|m| m.1).min().unwrap_or(1);
+    let group_weight: u32 = members
         .iter()
-        .filter(|a| a.backend.priority == top)
-        .map(|a| a.backend.weight as u32)
+        .filter(|m| m.1 == top)
+        .map(|m| m.2 as u32)
         .sum();
-    let group_size = model
-        .accounts
-        .iter()
-        .filter(|a| a.backend.priority == top)
-        .count()
-        .max(1) as f64;
+    let group_size = members.iter().filter(|m| m.1 == top).count().max(1) as f64;
     if random {
         notes.push("The `random` template picks an account uniformly at random: every backend should get an equal share.".into());
     } else {
@@ -105,22 +122,23 @@ pub fn expected(model: &Model) -> Expected {
                 "Custom template {path}: the expected shares assume it sends requests to the pool."
             ));
         }
-        if model.accounts.iter().any(|a| a.backend.priority != top) {
+        if members.iter().any(|m| m.1 != top) {
             notes.push(format!(
                 "Priority {top} takes all traffic while its backends are available; the others are fallbacks (expected 0%)."
             ));
         }
     }
     let mut rows: Vec<ExpectedRow> = Vec::new();
-    for a in &model.accounts {
+    for &(i, priority, weight) in &members {
+        let a = &model.accounts[i];
         let share = if random {
             1.0 / n
-        } else if a.backend.priority != top {
+        } else if priority != top {
             0.0
         } else if group_weight == 0 {
             1.0 / group_size
         } else {
-            a.backend.weight as f64 / group_weight as f64
+            weight as f64 / group_weight as f64
         };
         match rows
             .iter_mut()
@@ -129,16 +147,16 @@ pub fn expected(model: &Model) -> Expected {
             Some(r) => {
                 r.backends.push(a.backend.name.clone());
                 r.accounts.push(a.name.clone());
-                r.priorities.push(a.backend.priority);
-                r.weights.push(a.backend.weight);
+                r.priorities.push(priority);
+                r.weights.push(weight);
                 r.share += share;
             }
             None => rows.push(ExpectedRow {
                 backends: vec![a.backend.name.clone()],
                 accounts: vec![a.name.clone()],
                 region: a.region_display_name.clone(),
-                priorities: vec![a.backend.priority],
-                weights: vec![a.backend.weight],
+                priorities: vec![priority],
+                weights: vec![weight],
                 share,
             }),
         }
@@ -422,7 +440,7 @@ mod tests {
             ],
             "pool",
         );
-        let e = expected(&m);
+        let e = expected(&m, "gpt-4o");
         let shares: Vec<f64> = e.rows.iter().map(|r| r.share).collect();
         assert!(
             (shares[0] - 2.0 / 3.0).abs() < 1e-12 && shares[2] == 0.0,
@@ -430,7 +448,7 @@ mod tests {
         );
         assert_eq!(e.rows[1].region, "East US");
         let m = model(&[("a", "westus", 1, 2), ("b", "eastus", 1, 1)], "random");
-        assert!(expected(&m).rows.iter().all(|r| r.share == 0.5));
+        assert!(expected(&m, "gpt-4o").rows.iter().all(|r| r.share == 0.5));
     }
 
     #[test]
@@ -443,7 +461,7 @@ mod tests {
             ],
             "pool",
         );
-        let e = expected(&m);
+        let e = expected(&m, "gpt-4o");
         assert_eq!(e.rows.len(), 2);
         assert_eq!(e.rows[0].label(), "be-a + be-b");
         assert!((e.rows[0].share - 0.5).abs() < 1e-12);
@@ -453,7 +471,7 @@ mod tests {
     #[test]
     fn a_matching_split_passes_and_a_wrong_one_fails() {
         let m = model(&[("a", "westus", 1, 2), ("b", "eastus", 1, 1)], "pool");
-        let e = expected(&m);
+        let e = expected(&m, "gpt-4o");
         let good = analyse(&e, &samples(&[("West US", 395), ("east us", 205)]));
         assert!(good.ok, "{good:?}");
         assert_eq!(good.rows[1].count, 205, "regions match case-insensitively");
@@ -467,7 +485,7 @@ mod tests {
     #[test]
     fn unknown_regions_and_failures_fail() {
         let m = model(&[("a", "westus", 1, 1)], "pool");
-        let e = expected(&m);
+        let e = expected(&m, "gpt-4o");
         let mut s = samples(&[("West US", 50), ("Japan East", 1)]);
         let a = analyse(&e, &s);
         assert!(!a.split_ok);
