@@ -238,3 +238,99 @@ fn parse_curl(curl: &str) -> (String, String, Value) {
         .trim_end_matches('\'');
     (url, header, serde_json::from_str(body).unwrap())
 }
+
+/// A v1-only plan whose accounts serve different models: eastus gpt-4.1 and gpt-5.1,
+/// westus gpt-4.1 only.
+const MANY: &str = r#"subscriptionId: 00000000-0000-0000-0000-000000000000
+resourceGroup: { name: rg-aoai-v1-many, location: eastus }
+accounts:
+  - name: aoai-v1many-eastus
+    location: eastus
+    deployments:
+      - { name: gpt-4.1, model: gpt-4.1, version: "2025-04-14", sku: Standard, capacity: 10 }
+      - { name: gpt-5.1, model: gpt-5.1, version: "2025-11-13", sku: GlobalStandard, capacity: 10 }
+    backend: { name: v1many-eastus }
+  - name: aoai-v1many-westus
+    location: westus
+    deployments:
+      - { name: gpt-4.1, model: gpt-4.1, version: "2025-04-14", sku: Standard, capacity: 10 }
+    backend: { name: v1many-westus }
+apim:
+  name: apim-aoai-lb
+  resourceGroup: rg-apim
+  api: { name: azure-openai-v1, path: openai, spec: v1, subscriptionKeyHeader: api-key }
+  pool: { name: v1many-pool }
+  subscription: { name: aoai-lb-clients }
+"#;
+
+/// The backends the gateway tried for the v1 requests naming `model` (the log has no
+/// body: the requests are told apart by when they were sent).
+fn tried(log: &[Value]) -> std::collections::BTreeSet<String> {
+    log.iter()
+        .flat_map(|e| e["attempts"].as_array().unwrap().clone())
+        .map(|a| a["backend"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_v1_api_routes_by_the_body_model_and_refuses_an_unserved_one_at_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("many.yaml");
+    std::fs::write(&plan, MANY).unwrap();
+    let emu = start(&plan, 11, 1.0);
+    apply(&emu, dir.path(), &plan);
+    let http = Http::new();
+    let key = http.key(&emu, &plan);
+    let url = format!(
+        "{}/gateway/apim-aoai-lb/openai/v1/chat/completions",
+        emu.url()
+    );
+    let seq = |http: &Http| {
+        http.dataplane(&emu)["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .max()
+            .unwrap_or(0)
+    };
+    let since = |http: &Http, from: u64| -> Vec<Value> {
+        http.dataplane(&emu)["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["seq"].as_u64().unwrap() > from)
+            .cloned()
+            .collect()
+    };
+    let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+    for (model, reach) in [
+        ("gpt-5.1", set(&["v1many-eastus"])),
+        ("gpt-4.1", set(&["v1many-eastus", "v1many-westus"])),
+    ] {
+        let from = seq(&http);
+        for _ in 0..30 {
+            let (status, h, v) = post(&http, &url, &key, chat(model));
+            assert_eq!(status, 200, "{model}: {v}");
+            assert_eq!(h["x-ms-deployment-name"], model);
+        }
+        assert_eq!(tried(&since(&http, from)), reach, "{model}");
+    }
+
+    // A model no account serves: the policy's 404 in Azure OpenAI's shape, no backend tried.
+    let usage = http.dataplane(&emu)["usage"].clone();
+    let from = seq(&http);
+    let (status, _, v) = post(&http, &url, &key, chat("gpt-4o"));
+    assert_eq!(status, 404, "{v}");
+    assert_eq!(v["error"]["code"], "DeploymentNotFound");
+    let after = since(&http, from);
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0]["operation"], "createChatCompletion");
+    assert_eq!(after[0]["attempts"], json!([]), "no backend was tried");
+    assert_eq!(http.dataplane(&emu)["usage"], usage, "no account saw it");
+
+    // No model: an account answers Azure OpenAI's 400 (the v1 spec requires `model`).
+    let (status, _, v) = post(&http, &url, &key, json!({"messages": []}));
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"]["param"], "model");
+}
