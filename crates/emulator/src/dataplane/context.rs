@@ -39,6 +39,38 @@ pub struct RequestContext {
     pub variables: BTreeMap<String, Option<String>>,
     /// The request body, when it is JSON (`context.Request.Body.As<JObject>()`).
     pub body: Option<serde_json::Value>,
+    /// An expression read the body without `preserveContent: true`: the body is gone, the
+    /// backend gets none ("By default when you access the message body using
+    /// context.Request.Body ... the original message body is lost"; set-body policy
+    /// reference, learn.microsoft.com/azure/api-management/set-body-policy).
+    pub body_consumed: Consumed,
+}
+
+/// Whether the body was read without `preserveContent` (set while `&self` evaluates; the
+/// gateway holds the context across awaits, hence an atomic).
+#[derive(Debug, Default)]
+pub struct Consumed(std::sync::atomic::AtomicBool);
+
+impl Consumed {
+    pub fn get(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Clone for Consumed {
+    fn clone(&self) -> Consumed {
+        Consumed(std::sync::atomic::AtomicBool::new(self.get()))
+    }
+}
+
+impl PartialEq for Consumed {
+    fn eq(&self, other: &Consumed) -> bool {
+        self.get() == other.get()
+    }
 }
 
 /// The client address the gateway sees: the emulator listens on 127.0.0.1 only.
@@ -200,6 +232,9 @@ impl RequestContext {
         let args = args.trim();
         if !(args.is_empty() || args.replace(' ', "") == "preserveContent:true") {
             return Err(cannot());
+        }
+        if args.is_empty() {
+            self.body_consumed.set();
         }
         let name = index
             .trim()
@@ -421,6 +456,16 @@ mod tests {
         assert_eq!(c.eval(body).unwrap(), "gpt-4.1");
         c.body = Some(serde_json::json!({"messages": []}));
         assert_eq!(c.eval(body).unwrap(), "");
+        assert!(
+            !c.body_consumed.get(),
+            "preserveContent: true keeps the body"
+        );
+        let consuming = r#"@((string)context.Request.Body.As<JObject>()["model"])"#;
+        assert_eq!(c.eval(consuming).unwrap(), "");
+        assert!(
+            c.body_consumed.get(),
+            "without preserveContent the body is gone"
+        );
     }
 
     #[test]

@@ -362,7 +362,15 @@ pub async fn gateway(
         Ok(p) if p.route.returned.is_some() => {
             Outcome::Returned(p.route.returned.clone().expect("checked"))
         }
-        Ok(p) => governed(&em, &p, &body, &method, seq, &mut attempts).await,
+        Ok(p) => {
+            // A policy that read the body without preserveContent forwarded none (context.rs).
+            let body = if p.context.body_consumed.get() {
+                Bytes::new()
+            } else {
+                body
+            };
+            governed(&em, &p, &body, &method, seq, &mut attempts).await
+        }
     };
     let response = match &outcome {
         Outcome::Backend(a) => respond_backend(a),

@@ -228,6 +228,7 @@ fn context_of(
         matched: operation.parameters.clone(),
         variables: BTreeMap::new(),
         body: None,
+        body_consumed: Default::default(),
     }
 }
 
