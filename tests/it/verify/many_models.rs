@@ -140,3 +140,47 @@ fn verify_checks_the_split_of_the_deployments_own_pool() {
             .contains("/deployments/gpt-4.1/")
     }));
 }
+
+/// From a pool per deployment to one model set and back: apply deletes the pools the
+/// plan no longer has, creates the one it now has, and the gateway routes by the new
+/// policy (a name no longer served gets the 404).
+#[test]
+fn changing_the_model_sets_replaces_the_pools() {
+    let plan = example("many-models.yaml");
+    let emu = start(&plan, 19, 1.0);
+    let http = Http::new();
+    let dir = tempfile::tempdir().unwrap();
+    apply(&emu, dir.path(), &plan);
+    let backends = |emu: &crate::emu::Emu| -> BTreeSet<String> {
+        crate::emu::ours_in(&emu.state())
+            .into_iter()
+            .filter(|id| id.contains("/backends/"))
+            .map(|id| id.rsplit('/').next().unwrap().to_string())
+            .collect()
+    };
+    assert!(backends(&emu).contains("many-pool-gpt-5.1"));
+    // gpt-5.1 dropped: every account serves gpt-4.1 alone, with the backend weights.
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let one_set: String = text
+        .lines()
+        .filter(|l| !l.contains("name: gpt-5.1"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let changed = dir.path().join("one-set.yaml");
+    std::fs::write(&changed, one_set).unwrap();
+    apply(&emu, dir.path(), &changed);
+    let now = backends(&emu);
+    assert!(now.contains("many-pool"), "{now:?}");
+    assert!(
+        !now.iter().any(|b| b.starts_with("many-pool-")),
+        "the per-deployment pools are gone: {now:?}"
+    );
+    let key = http.key(&emu, &changed);
+    let (status, body) = chat(&http, &emu.url(), &key, "gpt-4.1");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = chat(&http, &emu.url(), &key, "gpt-5.1");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("DeploymentNotFound"))
+    );
+}
