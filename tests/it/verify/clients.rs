@@ -209,4 +209,39 @@ fn verify_reports_each_clients_tokens_and_checks_its_limit() {
         plain > 0,
         "verify's plain requests went through team-b's key"
     );
+
+    // In text, one line per client. Within the same minute team-a is refused at once:
+    // its limit still holds (429 after 0 tokens), and team-b still carries on.
+    let out = crate::util::run(
+        emu.cli(dir.path())
+            .arg("verify")
+            .arg(&plan)
+            .args(["--requests", "3"]),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Clients (each through its own key):"),
+        "{}",
+        out.stdout
+    );
+    let line = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.contains(&format!(" {name} (")))
+            .unwrap_or_else(|| panic!("no line for {name}: {}", out.stdout))
+            .to_string()
+    };
+    assert!(
+        line("team-a").contains("limit holds: 429 after 0 tokens of 5000/min"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        line("team-b")
+            .trim_start()
+            .starts_with("ok  team-b (no per-minute limit)"),
+        "{}",
+        out.stdout
+    );
+    assert!(line("team-b").contains("never throttled"), "{}", out.stdout);
 }
