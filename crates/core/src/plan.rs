@@ -93,7 +93,7 @@ pub struct Deployment {
     pub name: Located<String>,
     /// Model name, for example `gpt-4o`.
     pub model: Located<String>,
-    /// Model version, for example `2024-08-06`. Default: the model's default version.
+    /// Model version, for example `2024-11-20`. Default: the model's default version. Which versions a region offers, and until when, is read from its model catalog by `plan`, `apply` and `doctor`.
     pub version: Option<Located<String>>,
     /// Deployment type: Standard (default), GlobalStandard, DataZoneStandard, ProvisionedManaged, GlobalProvisionedManaged, DataZoneProvisionedManaged, GlobalBatch, DataZoneBatch.
     pub sku: Option<Located<String>>,

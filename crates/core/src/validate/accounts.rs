@@ -8,10 +8,6 @@ use crate::model;
 use crate::names;
 use crate::plan::{self, Plan};
 
-/// gpt-4o versions Azure OpenAI offers; another version gets a warning, not an error,
-/// since new versions appear faster than this list.
-const GPT4O_VERSIONS: &[&str] = &["2024-05-13", "2024-08-06", "2024-11-20"];
-
 const DEPLOYMENT_SKUS: &[&str] = &[
     "Standard",
     "GlobalStandard",
@@ -224,17 +220,8 @@ fn deployment(
         c.error(d.model.pos, &g("model"), "model must not be empty");
     }
     if let Some(v) = &d.version {
-        if d.model.value == "gpt-4o" && !GPT4O_VERSIONS.contains(&v.as_str()) {
-            c.warn(
-                v.pos,
-                &g("version"),
-                format!(
-                    "gpt-4o version `{}` is not one aoai-lb knows ({}); Azure may reject it",
-                    v.value,
-                    GPT4O_VERSIONS.join(", ")
-                ),
-            );
-        }
+        // Which versions a model has, and until when, is the region's catalog's to say:
+        // `plan`, `apply` and `doctor` read it (engine::preflight). No list lives here.
         if v.trim().is_empty() {
             c.error(
                 v.pos,
