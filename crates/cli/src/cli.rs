@@ -291,7 +291,7 @@ pub struct EngineArgs {
 pub struct VerifyArgs {
     /// The plan file (YAML): which backends, regions, priorities and weights to expect.
     pub plan: PathBuf,
-    /// How many chat completions to send.
+    /// How many chat completions to send (to each deployment, when verify checks several).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub requests: u32,
     /// How many requests in flight at once.
@@ -304,7 +304,7 @@ pub struct VerifyArgs {
     /// Gateway URL [default: the APIM service's gatewayUrl].
     #[arg(long, value_name = "URL")]
     pub gateway_url: Option<String>,
-    /// Deployment to call; verify expects the split of the pool that serves it [default: the first deployment every account has, else the first the plan names].
+    /// Deployment to call; verify expects the split of the pool that serves it [default: every deployment the plan serves when it has a pool per deployment (`--requests` each, a report per deployment), else the first the plan names].
     #[arg(long, value_name = "NAME")]
     pub deployment: Option<String>,
     /// Azure OpenAI api-version of the requests [default: the plan's spec version].

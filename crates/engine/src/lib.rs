@@ -20,10 +20,12 @@
 //! - [`state`]: the state file and its lock.
 //! - [`clients`]: verify's per-client token check.
 //! - [`traffic`]: verify's traffic through the APIM gateway, and finding its URL and key.
+//! - [`deployments`]: verify's check of every deployment's own pool (a pool per deployment).
 //! - [`error`]: why a change failed.
 
 pub mod apply;
 pub mod clients;
+pub mod deployments;
 pub mod diff;
 pub mod error;
 pub mod execute;

@@ -159,12 +159,20 @@ pub struct Measured {
     pub chart_error: Option<TrafficError>,
     /// Each client's own traffic and limit check (plans with `apim.clients`).
     pub clients: Vec<super::clients::ClientReport>,
+    /// The other deployments checked in the same run, each against its own pool (a plan
+    /// with a pool per deployment verified without `--deployment`); the fields above are
+    /// the first deployment's.
+    pub others: Vec<super::deployments::DeploymentCheck>,
 }
 
 impl Measured {
-    /// The split is the plan's, every request succeeded, and the chart is written.
+    /// The split is the plan's (for every deployment checked), every request succeeded,
+    /// and the chart is written.
     pub fn ok(&self) -> bool {
-        self.analysis.ok && self.chart_error.is_none() && self.clients.iter().all(|c| c.ok)
+        self.analysis.ok
+            && self.others.iter().all(|d| d.analysis.ok)
+            && self.chart_error.is_none()
+            && self.clients.iter().all(|c| c.ok)
     }
 
     /// The chart, if it was written.
@@ -482,8 +490,10 @@ pub fn write_chart(
     })
 }
 
-/// Sends the traffic to `endpoint`, analyses it against the plan and writes the chart.
-/// `Err` only when nothing could be measured.
+/// Sends the traffic to `endpoint`, analyses it against the plan and writes the chart;
+/// then, for a plan with a pool per deployment and no `--deployment`, the same traffic
+/// to each other deployment ([`super::deployments`]). `Err` only when nothing could be
+/// measured.
 pub async fn measure(
     model: &Model,
     endpoint: Endpoint,
@@ -498,6 +508,8 @@ pub async fn measure(
     );
     let chart_error =
         chart.and_then(|path| write_chart(path, &endpoint, load, &traffic, &analysis).err());
+    let names = super::deployments::others(model, load, &endpoint.deployment);
+    let others = super::deployments::measure(model, &endpoint, key, load, &names).await?;
     Ok(Measured {
         endpoint,
         load: load.clone(),
@@ -506,6 +518,7 @@ pub async fn measure(
         chart: chart.map(Path::to_path_buf),
         chart_error,
         clients: Vec::new(),
+        others,
     })
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use aoai_lb::core::ids::{self, api_version};
 use serde_json::{Value, json};
 
 use super::{Http, apply, example, last_seq, log_since, start, verify_json};
@@ -88,8 +89,7 @@ fn each_deployment_reaches_only_the_accounts_that_serve_it_and_an_unserved_one_n
 }
 
 /// `verify --deployment D` expects the split of D's own pool: gpt-5.1 only on its two
-/// accounts, 1:3 by its deployment weights; without `--deployment`, the name every
-/// account has (gpt-4.1), 2:1:1 by the backend weights.
+/// accounts, 1:3 by its deployment weights, and calls only D.
 #[test]
 fn verify_checks_the_split_of_the_deployments_own_pool() {
     let plan = example("many-models.yaml");
@@ -107,8 +107,34 @@ fn verify_checks_the_split_of_the_deployments_own_pool() {
     ];
     let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &args);
     assert_eq!(code, 0, "{v:#}\n{stderr}");
-    let rows = v["backends"].as_array().unwrap();
-    let shares: Vec<(String, f64)> = rows
+    assert_eq!(
+        shares(&v),
+        [
+            ("many-eastus2".to_string(), 0.25),
+            ("many-swedencentral".to_string(), 0.75)
+        ]
+    );
+    assert!(
+        v.get("deployments").is_none(),
+        "one deployment checked: {v:#}"
+    );
+    let dp = http.dataplane(&emu);
+    let log = log_since(&dp, 0);
+    assert_eq!(log.len(), 400);
+    assert!(log.iter().all(|e| e["region"] != "West US"));
+    assert!(log.iter().all(|e| {
+        e["path"]
+            .as_str()
+            .unwrap()
+            .contains("/deployments/gpt-5.1/")
+    }));
+}
+
+/// Each backend's expected share in a verify's (or one deployment's) `backends`.
+fn shares(v: &Value) -> Vec<(String, f64)> {
+    v["backends"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|r| {
             (
@@ -116,29 +142,163 @@ fn verify_checks_the_split_of_the_deployments_own_pool() {
                 r["expectedShare"].as_f64().unwrap(),
             )
         })
+        .collect()
+}
+
+/// The requests of a gateway log that named `deployment`.
+fn calls(log: &[Value], deployment: &str) -> usize {
+    let path = format!("/deployments/{deployment}/");
+    log.iter()
+        .filter(|e| e["path"].as_str().unwrap().contains(&path))
+        .count()
+}
+
+/// Without `--deployment`, verify sends `--requests` for EVERY deployment the plan serves
+/// and checks each against its own pool: gpt-4.1 2:1:1 on three accounts, gpt-5.1 1:3 on
+/// two. The text report has a block per deployment and a last line for them all.
+#[test]
+fn default_verify_checks_every_deployments_split() {
+    let plan = example("many-models.yaml");
+    let emu = start(&plan, 23, 1.0);
+    let http = Http::new();
+    let dir = tempfile::tempdir().unwrap();
+    apply(&emu, dir.path(), &plan);
+    let args = ["--requests", "400", "--concurrency", "8"];
+    let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &args);
+    assert_eq!(code, 0, "{v:#}\n{stderr}");
+    assert_eq!(v["ok"], true);
+    assert!(
+        stderr.contains("for each of 2 deployments (gpt-4.1, gpt-5.1)"),
+        "{stderr}"
+    );
+    let deployments = v["deployments"].as_array().unwrap();
+    let names: Vec<&str> = deployments
+        .iter()
+        .map(|d| d["deployment"].as_str().unwrap())
         .collect();
+    assert_eq!(names, ["gpt-4.1", "gpt-5.1"]);
     assert_eq!(
-        shares,
+        shares(&deployments[0]),
+        [
+            ("many-eastus2".to_string(), 0.5),
+            ("many-swedencentral".to_string(), 0.25),
+            ("many-westus".to_string(), 0.25)
+        ]
+    );
+    assert_eq!(
+        shares(&deployments[1]),
         [
             ("many-eastus2".to_string(), 0.25),
             ("many-swedencentral".to_string(), 0.75)
         ]
     );
-    let dp = http.dataplane(&emu);
-    let log = log_since(&dp, 0);
-    assert_eq!(log.len(), 400);
-    assert!(log.iter().all(|e| e["region"] != "West US"));
+    for d in deployments {
+        assert_eq!(
+            (d["ok"].clone(), d["requests"].clone()),
+            (json!(true), json!(400)),
+            "{d:#}"
+        );
+        assert!(d["chiSquare"]["pValue"].as_f64().unwrap() >= 0.01, "{d:#}");
+    }
+    let log = log_since(&http.dataplane(&emu), 0);
+    assert_eq!(log.len(), 800);
+    assert_eq!((calls(&log, "gpt-4.1"), calls(&log, "gpt-5.1")), (400, 400));
 
-    let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &["--requests", "400"]);
-    assert_eq!(code, 0, "{v:#}\n{stderr}");
-    assert_eq!(v["backends"].as_array().unwrap().len(), 3, "{v:#}");
-    let after = log_since(&http.dataplane(&emu), 400);
-    assert!(after.iter().all(|e| {
-        e["path"]
-            .as_str()
-            .unwrap()
-            .contains("/deployments/gpt-4.1/")
-    }));
+    let out = crate::util::run(emu.cli(dir.path()).arg("verify").arg(&plan).args([
+        "--requests",
+        "200",
+        "--concurrency",
+        "8",
+    ]));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("(deployment gpt-4.1,"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("(deployment gpt-5.1,"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.matches("Verify passed").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Every deployment passed (2)"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A pool in APIM whose weights are not the plan's fails that deployment's check only:
+/// gpt-5.1's pool set to 3:1 instead of 1:3 fails verify, and gpt-4.1 still passes.
+#[test]
+fn a_wrong_weight_in_one_deployments_pool_fails_only_that_deployment() {
+    let plan = example("many-models.yaml");
+    let emu = start(&plan, 29, 1.0);
+    let dir = tempfile::tempdir().unwrap();
+    apply(&emu, dir.path(), &plan);
+    let model = crate::util::load_example(&plan);
+    let service = ids::apim_service(
+        &model.subscription_id,
+        &model.apim.resource_group,
+        &model.apim.name,
+    );
+    let pool_id = ids::apim_backend(&service, "many-pool-gpt-5.1");
+    let (status, pool) = emu.get(&pool_id, api_version::API_MANAGEMENT);
+    assert_eq!(status, 200, "{pool}");
+    let mut props = pool["properties"].clone();
+    for member in props["pool"]["services"].as_array_mut().unwrap() {
+        let w = member["weight"].as_u64().unwrap();
+        member["weight"] = json!(4 - w);
+    }
+    let (status, body) = emu.put(
+        &pool_id,
+        api_version::API_MANAGEMENT,
+        json!({ "properties": {
+            "type": "Pool", "description": props["description"], "pool": props["pool"] } }),
+    );
+    assert!(status < 300, "{status} {body}");
+
+    let args = ["--requests", "400", "--concurrency", "8"];
+    let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &args);
+    assert_eq!(code, 1, "{v:#}\n{stderr}");
+    assert_eq!(v["ok"], false);
+    let verdicts: Vec<(String, bool)> = v["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["deployment"].as_str().unwrap().to_string(),
+                d["splitOk"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("gpt-4.1".to_string(), true),
+            ("gpt-5.1".to_string(), false)
+        ]
+    );
+
+    let out = crate::util::run(emu.cli(dir.path()).arg("verify").arg(&plan).args([
+        "--requests",
+        "400",
+        "--concurrency",
+        "8",
+    ]));
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("1 of 2 deployments failed: gpt-5.1."),
+        "{}",
+        out.stdout
+    );
 }
 
 /// From a pool per deployment to one model set and back: apply deletes the pools the

@@ -30,7 +30,8 @@ pub(crate) fn measure(
         view.error(&e.to_string());
         ExitStatus::Usage
     })?;
-    view.sending(&endpoint, load);
+    let others = aoai_lb_engine::deployments::others(model, load, &endpoint.deployment);
+    view.sending(&endpoint, load, &others);
     runtime
         .block_on(traffic::measure(model, endpoint, key, load, chart))
         .map_err(|e| {

@@ -6,14 +6,24 @@ use serde_json::{Value, json};
 use super::{Human, Json, View};
 use crate::printer::Printer;
 use aoai_lb_core::verify::{ALPHA, Analysis, p_phrase};
-use aoai_lb_engine::traffic::{Endpoint, Load, Measured};
+use aoai_lb_engine::traffic::{Endpoint, Load, Measured, Traffic};
 
 /// The view of `aoai-lb verify`.
 pub trait VerifyView: View {
-    /// Before the traffic starts.
-    fn sending(&self, endpoint: &Endpoint, load: &Load) {
+    /// Before the traffic starts (`others`: the deployments checked after the endpoint's).
+    fn sending(&self, endpoint: &Endpoint, load: &Load, others: &[String]) {
+        let per = if others.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " for each of {} deployments ({}, {})",
+                others.len() + 1,
+                endpoint.deployment,
+                others.join(", ")
+            )
+        };
         self.info(&format!(
-            "Sending {} chat completions to {}, {} at a time...",
+            "Sending {} chat completions{per} to {}, {} at a time...",
             load.requests, endpoint.api_url, load.concurrency
         ));
     }
@@ -24,11 +34,17 @@ pub trait VerifyView: View {
     /// The results, in a GitHub job summary and step outputs (under GitHub Actions).
     fn github(&self, file: &str, m: &Measured) {
         if let Some(gh) = super::github::GitHub::detect() {
-            gh.summary(&markdown_report(file, &m.analysis));
-            gh.output(
-                "split-ok",
-                if m.analysis.split_ok { "true" } else { "false" },
-            );
+            let mut md = markdown_report(file, &m.analysis);
+            for d in &m.others {
+                md.push_str(&format!(
+                    "\n#### deployment `{}`\n\n",
+                    d.endpoint.deployment
+                ));
+                md.push_str(&markdown_report(file, &d.analysis));
+            }
+            gh.summary(&md);
+            let split_ok = m.analysis.split_ok && m.others.iter().all(|d| d.analysis.split_ok);
+            gh.output("split-ok", if split_ok { "true" } else { "false" });
         }
     }
 }
@@ -74,17 +90,48 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
-/// The table and the verdict, as text.
+/// The table and the verdict, as text: one block per deployment checked, and with more
+/// than one, a last line naming the deployments whose check failed.
 pub fn text_report(m: &Measured) -> String {
-    let (endpoint, a) = (&m.endpoint, &m.analysis);
+    let mut out = block(&m.endpoint, &m.load, &m.traffic, &m.analysis);
+    for d in &m.others {
+        out.push('\n');
+        out.push_str(&block(&d.endpoint, &m.load, &d.traffic, &d.analysis));
+    }
+    if !m.others.is_empty() {
+        let failed: Vec<&str> = std::iter::once((&m.endpoint, &m.analysis))
+            .chain(m.others.iter().map(|d| (&d.endpoint, &d.analysis)))
+            .filter(|(_, a)| !a.ok)
+            .map(|(e, _)| e.deployment.as_str())
+            .collect();
+        out.push('\n');
+        if failed.is_empty() {
+            out.push_str(&format!(
+                "Every deployment passed ({}): each one's split matches its pool.\n",
+                m.others.len() + 1
+            ));
+        } else {
+            out.push_str(&format!(
+                "{} of {} deployments failed: {}.\n",
+                failed.len(),
+                m.others.len() + 1,
+                failed.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// One deployment's header line, table, findings and verdict.
+fn block(endpoint: &Endpoint, load: &Load, traffic: &Traffic, a: &Analysis) -> String {
     let mut out = format!(
         "Sent {} chat completions to {} (deployment {}, api-version {}, concurrency {}) in {:.1} s: {} succeeded, {} failed.\n\n",
         a.requests,
         endpoint.api_url,
         endpoint.deployment,
         endpoint.api_version,
-        m.load.concurrency,
-        m.traffic.seconds,
+        load.concurrency,
+        traffic.seconds,
         a.succeeded,
         a.failed
     );
@@ -269,11 +316,45 @@ pub fn clients_report(m: &Measured) -> String {
 
 pub fn json_report(file: &str, m: &Measured) -> Value {
     let mut v = json_measured(file, m);
+    if !m.others.is_empty() {
+        let checks = std::iter::once((&m.endpoint, &m.traffic, &m.analysis)).chain(
+            m.others
+                .iter()
+                .map(|d| (&d.endpoint, &d.traffic, &d.analysis)),
+        );
+        v["deployments"] = checks.map(|(e, t, a)| json_check(e, t, a)).collect();
+    }
     if !m.clients.is_empty() {
         v["clients"] = json!(m.clients);
-        v["ok"] = json!(m.analysis.ok && m.clients.iter().all(|c| c.ok));
+    }
+    if !m.others.is_empty() || !m.clients.is_empty() {
+        v["ok"] = json!(
+            m.analysis.ok
+                && m.others.iter().all(|d| d.analysis.ok)
+                && m.clients.iter().all(|c| c.ok)
+        );
     }
     v
+}
+
+/// One deployment's check in `deployments[]`: its split and verdict.
+fn json_check(endpoint: &Endpoint, traffic: &Traffic, a: &Analysis) -> Value {
+    json!({
+        "deployment": endpoint.deployment,
+        "url": endpoint.url,
+        "seconds": traffic.seconds,
+        "ok": a.ok,
+        "splitOk": a.split_ok,
+        "requests": a.requests,
+        "succeeded": a.succeeded,
+        "failed": a.failed,
+        "backends": a.rows,
+        "errors": a.errors,
+        "chiSquare": a.chi_square,
+        "p50Ms": a.p50_ms,
+        "p95Ms": a.p95_ms,
+        "notes": a.notes,
+    })
 }
 
 fn json_measured(file: &str, m: &Measured) -> Value {
