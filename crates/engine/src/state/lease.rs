@@ -202,19 +202,28 @@ pub(crate) async fn holder(blob: &Blob) -> Result<Option<Holder>, StateError> {
 }
 
 async fn acquire(blob: &Blob, lock_id: &str, seconds: u64) -> Result<Option<Reply>, StateError> {
+    judge_acquire(blob, send_acquire(blob, lock_id, seconds).await?)
+}
+
+/// Lease Blob, action acquire, proposing `lock_id` as the lease id.
+async fn send_acquire(blob: &Blob, lock_id: &str, seconds: u64) -> Result<Reply, StateError> {
     let headers = [
         ("x-ms-lease-action", "acquire".to_string()),
         ("x-ms-lease-duration", seconds.to_string()),
         ("x-ms-proposed-lease-id", lock_id.to_string()),
     ];
-    let reply = call(
+    call(
         blob,
         Method::PUT,
         &[("comp", "lease")],
         &headers,
         Some(vec![]),
     )
-    .await?;
+    .await
+}
+
+/// 201: ours; 409 LeaseAlreadyPresent: another run holds it; anything else is an error.
+fn judge_acquire(blob: &Blob, reply: Reply) -> Result<Option<Reply>, StateError> {
     match (reply.status, reply.code()) {
         (201, _) => Ok(Some(reply)),
         (409, "LeaseAlreadyPresent") => Ok(None),
@@ -361,25 +370,9 @@ async fn acquire_or_create(
     lock_id: &str,
     seconds: u64,
 ) -> Result<Option<Reply>, StateError> {
-    let headers = [
-        ("x-ms-lease-action", "acquire".to_string()),
-        ("x-ms-lease-duration", seconds.to_string()),
-        ("x-ms-proposed-lease-id", lock_id.to_string()),
-    ];
-    let reply = call(
-        blob,
-        Method::PUT,
-        &[("comp", "lease")],
-        &headers,
-        Some(vec![]),
-    )
-    .await?;
+    let reply = send_acquire(blob, lock_id, seconds).await?;
     if reply.status != 404 || reply.code() != "BlobNotFound" {
-        return match (reply.status, reply.code()) {
-            (201, _) => Ok(Some(reply)),
-            (409, "LeaseAlreadyPresent") => Ok(None),
-            _ => Err(refused(blob, "Lease Blob (acquire)", &reply)),
-        };
+        return judge_acquire(blob, reply);
     }
     // No blob yet: create it empty, unless another run just did (If-None-Match: *).
     let created = call(
