@@ -19,6 +19,8 @@ use serde_json::Value;
 
 #[path = "profile.rs"]
 mod profile;
+#[path = "../tests/it/scale_plan.rs"]
+mod scale_plan;
 
 /// The emulator's `timeScale` (default 0.02: a 60 s deployment takes 1.2 s).
 /// `AOAI_LB_BENCH_TIME_SCALE` overrides it: the less time is compressed, the less the
@@ -33,35 +35,7 @@ fn time_scale() -> f64 {
 }
 
 fn plan_of(accounts: usize) -> String {
-    let regions = [
-        "westus",
-        "eastus",
-        "eastus2",
-        "swedencentral",
-        "japaneast",
-        "francecentral",
-        "uksouth",
-        "westus3",
-        "australiaeast",
-        "canadaeast",
-    ];
-    let mut s = String::from(
-        "subscriptionId: 00000000-0000-0000-0000-000000000000\nresourceGroup: { name: rg-scale, location: westus }\naccounts:\n",
-    );
-    for i in 0..accounts {
-        s.push_str(&format!(
-            "  - name: aoai-scale-{i:02}\n    location: {}\n    deployments:\n",
-            regions[i % regions.len()]
-        ));
-        for d in 0..3 {
-            s.push_str(&format!("      - {{ name: model-{d}, model: gpt-4o, version: \"2024-08-06\", sku: Standard, capacity: 1 }}\n"));
-        }
-        s.push_str(&format!(
-            "    backend: {{ name: backend-{i:02}, priority: 1, weight: 1 }}\n"
-        ));
-    }
-    s.push_str("apim:\n  name: apim-scale\n  resourceGroup: rg-apim\n  api: { name: aoai, path: openai, subscriptionKeyHeader: api-key }\n  pool: { name: scale-pool }\n  subscription: { name: scale-clients }\n");
-    s
+    scale_plan::scale_plan("scale", accounts)
 }
 
 /// What one run of the binary took.

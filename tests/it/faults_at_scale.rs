@@ -11,35 +11,7 @@ use crate::util::run;
 
 /// 30 accounts over 10 regions, 3 deployments each (capacity 1: far below the quota).
 fn plan_30_by_3() -> String {
-    let regions = [
-        "westus",
-        "eastus",
-        "eastus2",
-        "swedencentral",
-        "japaneast",
-        "francecentral",
-        "uksouth",
-        "westus3",
-        "australiaeast",
-        "canadaeast",
-    ];
-    let mut s = String::from(
-        "subscriptionId: 00000000-0000-0000-0000-000000000000\nresourceGroup: { name: rg-faults, location: westus }\naccounts:\n",
-    );
-    for i in 0..30 {
-        s.push_str(&format!(
-            "  - name: aoai-faults-{i:02}\n    location: {}\n    deployments:\n",
-            regions[i % regions.len()]
-        ));
-        for d in 0..3 {
-            s.push_str(&format!("      - {{ name: model-{d}, model: gpt-4o, version: \"2024-08-06\", sku: Standard, capacity: 1 }}\n"));
-        }
-        s.push_str(&format!(
-            "    backend: {{ name: backend-{i:02}, priority: 1, weight: 1 }}\n"
-        ));
-    }
-    s.push_str("apim:\n  name: apim-faults\n  resourceGroup: rg-apim\n  api: { name: aoai, path: openai, subscriptionKeyHeader: api-key }\n  pool: { name: faults-pool }\n  subscription: { name: faults-clients }\n");
-    s
+    crate::scale_plan::scale_plan("faults", 30)
 }
 
 fn cli(emu: &Emu, dir: &Path, args: &[&str]) -> crate::util::Run {

@@ -34,6 +34,7 @@ mod progress_logs;
 pub mod read_counts;
 mod recorded;
 mod saved_plans;
+mod scale_plan;
 mod scripted;
 mod state_output;
 mod throttling;

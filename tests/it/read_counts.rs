@@ -13,35 +13,7 @@ use crate::util::run;
 
 /// `accounts` accounts over 10 regions, 3 deployments each (capacity 1).
 pub fn plan_of(accounts: usize) -> String {
-    let regions = [
-        "westus",
-        "eastus",
-        "eastus2",
-        "swedencentral",
-        "japaneast",
-        "francecentral",
-        "uksouth",
-        "westus3",
-        "australiaeast",
-        "canadaeast",
-    ];
-    let mut s = String::from(
-        "subscriptionId: 00000000-0000-0000-0000-000000000000\nresourceGroup: { name: rg-reads, location: westus }\naccounts:\n",
-    );
-    for i in 0..accounts {
-        s.push_str(&format!(
-            "  - name: aoai-reads-{i:02}\n    location: {}\n    deployments:\n",
-            regions[i % regions.len()]
-        ));
-        for d in 0..3 {
-            s.push_str(&format!("      - {{ name: model-{d}, model: gpt-4o, version: \"2024-08-06\", sku: Standard, capacity: 1 }}\n"));
-        }
-        s.push_str(&format!(
-            "    backend: {{ name: backend-{i:02}, priority: 1, weight: 1 }}\n"
-        ));
-    }
-    s.push_str("apim:\n  name: apim-reads\n  resourceGroup: rg-apim\n  api: { name: aoai, path: openai, subscriptionKeyHeader: api-key }\n  pool: { name: reads-pool }\n  subscription: { name: reads-clients }\n");
-    s
+    crate::scale_plan::scale_plan("reads", accounts)
 }
 
 fn cli(emu: &Emu, dir: &Path, args: &[&str]) -> crate::util::Run {
