@@ -28,6 +28,8 @@ fn check_resource(r: &DesiredResource) -> Result<(), String> {
         Kind::Api => BodyKind::Api,
         Kind::ApiPolicy => BodyKind::ApiPolicy,
         Kind::Subscription => BodyKind::Subscription,
+        Kind::Logger => BodyKind::Logger,
+        Kind::Diagnostic => BodyKind::ApiDiagnostic,
     };
     ArmSchemas::get()
         .validate(kind, &r.id, r.api_version, &r.body)

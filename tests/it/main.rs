@@ -2,6 +2,7 @@
 //! would observe: exit codes, messages, files written, request bodies.
 
 mod action;
+mod app_insights;
 mod arm_bounds;
 mod arm_client;
 mod arm_contract;

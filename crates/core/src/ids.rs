@@ -10,6 +10,8 @@ pub mod api_version {
     pub const API_MANAGEMENT: &str = "2024-05-01";
     pub const AUTHORIZATION: &str = "2022-04-01";
     pub const MANAGED_IDENTITY: &str = "2023-01-31";
+    /// Microsoft.Insights/components: read at apply for the logger's connection string.
+    pub const INSIGHTS: &str = "2020-02-02";
 }
 
 /// Built-in role "Cognitive Services OpenAI User".
@@ -67,6 +69,14 @@ pub fn apim_subscription(service_id: &str, name: &str) -> String {
     format!("{service_id}/subscriptions/{name}")
 }
 
+pub fn apim_logger(service_id: &str, name: &str) -> String {
+    format!("{service_id}/loggers/{name}")
+}
+
+pub fn apim_api_diagnostic(api_id: &str, name: &str) -> String {
+    format!("{api_id}/diagnostics/{name}")
+}
+
 pub fn role_definition(sub: &str, role: &str) -> String {
     format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}")
 }
@@ -90,8 +100,23 @@ pub fn role_assignment_name(scope: &str, role_definition_id: &str, principal_id:
 /// The shape of a user-assigned identity id, checked before any call.
 /// Returns (subscription, resource group, name).
 pub fn parse_user_assigned_identity(id: &str) -> Option<(&str, &str, &str)> {
+    parse_group_resource(id, "Microsoft.ManagedIdentity", "userAssignedIdentities")
+}
+
+/// The shape of an Application Insights component id, checked before any call.
+/// Returns (subscription, resource group, name).
+pub fn parse_insights_component(id: &str) -> Option<(&str, &str, &str)> {
+    parse_group_resource(id, "Microsoft.Insights", "components")
+}
+
+/// `/subscriptions/{guid}/resourceGroups/{rg}/providers/{provider}/{kind}/{name}`.
+fn parse_group_resource<'a>(
+    id: &'a str,
+    provider: &str,
+    kind: &str,
+) -> Option<(&'a str, &'a str, &'a str)> {
     let parts: Vec<&str> = id.split('/').collect();
-    // "", subscriptions, {sub}, resourceGroups, {rg}, providers, Microsoft.ManagedIdentity, userAssignedIdentities, {name}
+    // "", subscriptions, {sub}, resourceGroups, {rg}, providers, {provider}, {kind}, {name}
     if parts.len() != 9 || !parts[0].is_empty() {
         return None;
     }
@@ -99,8 +124,8 @@ pub fn parse_user_assigned_identity(id: &str) -> Option<(&str, &str, &str)> {
     if !(eq(parts[1], "subscriptions")
         && eq(parts[3], "resourceGroups")
         && eq(parts[5], "providers")
-        && eq(parts[6], "Microsoft.ManagedIdentity")
-        && eq(parts[7], "userAssignedIdentities"))
+        && eq(parts[6], provider)
+        && eq(parts[7], kind))
     {
         return None;
     }

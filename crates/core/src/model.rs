@@ -153,6 +153,23 @@ pub struct Apim {
     /// The plan's clients, each an APIM subscription with optional token limits.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<Client>,
+    /// The Application Insights component the API logs to (an APIM logger + diagnostic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_insights: Option<AppInsights>,
+}
+
+/// An existing Application Insights component, by resource id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInsights {
+    pub id: String,
+}
+
+impl AppInsights {
+    /// The APIM logger's name: the component's.
+    pub fn logger_name(&self) -> &str {
+        self.id.rsplit('/').next().unwrap_or(&self.id)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

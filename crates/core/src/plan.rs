@@ -150,6 +150,16 @@ pub struct Apim {
     pub subscription: Option<Located<Subscription>>,
     /// The clients (teams or apps) of the API: each gets its own APIM subscription (key) scoped to the API, and optional token limits that the policy enforces per subscription.
     pub clients: Option<Located<Vec<Located<Client>>>>,
+    /// Application Insights for the API: aoai-lb adds an APIM logger for the existing component and the API's `applicationinsights` diagnostic with metrics on, so the token metrics the policy emits (with `clients`) reach the component. The logger's connection string is read from the component at apply time and never written to a plan, the state or output.
+    pub app_insights: Option<Located<AppInsights>>,
+}
+
+/// An existing Application Insights component the API logs to.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppInsights {
+    /// Resource id of the component: `/subscriptions/{guid}/resourceGroups/{group}/providers/Microsoft.Insights/components/{name}`. The APIM logger aoai-lb adds is named after it.
+    pub id: Located<String>,
 }
 
 /// The managed identity of the APIM service.

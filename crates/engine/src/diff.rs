@@ -27,14 +27,15 @@ pub struct FieldChange {
     pub forces_replacement: bool,
 }
 
-/// Fields ARM never returns, per kind (dotted paths).
+/// Fields ARM never returns, per kind (dotted paths). A logger's credentials come back
+/// masked (`{{Logger-Credentials--<hex>}}`, a named value APIM made), never as sent.
 fn write_only(kind: Kind, path: &str) -> bool {
     matches!(
         (kind, path),
         (Kind::Api, "properties.value" | "properties.format")
             | (Kind::Account, "properties.restore")
             | (Kind::ApiPolicy, "properties.format")
-    )
+    ) || (kind == Kind::Logger && path.starts_with("properties.credentials"))
 }
 
 fn last_key(path: &str) -> &str {

@@ -58,10 +58,12 @@ impl Shared {
         let sources = changes
             .iter()
             .flat_map(|c| &c.request.fills)
-            .map(|f| match f {
+            .filter_map(|f| match f {
                 Fill::PrincipalId { from, .. }
                 | Fill::ClientId { from, .. }
-                | Fill::RoleAssignmentName { from, .. } => from.clone(),
+                | Fill::RoleAssignmentName { from, .. } => Some(from.clone()),
+                // Read at the change itself, never kept among the results.
+                Fill::ConnectionString { .. } => None,
             })
             .collect();
         Shared {
@@ -271,7 +273,12 @@ async fn write(s: &Shared, change: &Change) -> Result<(), ChangeError> {
             }
         })?;
     }
-    let results = s.results.lock().expect("results").clone();
+    let mut results = s.results.lock().expect("results").clone();
+    // Secrets (a logger's connection string) are read now, sent and forgotten.
+    for component in request::secret_sources(&change.request) {
+        let read = s.client.get(component, ids::api_version::INSIGHTS).await?;
+        results.insert(component.to_string(), read.unwrap_or(Value::Null));
+    }
     let (id, body) = request::filled(&change.request, &results)?;
     let tracked = change.kind != Kind::ApimIdentity;
     let mut entry = entry_for(change, &s.spec_sha256);

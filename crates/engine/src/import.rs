@@ -240,7 +240,7 @@ pub async fn find(client: &ArmClient, model: &Model) -> Result<Import, ImportErr
             .and_then(Value::as_str)
             .map(str::to_string);
         let mark = match r.kind {
-            Kind::ApiPolicy | Kind::Subscription => Mark::None,
+            Kind::ApiPolicy | Kind::Subscription | Kind::Diagnostic => Mark::None,
             _ => marks::mark_of(&live, Some(me)),
         };
         if let Mark::Other(d) = &mark {
@@ -252,7 +252,7 @@ pub async fn find(client: &ArmClient, model: &Model) -> Result<Import, ImportErr
         }
         let mut after = live.clone();
         match r.kind {
-            Kind::ApiPolicy | Kind::Subscription => {
+            Kind::ApiPolicy | Kind::Subscription | Kind::Diagnostic => {
                 f.status = match api_status {
                     Status::Adopt | Status::Ours => api_status,
                     _ => Status::Kept,

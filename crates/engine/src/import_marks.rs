@@ -170,7 +170,12 @@ pub fn marks_for(
                 vec![change],
             ))
         }
-        Kind::ApimIdentity | Kind::ApiPolicy | Kind::Subscription => None,
+        // A logger cannot be re-PUT without its credentials: it is not marked on import.
+        Kind::ApimIdentity
+        | Kind::ApiPolicy
+        | Kind::Subscription
+        | Kind::Logger
+        | Kind::Diagnostic => None,
     }
 }
 

@@ -55,6 +55,11 @@ async fn marked_id(client: &ArmClient, change: &Change) -> Result<Option<String>
             .id
             .rsplit_once("/policies/")
             .map(|(api, _)| api.to_string())),
+        // A diagnostic has no description either: it is the API's.
+        Kind::Diagnostic => Ok(change
+            .id
+            .rsplit_once("/diagnostics/")
+            .map(|(api, _)| api.to_string())),
         Kind::Subscription => {
             let Some(live) = client.get(&change.id, &change.api_version).await? else {
                 return Ok(None);
@@ -310,7 +315,7 @@ pub async fn destroy_plan(
             continue;
         };
         let owned = match r.kind {
-            Kind::ApiPolicy | Kind::Subscription => api_owned,
+            Kind::ApiPolicy | Kind::Subscription | Kind::Diagnostic => api_owned,
             _ => matches!(marks::mark_of(&live, me), Mark::Ours | Mark::Legacy),
         };
         if r.kind == Kind::Api {

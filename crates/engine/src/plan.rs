@@ -370,10 +370,12 @@ fn existing_deployments(
 /// when the API is aoai-lb's, so are they.
 fn adopt_api_children(changes: &mut [Change], state: &State) {
     if changes.iter().any(|c| c.kind == Kind::Api && c.owned) {
-        for c in changes
-            .iter_mut()
-            .filter(|c| matches!(c.kind, Kind::ApiPolicy | Kind::Subscription))
-        {
+        for c in changes.iter_mut().filter(|c| {
+            matches!(
+                c.kind,
+                Kind::ApiPolicy | Kind::Subscription | Kind::Diagnostic
+            )
+        }) {
             if state.get(&c.address).is_none() && !c.owned {
                 c.owned = true;
                 c.note = None;

@@ -102,7 +102,9 @@ pub fn collection_of(kind: Kind, id: &str) -> Option<String> {
         | Kind::Backend
         | Kind::Pool
         | Kind::Api
-        | Kind::Subscription => id.rsplit_once('/').map(|(c, _)| c.to_string()),
+        | Kind::Subscription
+        | Kind::Logger
+        | Kind::Diagnostic => id.rsplit_once('/').map(|(c, _)| c.to_string()),
         Kind::RoleAssignment => id
             .split_once("/providers/Microsoft.Authorization/")
             .map(|(scope, _)| role_assignments_at(&group_scope(scope))),

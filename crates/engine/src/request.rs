@@ -98,6 +98,11 @@ pub enum Fill {
         identity: IdentityRef,
         pointer: String,
     },
+    /// A secret read at apply time from the resource `component` (an Application
+    /// Insights component's `properties.ConnectionString`), the string at `pointer`. It
+    /// is sent and forgotten: never in a plan, the state or output.
+    #[serde(rename_all = "camelCase")]
+    ConnectionString { component: String, pointer: String },
     /// The role assignment's name (the last segment of the id): the v5 UUID of scope,
     /// role and the identity's principal id.
     #[serde(rename_all = "camelCase")]
@@ -141,6 +146,12 @@ fn placeholders(v: &Value, at: String, out: &mut Vec<String>) {
 /// Says, for every placeholder in a change's request, which change fills it: the
 /// APIM identity change, the only one whose result holds values the plan needs.
 pub fn add_fills(changes: &mut [Change], identity: &IdentityRef) {
+    for c in changes
+        .iter_mut()
+        .filter(|c| c.action != Action::Delete && c.kind == Kind::Logger)
+    {
+        c.request.fills = logger_fills(&c.request);
+    }
     let Some(from) = changes
         .iter()
         .find(|c| c.kind == Kind::ApimIdentity)
@@ -148,7 +159,10 @@ pub fn add_fills(changes: &mut [Change], identity: &IdentityRef) {
     else {
         return;
     };
-    for c in changes.iter_mut().filter(|c| c.action != Action::Delete) {
+    for c in changes
+        .iter_mut()
+        .filter(|c| c.action != Action::Delete && c.kind != Kind::Logger)
+    {
         let mut fills = Vec::new();
         if c.request.id.contains(desired::UNKNOWN) {
             let body = c.request.body.as_ref();
@@ -196,6 +210,39 @@ pub fn add_fills(changes: &mut [Change], identity: &IdentityRef) {
     }
 }
 
+/// A logger's placeholders: its credentials, the connection string of the component
+/// named by `properties.resourceId`.
+fn logger_fills(request: &Request) -> Vec<Fill> {
+    let Some(body) = &request.body else {
+        return Vec::new();
+    };
+    let component = body
+        .pointer("/properties/resourceId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut pointers = Vec::new();
+    placeholders(body, String::new(), &mut pointers);
+    pointers
+        .into_iter()
+        .map(|pointer| Fill::ConnectionString {
+            component: component.to_string(),
+            pointer,
+        })
+        .collect()
+}
+
+/// The ids of the resources whose secrets `request` takes at apply time.
+pub fn secret_sources(request: &Request) -> Vec<&str> {
+    request
+        .fills
+        .iter()
+        .filter_map(|f| match f {
+            Fill::ConnectionString { component, .. } => Some(component.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The request with every placeholder filled from the results of earlier changes
 /// (by address): the id and the body to send.
 pub fn filled(
@@ -205,7 +252,22 @@ pub fn filled(
     let mut id = request.id.clone();
     let mut body = request.body.clone();
     for fill in &request.fills {
+        if let Fill::ConnectionString { component, pointer } = fill {
+            let secret = results
+                .get(component)
+                .and_then(|c| c.pointer("/properties/ConnectionString"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| ChangeError::Unfilled {
+                    what: "the Application Insights connection string",
+                    why: format!("{component} has none"),
+                })?;
+            if let Some(slot) = body.as_mut().and_then(|b| b.pointer_mut(pointer)) {
+                *slot = Value::String(secret.to_string());
+            }
+            continue;
+        }
         let (from, identity) = match fill {
+            Fill::ConnectionString { .. } => continue,
             Fill::PrincipalId { from, identity, .. }
             | Fill::ClientId { from, identity, .. }
             | Fill::RoleAssignmentName { from, identity, .. } => (from, identity),
@@ -243,6 +305,7 @@ pub fn filled(
                 let name = ids::role_assignment_name(scope, role_definition_id, &principal);
                 id = id.replace(desired::UNKNOWN, &name);
             }
+            Fill::ConnectionString { .. } => {}
         }
     }
     Ok((id, body))
@@ -275,5 +338,45 @@ pub fn identity_restore(service_id: &str, before: &Value, after: Vec<String>) ->
         },
         record: Some(Record::IdentityRestored),
         purge: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_connection_string_is_filled_from_the_component_read_at_apply() {
+        let request = Request {
+            method: Method::Put,
+            id: "/s/loggers/appi".into(),
+            api_version: "2024-05-01".into(),
+            body: Some(json!({"properties": {
+                "resourceId": "/c/appi",
+                "credentials": {"connectionString": desired::UNKNOWN},
+            }})),
+            fills: vec![],
+        };
+        let fills = logger_fills(&request);
+        assert_eq!(
+            fills,
+            vec![Fill::ConnectionString {
+                component: "/c/appi".into(),
+                pointer: "/properties/credentials/connectionString".into(),
+            }]
+        );
+        let request = Request { fills, ..request };
+        assert_eq!(secret_sources(&request), vec!["/c/appi"]);
+        let read = json!({"properties": {"ConnectionString": "InstrumentationKey=k"}});
+        let results = BTreeMap::from([("/c/appi".to_string(), read)]);
+        let (_, body) = filled(&request, &results).unwrap();
+        assert_eq!(
+            body.unwrap()["properties"]["credentials"]["connectionString"],
+            "InstrumentationKey=k"
+        );
+        // A component without a connection string is an error, not a placeholder sent.
+        let empty = BTreeMap::from([("/c/appi".to_string(), json!({}))]);
+        assert!(filled(&request, &empty).is_err());
     }
 }

@@ -442,6 +442,8 @@ fn entry_fault(e: &Entry) -> Option<String> {
         Kind::Backend | Kind::Pool => "/backends/",
         Kind::Api | Kind::ApiPolicy => "/apis/",
         Kind::Subscription => "/providers/microsoft.apimanagement/service/",
+        Kind::Logger => "/loggers/",
+        Kind::Diagnostic => "/diagnostics/",
     };
     if !id.contains(marker) || id.ends_with('/') {
         return Some(format!(

@@ -51,6 +51,9 @@ pub fn attributes(c: &Change, plan: &Plan) -> Vec<(&'static str, String)> {
             ("service url", at("/properties/serviceUrl")),
         ]),
         Kind::Subscription => out.push(("scope", at("/properties/scope"))),
+        // Never the credentials: they are read from the component at apply time.
+        Kind::Logger => out.push(("component", at("/properties/resourceId"))),
+        Kind::Diagnostic => out.push(("logger", at("/properties/loggerId"))),
         Kind::RoleAssignment => out.push((
             "role",
             at("/properties/roleDefinitionId").map(|r| role_name(&r)),

@@ -49,6 +49,24 @@ pub(super) fn service(c: &mut Checker, plan: &Plan) -> (String, model::Identity)
     (apim_rg, identity)
 }
 
+/// `apim.appInsights`: the id of an existing component, checked for its shape.
+pub(super) fn app_insights(
+    c: &mut Checker,
+    ai: Option<&plan::AppInsights>,
+) -> Option<model::AppInsights> {
+    let id = &ai?.id;
+    if crate::ids::parse_insights_component(id).is_none() {
+        c.error(
+            id.pos,
+            "apim.appInsights.id",
+            format!("`{}` is not an Application Insights component id: expected /subscriptions/{{guid}}/resourceGroups/{{group}}/providers/Microsoft.Insights/components/{{name}}", id.value),
+        );
+    }
+    Some(model::AppInsights {
+        id: id.value.clone(),
+    })
+}
+
 pub(super) fn api(c: &mut Checker, api: &plan::Api, files: &Files) -> model::Api {
     c.rule(&api.name, "apim.api.name", "API name", |s| {
         names::apim_entity_id(s, 256)

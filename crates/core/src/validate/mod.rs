@@ -167,6 +167,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
         .as_deref()
         .map(|s| policy::subscription(&mut c, s));
     let clients = clients::clients(&mut c, apim.clients.as_ref(), apim.subscription.as_deref());
+    let app_insights = apim::app_insights(&mut c, apim.app_insights.as_deref());
 
     let deployment = match &plan.deployment {
         Some(d) => {
@@ -205,6 +206,7 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
             policy,
             subscription,
             clients,
+            app_insights,
         },
     };
 
