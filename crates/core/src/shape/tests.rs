@@ -51,7 +51,7 @@ fn every_problem_is_reported_with_its_position() {
         [
             "7:73 expected a whole number, not the string \"10\" (write it without quotes)",
             "8:40 unknown field `wieght` (did you mean `weight`?); expected one of `name`, `priority`, `weight`",
-            "11:3 unknown field `resource_group` (did you mean `resourceGroup`?); expected one of `name`, `resourceGroup`, `identity`, `api`, `pool`, `policy`, `subscription`, `clients`",
+            "11:3 unknown field `resource_group` (did you mean `resourceGroup`?); expected one of `name`, `resourceGroup`, `identity`, `api`, `pool`, `policy`, `subscription`, `clients`, `appInsights`",
             "12:13 expected `SystemAssigned` or a mapping with `userAssigned`, not the number 5",
             "13:27 expected a string, not a list",
             "17:20 expected `auto` or a whole number, not the string \"always\"",
