@@ -516,11 +516,13 @@ fn the_demo_applies_verifies_fails_over_and_destroys() {
         .arg(&chart));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     for part in [
-        "Step 1/5: apply examples/two-regions.yaml (embedded)",
+        "Step 1/6: apply examples/two-regions.yaml + clients team-capped, team-open (embedded)",
         "Apply complete",
         "No changes",
         "Verify passed",
-        "Step 4/5: throttle aoai-nov26-instance1",
+        "Step 4/6: clients: team-capped, team-open send 20 requests each",
+        "Token limits: team-capped hit its limit and got 429 + Retry-After while team-open carried on",
+        "Step 5/6: throttle aoai-nov26-instance1",
         "Failover: while openai-instance1 was throttled",
         "Destroy complete",
         "Demo complete",
@@ -532,10 +534,73 @@ fn the_demo_applies_verifies_fails_over_and_destroys() {
         );
     }
     assert!(chart.exists() && dir.path().join("demo-failover.svg").exists());
+    assert!(dir.path().join("demo-clients.svg").exists());
     assert!(
         !dir.path().join("aoai-lb.state.json").exists(),
         "the demo leaves no state behind"
     );
+}
+
+/// The demo's clients step (issue 15): through their own keys at once, the limited
+/// client meets its token limit (429 with Retry-After) while the unlimited one is always
+/// answered; the JSON has the step and the clients chart a bar for each.
+#[test]
+fn the_demo_shows_a_limited_client_throttled_while_the_other_carries_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("demo.svg");
+    let out = run(aoai_lb(dir.path())
+        .args(["demo", "--requests", "60", "--output", "json", "--chart"])
+        .arg(&chart));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let steps: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["apply", "plan", "verify", "clients", "failover", "destroy"]
+    );
+    let step = &doc["steps"][3];
+    assert_eq!(step["ok"], true, "{step}");
+    let client = |name: &str| {
+        step["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {step}"))
+            .clone()
+    };
+    let (capped, open) = (client("team-capped"), client("team-open"));
+    assert_eq!(capped["tokensPerMinute"], 3000);
+    assert!(capped["throttled"].as_u64().unwrap() >= 1, "{capped}");
+    assert!(capped["answered"].as_u64().unwrap() >= 1, "{capped}");
+    assert!(capped["retryAfter"].is_string(), "{capped}");
+    assert_eq!(open["throttled"], 0, "{open}");
+    assert_eq!(open["answered"], 20, "{open}");
+    assert_eq!(open["failed"], 0, "{open}");
+    let svg = std::fs::read_to_string(dir.path().join("demo-clients.svg")).unwrap();
+    for part in [
+        format!(
+            "team-capped: {} answered",
+            capped["answered"].as_u64().unwrap()
+        ),
+        format!(
+            "team-capped: {} throttled (429)",
+            capped["throttled"].as_u64().unwrap()
+        ),
+        "team-open: 20 answered".to_string(),
+        "3000 tokens/min".to_string(),
+        "no limit".to_string(),
+    ] {
+        assert!(svg.contains(&part), "missing `{part}` in the chart:\n{svg}");
+    }
+    assert!(!svg.contains("team-open: 0 throttled"), "{svg}");
+    // The other charts are still written.
+    assert!(chart.exists() && dir.path().join("demo-failover.svg").exists());
 }
 
 #[test]

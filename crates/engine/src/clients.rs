@@ -325,6 +325,92 @@ fn judge(r: &ClientReport, c: &Client, tpm: Option<u32>) -> (bool, String) {
     }
 }
 
+/// What one client got while every client of the plan sent at once (the demo's step):
+/// answered, refused with 429 (its token limit), otherwise failed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tally {
+    pub name: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u32>,
+    pub requests: usize,
+    pub answered: usize,
+    /// Answers with status 429.
+    pub throttled: usize,
+    /// The first 429's `Retry-After`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
+    /// Other failures (any other status, or no answer).
+    pub failed: usize,
+    /// Total tokens of the answered requests (their `usage.total_tokens`).
+    pub tokens: u64,
+}
+
+/// Every client sends `requests` requests through its own key, in turns (one request of
+/// each client, then the next round), all with the same prompt: a third of the smallest
+/// exercised per-minute limit, so a limited client is answered twice a minute and refused
+/// from its third request (three rounds fit a minute of a time-scaled emulator even on a
+/// slow machine) while the others keep being answered. `Err` only when a key
+/// cannot be read.
+pub async fn contend(
+    arm: &ArmClient,
+    model: &Model,
+    endpoint: &Endpoint,
+    timeout: Duration,
+    requests: usize,
+) -> Result<Vec<Tally>, TrafficError> {
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("aoai-lb/", env!("CARGO_PKG_VERSION"), " demo"))
+        .build()
+        .map_err(TrafficError::HttpClient)?;
+    let clients = &model.apim.clients;
+    let smallest = clients
+        .iter()
+        .filter_map(|c| c.tokens_per_minute.filter(|t| *t <= MAX_EXERCISED_TPM))
+        .min();
+    let mut body = json!({
+        "messages": [{"role": "user", "content": "x".repeat(smallest.map_or(40, |t| (t as usize / 3).max(1) * 4))}],
+        "max_tokens": 5,
+    });
+    if endpoint.v1 {
+        body["model"] = json!(endpoint.deployment);
+    }
+    let mut keyed = Vec::new();
+    for c in clients {
+        let tally = Tally {
+            name: c.name.clone(),
+            display_name: c.display_name.clone(),
+            tokens_per_minute: c.tokens_per_minute,
+            requests: 0,
+            answered: 0,
+            throttled: 0,
+            retry_after: None,
+            failed: 0,
+            tokens: 0,
+        };
+        keyed.push((key_of(arm, model, &c.name).await?, tally));
+    }
+    for _ in 0..requests {
+        for (key, t) in &mut keyed {
+            t.requests += 1;
+            match send(&http, endpoint, key, &body).await {
+                Ok(a) if (200..300).contains(&a.status) => {
+                    t.answered += 1;
+                    t.tokens += a.tokens;
+                }
+                Ok(a) if a.status == 429 => {
+                    t.throttled += 1;
+                    t.retry_after = t.retry_after.take().or(a.retry_after);
+                }
+                _ => t.failed += 1,
+            }
+        }
+    }
+    Ok(keyed.into_iter().map(|(_, t)| t).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,9 +23,31 @@ use aoai_lb_engine::{plan, state};
 
 use super::load;
 use super::session::Session;
+use aoai_lb_core::verify::clients_chart::{self, ClientBar};
+use aoai_lb_engine::clients;
 use aoai_lb_engine::traffic::{self, Load, Measured};
 
 const TWO_REGIONS: &str = include_str!("../../../../examples/two-regions.yaml");
+
+/// What the demo adds to the embedded two-regions plan (whose `apim:` block ends the
+/// file): two clients of the API, each its own APIM subscription, one held to a few
+/// thousand tokens a minute, for the clients step.
+const DEMO_CLIENTS: &str = "  clients:
+    - name: team-capped
+      displayName: Team Capped (3000 tokens a minute)
+      tokensPerMinute: 3000
+    - name: team-open
+      displayName: Team Open (no limit)
+";
+
+/// Requests each client sends in the clients step: the limited one spends its minute in
+/// two (`clients::contend`), a minute of the demo's emulator being 1.2 s long.
+const CLIENT_REQUESTS: usize = 20;
+
+/// The demo's embedded plan: two-regions with the demo's clients.
+fn embedded_plan() -> String {
+    format!("{}\n{DEMO_CLIENTS}", TWO_REGIONS.trim_end())
+}
 
 /// The backend a throttle hurts most: the lowest priority number, then the largest
 /// weight, then the first.
@@ -105,9 +127,14 @@ fn set_data_plane(
 
 /// The figure for a file name: `demo.svg` -> `demo-failover.svg`.
 fn failover_chart(path: &Path) -> PathBuf {
+    sibling_chart(path, "failover")
+}
+
+/// `demo.svg` -> `demo-{what}.svg`.
+fn sibling_chart(path: &Path, what: &str) -> PathBuf {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("chart");
     let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("svg");
-    path.with_file_name(format!("{stem}-failover.{ext}"))
+    path.with_file_name(format!("{stem}-{what}.{ext}"))
 }
 
 pub fn run(printer: &Printer, settings: &Settings, args: &DemoArgs) -> ExitStatus {
@@ -118,7 +145,7 @@ pub fn run(printer: &Printer, settings: &Settings, args: &DemoArgs) -> ExitStatu
         None => {
             let p = scratch.join("two-regions.yaml");
             if let Err(e) =
-                std::fs::create_dir_all(&scratch).and_then(|()| std::fs::write(&p, TWO_REGIONS))
+                std::fs::create_dir_all(&scratch).and_then(|()| std::fs::write(&p, embedded_plan()))
             {
                 view.error(&format!(
                     "cannot write the demo plan to {}: {e}",
@@ -126,7 +153,10 @@ pub fn run(printer: &Printer, settings: &Settings, args: &DemoArgs) -> ExitStatu
                 ));
                 return ExitStatus::Failure;
             }
-            (p, "examples/two-regions.yaml (embedded)".to_string())
+            (
+                p,
+                "examples/two-regions.yaml + clients team-capped, team-open (embedded)".to_string(),
+            )
         }
     };
     let loaded = load::load(&path);
@@ -251,11 +281,57 @@ impl Tour<'_> {
         super::verify::measure(&*view, rt, model, (&gateway, &key), &load, chart)
     }
 
-    /// 3. to 5., after apply and plan.
+    /// The clients step: every client sends at once through its own key (the data plane
+    /// as the first verify left it, nothing throttled, and its endpoint); the chart beside
+    /// `--chart`.
+    fn clients(&self, endpoint: &traffic::Endpoint) -> Step<bool> {
+        let (rt, model) = (&self.session.runtime, &self.loaded.model);
+        let tallies = rt
+            .block_on(clients::contend(
+                &self.session.client,
+                model,
+                endpoint,
+                Duration::from_secs(30),
+                CLIENT_REQUESTS,
+            ))
+            .map_err(|e| self.fail(&e.to_string()))?;
+        let chart = self
+            .args
+            .chart
+            .as_deref()
+            .map(|p| sibling_chart(p, "clients"));
+        let chart_error = chart.as_deref().and_then(|p| {
+            let bars: Vec<ClientBar> = tallies
+                .iter()
+                .map(|t| ClientBar {
+                    name: t.name.clone(),
+                    tokens_per_minute: t.tokens_per_minute,
+                    answered: t.answered,
+                    throttled: t.throttled,
+                    failed: t.failed,
+                })
+                .collect();
+            let title = format!("{}: token limits per client", self.loaded.file);
+            std::fs::write(p, clients_chart::svg(&title, &bars))
+                .err()
+                .map(|e| format!("cannot write the chart {}: {e}", p.display()))
+        });
+        let step = view::Clients {
+            tallies: &tallies,
+            chart: chart.as_deref(),
+            chart_error,
+        };
+        self.view.clients(&step);
+        Ok(step.ok())
+    }
+
+    /// 3. to the end, after apply and plan.
     fn verify_and_destroy(&self) -> Step<bool> {
         let (model, args, file) = (&self.loaded.model, self.args, &self.loaded.file);
+        let of = view::steps(model);
         self.view.step(
             3,
+            of,
             &format!(
                 "verify: {} chat completions through the gateway, split by x-ms-region",
                 args.requests
@@ -263,6 +339,26 @@ impl Tour<'_> {
         );
         let first = self.verify(&[], args.chart.as_deref())?;
         self.view.verified(file, &first);
+        let clients_ok = if model.apim.clients.is_empty() {
+            true
+        } else {
+            self.view.step(
+                4,
+                of,
+                &format!(
+                    "clients: {} send {CLIENT_REQUESTS} requests each through the gateway, each with its own key",
+                    model
+                        .apim
+                        .clients
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            self.clients(&first.endpoint)?
+        };
+        let n = of;
 
         let throttled = throttled(model);
         let what = throttled
@@ -284,7 +380,7 @@ impl Tour<'_> {
                 throttled[0].backend.priority
             ),
         };
-        self.view.step(4, &title);
+        self.view.step(n - 1, of, &title);
         let failover_path = args.chart.as_deref().map(failover_chart);
         let second = self.verify(&throttled, failover_path.as_deref())?;
         let a = &second.analysis;
@@ -309,11 +405,15 @@ impl Tour<'_> {
         };
         self.view.failover(&failover);
 
-        self.view.step(5, "destroy everything the demo created");
+        self.view.step(n, of, "destroy everything the demo created");
         let destroyed = destroy(self.view, self.session);
         self.view.destroyed(&destroyed);
 
-        let ok = first.ok() && failover.ok() && destroyed.is_ok() && second.chart_error.is_none();
+        let ok = first.ok()
+            && clients_ok
+            && failover.ok()
+            && destroyed.is_ok()
+            && second.chart_error.is_none();
         self.view.done(&Toured {
             file,
             ok,
@@ -341,11 +441,16 @@ fn tour(
         args,
         emulator,
     };
-    view.step(1, &format!("apply {} to the emulator", loaded.file));
+    let of = view::steps(&loaded.model);
+    view.step(1, of, &format!("apply {} to the emulator", loaded.file));
     if let Err(status) = tour.apply() {
         return status;
     }
-    view.step(2, "plan again: Azure (here, the emulator) matches the plan");
+    view.step(
+        2,
+        of,
+        "plan again: Azure (here, the emulator) matches the plan",
+    );
     if let Err(status) = tour.plan_again() {
         return status;
     }

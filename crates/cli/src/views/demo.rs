@@ -12,11 +12,36 @@ use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use aoai_lb_core::model::{Account, Model};
 use aoai_lb_engine::apply::Report;
+use aoai_lb_engine::clients::Tally;
 use aoai_lb_engine::plan::Plan;
 use aoai_lb_engine::traffic::Measured;
 
-/// How many steps the tour has.
-pub const STEPS: usize = 5;
+/// How many steps the tour has: five, six when the plan has clients.
+pub fn steps(model: &Model) -> usize {
+    if model.apim.clients.is_empty() { 5 } else { 6 }
+}
+
+/// The clients step: every client of the plan sent at once through the gateway.
+pub struct Clients<'a> {
+    pub tallies: &'a [Tally],
+    /// Where the chart went, and the error writing it, if any.
+    pub chart: Option<&'a std::path::Path>,
+    pub chart_error: Option<String>,
+}
+
+impl Clients<'_> {
+    /// Each limited client met its limit (at least one 429, with Retry-After), no unlimited
+    /// one did, every client was answered, and nothing else failed.
+    pub fn ok(&self) -> bool {
+        self.chart_error.is_none()
+            && self.tallies.iter().all(|t| {
+                t.failed == 0
+                    && t.answered > 0
+                    && t.tokens_per_minute.is_some() == (t.throttled > 0)
+                    && (t.throttled == 0 || t.retry_after.is_some())
+            })
+    }
+}
 
 /// The verify while the primary backend (or the whole first priority group) is throttled.
 pub struct Failover<'a> {
@@ -62,13 +87,15 @@ pub struct Toured<'a> {
 
 /// The view of `aoai-lb demo`.
 pub trait DemoView: View {
-    fn step(&self, n: usize, title: &str);
+    fn step(&self, n: usize, of: usize, title: &str);
     fn applied(&self, report: &Report);
     fn planned(&self, plan: &Plan);
     /// The first verify: the plan's split.
     fn verified(&self, file: &str, m: &Measured);
     /// The second verify, with the primary throttled.
     fn failover(&self, f: &Failover);
+    /// The clients step: a limited client refused, the others answered.
+    fn clients(&self, c: &Clients);
     fn destroyed(&self, outcome: &Result<Report, DemoError>);
     fn done(&self, t: &Toured);
 }
@@ -91,9 +118,8 @@ fn apply_failures(printer: &Printer, report: &Report) {
 }
 
 impl DemoView for Human {
-    fn step(&self, n: usize, title: &str) {
-        self.printer
-            .result(&format!("\n== Step {n}/{STEPS}: {title}"));
+    fn step(&self, n: usize, of: usize, title: &str) {
+        self.printer.result(&format!("\n== Step {n}/{of}: {title}"));
     }
 
     fn applied(&self, report: &Report) {
@@ -125,6 +151,13 @@ impl DemoView for Human {
     fn failover(&self, f: &Failover) {
         super::verify::show_text(&self.printer, f.measured);
         self.printer.result(&failover_text(f));
+    }
+
+    fn clients(&self, c: &Clients) {
+        self.printer.result(&clients_text(c));
+        if let Some(e) = &c.chart_error {
+            self.printer.error(&format!("error: {e}"));
+        }
     }
 
     fn destroyed(&self, outcome: &Result<Report, DemoError>) {
@@ -194,6 +227,52 @@ fn failover_text(f: &Failover) -> String {
     text
 }
 
+/// A line per client, then what it shows.
+fn clients_text(c: &Clients) -> String {
+    let mut lines = Vec::new();
+    for t in c.tallies {
+        let limit = t
+            .tokens_per_minute
+            .map_or_else(|| "no limit".to_string(), |l| format!("{l} tokens/min"));
+        let mut line = format!(
+            "  {} ({limit}): {} of {} answered ({} tokens), {} throttled (429)",
+            t.name, t.answered, t.requests, t.tokens, t.throttled
+        );
+        if let Some(r) = &t.retry_after {
+            line.push_str(&format!(", the first with Retry-After: {r}"));
+        }
+        if t.failed > 0 {
+            line.push_str(&format!(", {} failed", t.failed));
+        }
+        lines.push(line);
+    }
+    let limited: Vec<&str> = c
+        .tallies
+        .iter()
+        .filter(|t| t.tokens_per_minute.is_some())
+        .map(|t| t.name.as_str())
+        .collect();
+    let open: Vec<&str> = c
+        .tallies
+        .iter()
+        .filter(|t| t.tokens_per_minute.is_none())
+        .map(|t| t.name.as_str())
+        .collect();
+    lines.push(if c.ok() {
+        format!(
+            "Token limits: {} hit its limit and got 429 + Retry-After while {} carried on, never throttled: each client counts its own tokens.",
+            limited.join(", "),
+            open.join(", ")
+        )
+    } else {
+        "Token limits: not as expected (a limited client should get 429, an unlimited one none).".to_string()
+    });
+    if let Some(p) = c.chart {
+        lines.push(format!("Chart: {}", p.display()));
+    }
+    lines.join("\n")
+}
+
 /// The JSON view of the demo: collects the steps, prints them all at the end.
 struct JsonDemo {
     json: Json,
@@ -222,7 +301,7 @@ impl View for JsonDemo {
 }
 
 impl DemoView for JsonDemo {
-    fn step(&self, _n: usize, _title: &str) {}
+    fn step(&self, _n: usize, _of: usize, _title: &str) {}
 
     fn applied(&self, report: &Report) {
         self.push(json!({"step": "apply", "ok": report.ok(), "report": report}));
@@ -257,6 +336,18 @@ impl DemoView for JsonDemo {
             "servedByThrottled": f.served_by_primary,
             "servedByOthers": f.served_elsewhere,
             "result": super::verify::json_report(f.file, f.measured),
+        }));
+    }
+
+    fn clients(&self, c: &Clients) {
+        if let Some(e) = &c.chart_error {
+            self.printer().error(&format!("error: {e}"));
+        }
+        self.push(json!({
+            "step": "clients",
+            "ok": c.ok(),
+            "clients": c.tallies,
+            "chart": c.chart.map(|p| p.display().to_string()),
         }));
     }
 

@@ -9,6 +9,7 @@
 //! counted together, and verify says so.
 
 pub mod chart;
+pub mod clients_chart;
 pub mod stats;
 
 use serde::Serialize;
