@@ -314,3 +314,58 @@ fn version_upgrade_option_is_sent_diffed_and_shown() {
         changed.stdout
     );
 }
+
+/// A combination the region does not offer at all: besides the plan's regions, the
+/// refusal names where ARM's subscription-wide model capacities (ModelCapacities_List,
+/// read only because something was refused) have room for it.
+#[test]
+fn a_combination_the_region_lacks_names_where_arm_has_room_for_it() {
+    let emu = emulator("2026-04-01");
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join(EXAMPLE))
+        .unwrap()
+        .replace("location: eastus\n", "location: japaneast\n")
+        .replace(
+            "{ name: gpt-4o, model: gpt-4o, version: \"2024-11-20\", sku: Standard, capacity: 10 }",
+            "{ name: gpt-4o, model: gpt-4o, version: \"2024-11-20\", sku: DataZoneProvisionedManaged, capacity: 15 }",
+        );
+    assert!(text.contains("japaneast") && text.contains("DataZoneProvisionedManaged"));
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(&path, text).unwrap();
+    let out = run(emu.cli(dir.path()).arg("plan").arg(&path));
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let want = "account aoai-nov26-instance2 (japaneast), deployment gpt-4o: gpt-4o 2024-11-20 on DataZoneProvisionedManaged is not offered in this region";
+    assert!(out.stderr.contains(want), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "ARM's model capacities have room for 15 on DataZoneProvisionedManaged in: eastus, eastus2, swedencentral, westus, westus3"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(writes(&emu), Vec::<String>::new());
+    let capacity_reads = emu
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/modelCapacities"))
+        })
+        .count();
+    assert_eq!(capacity_reads, 1);
+}
+
+/// A plan the catalog accepts asks nothing of ModelCapacities_List.
+#[test]
+fn a_plan_the_catalog_accepts_reads_no_model_capacities() {
+    let emu = emulator("2026-04-01");
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(emu.cli(dir.path()).arg("plan").arg(repo().join(EXAMPLE)));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(!emu.requests().iter().any(|r| {
+        r["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/modelCapacities"))
+    }),);
+}

@@ -96,30 +96,46 @@ pub async fn models(
     let path = format!(
         "/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/models"
     );
-    let mut url = client.url(&path, api_version)?;
+    let url = client.url(&path, api_version)?;
+    Ok(pages(client, url, &path)
+        .await?
+        .map(|(items, date)| RegionCatalog {
+            models: items.iter().filter_map(CatalogModel::from_item).collect(),
+            today: date.as_deref().and_then(http_date_day),
+        }))
+}
+
+/// Every item of a list ARM pages (`value`, `nextLink` followed only on the ARM
+/// endpoint's host), and the `Date` of its first page. `None` when ARM does not serve the
+/// list to us (403: no permission; 404: an older ARM or cloud).
+async fn pages(
+    client: &ArmClient,
+    mut url: Url,
+    path: &str,
+) -> Result<Option<(Vec<Value>, Option<String>)>, ArmError> {
     let mut out = Vec::new();
-    let mut today = None;
+    let mut date = None;
     for _ in 0..MAX_PAGES {
         let r = client
-            .send(Method::Get, url, None, RequestClass::Read, &path)
+            .send(Method::Get, url, None, RequestClass::Read, path)
             .await?;
         match r.status {
             200 => {}
             403 | 404 => return Ok(None),
-            _ => return Err(ArmClient::api_error(&Method::Get, &path, &r)),
+            _ => return Err(ArmClient::api_error(&Method::Get, path, &r)),
         }
-        if today.is_none() {
-            today = r.date.as_deref().and_then(http_date_day);
+        if date.is_none() {
+            date = r.date.clone();
         }
         if let Some(items) = r.body.get("value").and_then(Value::as_array) {
-            out.extend(items.iter().filter_map(CatalogModel::from_item));
+            out.extend(items.iter().cloned());
         }
         match r.body.get("nextLink").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() => url = next_url(client, next, &path)?,
+            Some(next) if !next.is_empty() => url = next_url(client, next, path)?,
             _ => break,
         }
     }
-    Ok(Some(RegionCatalog { models: out, today }))
+    Ok(Some((out, date)))
 }
 
 /// One quota of a region (Usages_List, `GET .../locations/{l}/usages`, item
@@ -159,26 +175,56 @@ pub async fn usages(
     let path = format!(
         "/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/usages"
     );
+    let url = client.url(&path, api_version)?;
+    Ok(pages(client, url, &path)
+        .await?
+        .map(|(items, _)| items.iter().filter_map(Usage::from_item).collect()))
+}
+
+/// Where a model version has room, per region and sku (ModelCapacities_List,
+/// `GET /subscriptions/{s}/providers/Microsoft.CognitiveServices/modelCapacities
+/// ?modelFormat=&modelName=&modelVersion=`, spec example ListModelCapacities.json: items
+/// `{location, properties: {model, skuName, availableCapacity}}`): one subscription-wide
+/// read that says where else a combination a region refuses is offered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SkuCapacity {
+    pub location: String,
+    pub sku: String,
+    pub available: f64,
+}
+
+/// The capacities of `name` `version` (format OpenAI) in every region. `None` when ARM
+/// does not serve them to us (403, 404).
+pub async fn capacities(
+    client: &ArmClient,
+    subscription: &str,
+    name: &str,
+    version: &str,
+    api_version: &str,
+) -> Result<Option<Vec<SkuCapacity>>, ArmError> {
+    let path = format!(
+        "/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/modelCapacities"
+    );
     let mut url = client.url(&path, api_version)?;
-    let mut out = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let r = client
-            .send(Method::Get, url, None, RequestClass::Read, &path)
-            .await?;
-        match r.status {
-            200 => {}
-            403 | 404 => return Ok(None),
-            _ => return Err(ArmClient::api_error(&Method::Get, &path, &r)),
-        }
-        if let Some(items) = r.body.get("value").and_then(Value::as_array) {
-            out.extend(items.iter().filter_map(Usage::from_item));
-        }
-        match r.body.get("nextLink").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() => url = next_url(client, next, &path)?,
-            _ => break,
-        }
-    }
-    Ok(Some(out))
+    url.query_pairs_mut()
+        .append_pair("modelFormat", "OpenAI")
+        .append_pair("modelName", name)
+        .append_pair("modelVersion", version);
+    Ok(pages(client, url, &path).await?.map(|(items, _)| {
+        items
+            .iter()
+            .filter_map(|i| {
+                Some(SkuCapacity {
+                    location: i.get("location")?.as_str()?.to_string(),
+                    sku: i.pointer("/properties/skuName")?.as_str()?.to_string(),
+                    available: i
+                        .pointer("/properties/availableCapacity")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(0.0),
+                })
+            })
+            .collect()
+    }))
 }
 
 /// A `nextLink` to follow, only on the ARM endpoint's host.

@@ -22,6 +22,21 @@ use super::quota;
 pub struct Findings {
     pub refusals: Vec<String>,
     pub warnings: Vec<String>,
+    /// The refusals of a combination its region does not offer, by index in `refusals`,
+    /// and what each asked for: [`run`] asks ARM's subscription-wide model capacities
+    /// where else it has room.
+    pub unplaced: Vec<Unplaced>,
+}
+
+/// A deployment the catalog of its region refuses: the model version and sku it asked
+/// for, and how much.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unplaced {
+    pub refusal: usize,
+    pub model: String,
+    pub version: String,
+    pub sku: String,
+    pub capacity: u32,
 }
 
 /// One deployment of the plan and where it goes.
@@ -108,6 +123,17 @@ pub fn check(
                 } else {
                     elsewhere.join(", ")
                 };
+                // Not offered here at all (rather than retired, which Azure does for a
+                // version everywhere): ask where else it is.
+                if let (Some(version), None) = (v, dates.first()) {
+                    f.unplaced.push(Unplaced {
+                        refusal: f.refusals.len(),
+                        model: d.model.clone(),
+                        version: version.to_string(),
+                        sku: d.sku.clone(),
+                        capacity: d.capacity,
+                    });
+                }
                 f.refusals.push(format!(
                     "{head} {why} (ARM's model catalog, {today}); {} offers {} instead: {instead}; offered as requested in: {elsewhere}",
                     w.location, d.model
@@ -244,6 +270,7 @@ pub async fn run(
     let mut f = check(&wanted, &catalogs, &today, model.retire_warning_days);
     f.refusals
         .extend(quota::check(&wanted, &catalogs, &usages, existing));
+    elsewhere(client, sub, &mut f).await?;
     for (list, region) in unread {
         f.warnings.push(format!(
             "ARM did not serve the {list} of {region} (no permission, or an older ARM): its deployments were not checked against it"
@@ -253,6 +280,41 @@ pub async fn run(
         tracing::warn!("{w}");
     }
     Ok(f)
+}
+
+/// For each catalog refusal, where ARM's subscription-wide model capacities
+/// (ModelCapacities_List, one read per model version refused) have room for it on its sku,
+/// beyond the plan's regions: appended to the refusal. Only read when something is
+/// refused, so a plan that passes costs no request here. A list ARM will not serve adds
+/// nothing.
+async fn elsewhere(client: &ArmClient, sub: &str, f: &mut Findings) -> Result<(), ArmError> {
+    let mut read: BTreeMap<(String, String), Vec<catalog::SkuCapacity>> = BTreeMap::new();
+    for u in &f.unplaced {
+        let key = (u.model.clone(), u.version.clone());
+        if !read.contains_key(&key) {
+            let v = api_version::COGNITIVE_SERVICES;
+            let c = catalog::capacities(client, sub, &u.model, &u.version, v).await?;
+            read.insert(key.clone(), c.unwrap_or_default());
+        }
+        let mut room: Vec<&str> = read[&key]
+            .iter()
+            .filter(|c| c.sku == u.sku && c.available >= f64::from(u.capacity))
+            .map(|c| c.location.as_str())
+            .collect();
+        room.sort_unstable();
+        room.dedup();
+        if !room.is_empty()
+            && let Some(r) = f.refusals.get_mut(u.refusal)
+        {
+            r.push_str(&format!(
+                "; ARM's model capacities have room for {} on {} in: {}",
+                u.capacity,
+                u.sku,
+                room.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The plan's deployments that exist, read one by one (for callers that have not read
