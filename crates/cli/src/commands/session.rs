@@ -183,6 +183,28 @@ impl Session {
     }
 }
 
+/// Why a command that may run without a plan found no state to work on.
+pub enum StateAtError {
+    /// The plan given does not load.
+    Invalid(super::load::LoadError),
+    /// The plan's `state:` is not a state location.
+    Unusable(String),
+}
+
+/// The state of a command that may run without a plan (`state list`, `force-unlock`):
+/// `--state`/`AOAI_LB_STATE`, else the plan's (its `state:`, else its default), else
+/// `aoai-lb.state.json` in the current directory.
+pub fn state_at(settings: &Settings, plan: Option<&Path>) -> Result<state::Location, StateAtError> {
+    match (&settings.state, plan) {
+        (Some(at), _) => Ok(at.clone()),
+        (None, Some(plan)) => {
+            let loaded = super::load::load(plan).map_err(StateAtError::Invalid)?;
+            plan_state(&loaded).map_err(StateAtError::Unusable)
+        }
+        (None, None) => Ok(state::Location::File(PathBuf::from(env::DEFAULT_STATE))),
+    }
+}
+
 /// The state a plan names (`state:`: a blob URL, or a path relative to the plan file's
 /// folder), else its default file. `--state`/`AOAI_LB_STATE` win over both (callers
 /// check them first).
