@@ -311,7 +311,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "VERSION")]
     pub api_version: Option<String>,
     /// Write an SVG chart: response time per request coloured by region with the mean,
-    /// and observed vs expected share per backend.
+    /// and observed vs expected share per backend; a panel per deployment checked.
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
     /// Seconds to wait for one response.

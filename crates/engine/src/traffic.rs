@@ -148,7 +148,7 @@ pub struct Traffic {
 }
 
 /// One verify's results: where the traffic went, what came back, the analysis, and
-/// the chart written (or why it could not be).
+/// the chart written (a panel per deployment checked), or why it could not be.
 #[derive(Debug)]
 pub struct Measured {
     pub endpoint: Endpoint,
@@ -464,36 +464,52 @@ pub async fn send(endpoint: &Endpoint, key: &ApiKey, load: &Load) -> Result<Traf
     })
 }
 
-/// Writes the chart of a verify.
+/// Writes the chart of a verify: a panel for the first deployment (its endpoint, traffic
+/// and analysis) and one for each of `others`, in order
+/// (`aoai_lb_core::verify::deployments_chart`; with no others, the one-deployment chart).
 pub fn write_chart(
     path: &Path,
-    endpoint: &Endpoint,
     load: &Load,
-    traffic: &Traffic,
-    a: &Analysis,
+    (endpoint, traffic, analysis): (&Endpoint, &Traffic, &Analysis),
+    others: &[super::deployments::DeploymentCheck],
 ) -> Result<(), TrafficError> {
-    let title = format!(
-        "aoai-lb verify: {} requests through {}",
-        a.requests, endpoint.api_url
-    );
-    let subtitle = format!(
-        "deployment {} · api-version {} · concurrency {} · {:.1} s",
-        endpoint.deployment, endpoint.api_version, load.concurrency, traffic.seconds
-    );
-    std::fs::write(
-        path,
-        verify::chart::svg(&title, &subtitle, &traffic.samples, a),
-    )
-    .map_err(|source| TrafficError::Chart {
-        path: path.to_path_buf(),
-        source,
+    use verify::deployments_chart::{Panel, Run};
+    let run = Run {
+        api_url: &endpoint.api_url,
+        api_version: &endpoint.api_version,
+        concurrency: load.concurrency,
+    };
+    fn panel<'a>(
+        endpoint: &'a Endpoint,
+        traffic: &'a Traffic,
+        analysis: &'a Analysis,
+    ) -> Panel<'a> {
+        Panel {
+            deployment: &endpoint.deployment,
+            seconds: traffic.seconds,
+            samples: &traffic.samples,
+            analysis,
+        }
+    }
+    let panels: Vec<Panel> = std::iter::once(panel(endpoint, traffic, analysis))
+        .chain(
+            others
+                .iter()
+                .map(|d| panel(&d.endpoint, &d.traffic, &d.analysis)),
+        )
+        .collect();
+    std::fs::write(path, verify::deployments_chart::svg(&run, &panels)).map_err(|source| {
+        TrafficError::Chart {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
-/// Sends the traffic to `endpoint`, analyses it against the plan and writes the chart;
-/// then, for a plan with a pool per deployment and no `--deployment`, the same traffic
-/// to each other deployment ([`super::deployments`]). `Err` only when nothing could be
-/// measured.
+/// Sends the traffic to `endpoint` and analyses it against the plan; then, for a plan
+/// with a pool per deployment and no `--deployment`, the same traffic to each other
+/// deployment ([`super::deployments`]); then writes the chart, a panel per deployment.
+/// `Err` only when nothing could be measured.
 pub async fn measure(
     model: &Model,
     endpoint: Endpoint,
@@ -506,10 +522,10 @@ pub async fn measure(
         &verify::expected(model, &endpoint.deployment),
         &traffic.samples,
     );
-    let chart_error =
-        chart.and_then(|path| write_chart(path, &endpoint, load, &traffic, &analysis).err());
     let names = super::deployments::others(model, load, &endpoint.deployment);
     let others = super::deployments::measure(model, &endpoint, key, load, &names).await?;
+    let chart_error = chart
+        .and_then(|path| write_chart(path, load, (&endpoint, &traffic, &analysis), &others).err());
     Ok(Measured {
         endpoint,
         load: load.clone(),

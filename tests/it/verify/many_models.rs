@@ -234,6 +234,91 @@ fn default_verify_checks_every_deployments_split() {
     );
 }
 
+/// `verify --chart` on a plan with a pool per deployment draws every deployment checked:
+/// one SVG, a panel per deployment in the plan's order, each naming its deployment and
+/// showing, per region, the count of responses the gateway's log says it served for that
+/// deployment, and its backends; the header's verdict is the JSON's.
+#[test]
+fn the_chart_has_a_panel_per_deployment_with_its_backends_observed_counts() {
+    let plan = example("many-models.yaml");
+    let emu = start(&plan, 31, 1.0);
+    let http = Http::new();
+    let dir = tempfile::tempdir().unwrap();
+    apply(&emu, dir.path(), &plan);
+    let chart = dir.path().join("split.svg");
+    let args = [
+        "--requests",
+        "200",
+        "--concurrency",
+        "8",
+        "--chart",
+        chart.to_str().unwrap(),
+    ];
+    let (code, v, stderr) = verify_json(&emu, dir.path(), &plan, &args);
+    assert!(code == 0 || code == 1, "{v:#}\n{stderr}");
+    assert_eq!(v["chart"].as_str(), chart.to_str(), "{v:#}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    let verdict = if v["ok"] == json!(true) {
+        "Every deployment passed (2)".to_string()
+    } else {
+        "of 2 deployments failed".to_string()
+    };
+    assert!(svg.contains(&verdict), "{verdict}: {svg}");
+    assert!(svg.contains("2 deployments, each against its own pool: gpt-4.1, gpt-5.1"));
+    // The SVG's panels, in order: what precedes the first is the document's header.
+    let panels: Vec<&str> = svg.split(r#"<g transform="translate(0,"#).skip(1).collect();
+    assert_eq!(panels.len(), 2, "{svg}");
+    let log = log_since(&http.dataplane(&emu), 0);
+    for (panel, deployment, backends) in [
+        (
+            panels[0],
+            "gpt-4.1",
+            &["many-eastus2", "many-swedencentral", "many-westus"][..],
+        ),
+        (
+            panels[1],
+            "gpt-5.1",
+            &["many-eastus2", "many-swedencentral"][..],
+        ),
+    ] {
+        assert!(
+            panel.contains(&format!(">deployment {deployment}</text>")),
+            "{panel}"
+        );
+        let served: Vec<&Value> = log
+            .iter()
+            .filter(|e| {
+                e["status"] == 200
+                    && e["path"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("/deployments/{deployment}/"))
+            })
+            .collect();
+        assert_eq!(served.len(), 200, "{deployment}");
+        let mut regions: BTreeSet<&str> = BTreeSet::new();
+        for e in &served {
+            regions.insert(e["region"].as_str().unwrap());
+        }
+        assert_eq!(regions.len(), backends.len(), "{deployment}: {regions:?}");
+        for region in regions {
+            let n = served.iter().filter(|e| e["region"] == region).count();
+            assert!(
+                panel.contains(&format!(">{region} ({n})</text>")),
+                "{deployment}: no `{region} ({n})` in\n{panel}"
+            );
+        }
+        for b in ["many-eastus2", "many-swedencentral", "many-westus"] {
+            assert_eq!(
+                panel.contains(&format!(">{b}</text>")),
+                backends.contains(&b),
+                "{deployment}: {b}"
+            );
+        }
+    }
+}
+
 /// A pool in APIM whose weights are not the plan's fails that deployment's check only:
 /// gpt-5.1's pool set to 3:1 instead of 1:3 fails verify, and gpt-4.1 still passes.
 #[test]

@@ -2,13 +2,16 @@
 //! (response time of every request, coloured by the region that answered, with the
 //! mean as a line), and below it the observed against the expected share of each
 //! backend. Hand-written SVG: no plotting crate, no script, opens in any browser.
+//! A verify of several deployments stacks one such chart per deployment
+//! (`super::deployments_chart`), drawn by the same [`draw`].
 
 use std::fmt::Write;
 
 use super::{Analysis, Sample, p_phrase};
 
-const WIDTH: f64 = 1000.0;
-const HEIGHT: f64 = 720.0;
+pub(super) const WIDTH: f64 = 1000.0;
+/// The height of one chart, and of each deployment's panel when several are stacked.
+pub(super) const HEIGHT: f64 = 720.0;
 const PALETTE: [&str; 10] = [
     "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7",
     "#bab0ac", "#e15759",
@@ -20,7 +23,7 @@ const TOP: (f64, f64, f64, f64) = (80.0, 740.0, 80.0, 380.0);
 const BOTTOM: (f64, f64, f64, f64) = (80.0, 740.0, 470.0, 640.0);
 const LEGEND_X: f64 = 765.0;
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -63,7 +66,15 @@ fn tick_label(v: f64, step: f64) -> String {
     }
 }
 
-fn text(out: &mut String, x: f64, y: f64, size: u32, anchor: &str, extra: &str, content: &str) {
+pub(super) fn text(
+    out: &mut String,
+    x: f64,
+    y: f64,
+    size: u32,
+    anchor: &str,
+    extra: &str,
+    content: &str,
+) {
     let _ = writeln!(
         out,
         r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="{anchor}" {extra}>{}</text>"#,
@@ -89,14 +100,22 @@ fn axes(out: &mut String, area: (f64, f64, f64, f64)) {
 pub fn svg(title: &str, subtitle: &str, samples: &[Sample], analysis: &Analysis) -> String {
     let mut out = String::new();
     header(&mut out, title, subtitle);
-    let scale = response_axes(&mut out, samples);
-    response_points(&mut out, samples, analysis, scale);
-    response_legend(&mut out, analysis);
-    share_panel(&mut out, analysis);
-    share_legend(&mut out);
-    verdict(&mut out, analysis);
+    let colours: Vec<&str> = (0..analysis.rows.len()).map(colour).collect();
+    draw(&mut out, samples, analysis, &colours);
     out.push_str("</svg>\n");
     out
+}
+
+/// Everything below the title and subtitle (y from 60 to [`HEIGHT`]): the response
+/// times, the shares and the verdict of one deployment's traffic, each row of the
+/// analysis in its colour of `colours`.
+pub(super) fn draw(out: &mut String, samples: &[Sample], analysis: &Analysis, colours: &[&str]) {
+    let scale = response_axes(out, samples);
+    response_points(out, samples, analysis, scale, colours);
+    response_legend(out, analysis, colours);
+    share_panel(out, analysis, colours);
+    share_legend(out);
+    verdict(out, analysis);
 }
 
 fn header(out: &mut String, title: &str, subtitle: &str) {
@@ -174,7 +193,13 @@ fn response_axes(out: &mut String, samples: &[Sample]) -> (f64, f64) {
 }
 
 /// One dot per request (a cross when it failed) and the mean as a dashed line.
-fn response_points(out: &mut String, samples: &[Sample], analysis: &Analysis, scale: (f64, f64)) {
+fn response_points(
+    out: &mut String,
+    samples: &[Sample],
+    analysis: &Analysis,
+    scale: (f64, f64),
+    colours: &[&str],
+) {
     let (x0, x1, y0, y1) = TOP;
     let (x_max, y_max) = scale;
     let sx = |i: f64| x0 + (i / x_max) * (x1 - x0);
@@ -189,7 +214,7 @@ fn response_points(out: &mut String, samples: &[Sample], analysis: &Analysis, sc
                 .position(|r| r.region.eq_ignore_ascii_case(reg))
         });
         if s.ok() {
-            let c = row.map_or("#777", colour);
+            let c = row.and_then(|r| colours.get(r).copied()).unwrap_or("#777");
             let _ = writeln!(
                 out,
                 r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="{r}" fill="{c}" fill-opacity="0.85"/>"#
@@ -229,7 +254,7 @@ fn response_points(out: &mut String, samples: &[Sample], analysis: &Analysis, sc
 }
 
 /// The legend beside the response-time panel: regions, failures, mean.
-fn response_legend(out: &mut String, analysis: &Analysis) {
+fn response_legend(out: &mut String, analysis: &Analysis, colours: &[&str]) {
     let (_, _, y0, _) = TOP;
     // Legend: regions, failures, mean.
     let mut ly = y0 + 6.0;
@@ -249,7 +274,7 @@ fn response_legend(out: &mut String, analysis: &Analysis) {
             r#"<circle cx="{}" cy="{}" r="5" fill="{}"/>"#,
             LEGEND_X + 6.0,
             ly - 4.0,
-            colour(i)
+            colours.get(i).copied().unwrap_or("#777")
         );
         text(
             out,
@@ -313,7 +338,7 @@ fn response_legend(out: &mut String, analysis: &Analysis) {
 }
 
 /// Observed against expected share per backend.
-fn share_panel(out: &mut String, analysis: &Analysis) {
+fn share_panel(out: &mut String, analysis: &Analysis, colours: &[&str]) {
     // Observed against expected share per backend.
     let (x0, x1, y0, y1) = BOTTOM;
     text(
@@ -366,7 +391,7 @@ fn share_panel(out: &mut String, analysis: &Analysis) {
             let y = sy(share);
             let h = y1 - y;
             let style = if observed {
-                format!(r#"fill="{}""#, colour(i))
+                format!(r#"fill="{}""#, colours.get(i).copied().unwrap_or("#777"))
             } else {
                 r##"fill="#e9e9e9" stroke="#555" stroke-width="1.2" stroke-dasharray="4 3""##
                     .to_string()

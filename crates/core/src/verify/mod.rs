@@ -10,6 +10,7 @@
 
 pub mod chart;
 pub mod clients_chart;
+pub mod deployments_chart;
 pub mod stats;
 
 use serde::Serialize;
