@@ -429,3 +429,31 @@ fn changing_the_model_sets_replaces_the_pools() {
         (404, &json!("DeploymentNotFound"))
     );
 }
+
+/// The demo's `--chart` goes through verify's: on a plan with a pool per deployment, both
+/// of its verify charts (`demo.svg`, `demo-failover.svg`) have a panel per deployment.
+#[test]
+fn the_demo_charts_every_deployment_of_a_many_models_plan() {
+    let plan = example("many-models.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("demo.svg");
+    let out = crate::util::run(
+        crate::util::aoai_lb(dir.path())
+            .arg("demo")
+            .arg(&plan)
+            .args(["--requests", "60", "--chart"])
+            .arg(&chart),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for file in ["demo.svg", "demo-failover.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let panels: Vec<&str> = svg.split(r#"<g transform="translate(0,"#).skip(1).collect();
+        assert_eq!(panels.len(), 2, "{file}: {svg}");
+        assert!(panels[0].contains(">deployment gpt-4.1</text>"), "{file}");
+        assert!(panels[1].contains(">deployment gpt-5.1</text>"), "{file}");
+        assert!(
+            panels[0].contains("60 requests") && panels[1].contains("60 requests"),
+            "{file}"
+        );
+    }
+}
