@@ -28,6 +28,7 @@ fn check_resource(r: &DesiredResource) -> Result<(), String> {
         Kind::Api => BodyKind::Api,
         Kind::ApiPolicy => BodyKind::ApiPolicy,
         Kind::Subscription => BodyKind::Subscription,
+        Kind::Component => BodyKind::Component,
         Kind::Logger => BodyKind::Logger,
         Kind::Diagnostic => BodyKind::ApiDiagnostic,
     };

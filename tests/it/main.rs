@@ -3,6 +3,7 @@
 
 mod action;
 mod app_insights;
+mod app_insights_create;
 mod arm_bounds;
 mod arm_client;
 mod arm_contract;

@@ -13,18 +13,17 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::ids::{self, api_version};
-use super::model::{Account, AppInsights, Identity, Model, RoutedPool, Subscription};
+use super::model::{Account, Identity, Model, RoutedPool, Subscription};
 use super::validate::{OWNER_TAG, OWNER_TAG_VALUE};
 use super::{marks, policy, spec};
+
+mod insights;
 
 /// Descriptions that mark APIM entities as aoai-lb's where ARM has no tags: with them, a
 /// lost state file does not turn aoai-lb's own resources into strangers.
 pub const MANAGED_MARK: &str = "managed by aoai-lb";
 const MANAGED_DESCRIPTION_API: &str =
     "Azure OpenAI inference API, load balanced, managed by aoai-lb";
-
-/// The name APIM gives an API's Application Insights diagnostic.
-const DIAGNOSTIC: &str = "applicationinsights";
 
 /// The placeholder for a value Azure assigns during apply.
 pub const UNKNOWN: &str = "(known after apply)";
@@ -68,6 +67,7 @@ pub enum Kind {
     Api,
     ApiPolicy,
     Subscription,
+    Component,
     Logger,
     Diagnostic,
 }
@@ -85,6 +85,7 @@ impl Kind {
             Kind::Api => "api",
             Kind::ApiPolicy => "api_policy",
             Kind::Subscription => "subscription",
+            Kind::Component => "component",
             Kind::Logger => "logger",
             Kind::Diagnostic => "diagnostic",
         }
@@ -220,9 +221,7 @@ pub fn build(model: &Model, facts: &Facts) -> Result<Vec<DesiredResource>, Build
         out.push(subscription(model, &c.subscription(), api_address.clone()));
     }
     if let Some(ai) = &model.apim.app_insights {
-        let logger = logger(model, ai);
-        out.push(diagnostic(&api_id, &logger, api_address));
-        out.insert(out.len() - 1, logger);
+        out.extend(insights::resources(model, ai, &api_id, api_address));
     }
     Ok(out)
 }
@@ -504,51 +503,6 @@ fn subscription(model: &Model, s: &Subscription, api_address: String) -> Desired
             }
         }),
         depends_on: vec![api_address],
-        owned: true,
-    }
-}
-
-/// The APIM logger for the plan's Application Insights component. Its connection string
-/// is the component's, read at apply time: the body says `(known after apply)` there, so
-/// no plan, state or output ever holds it (ARM answers it masked as a named value).
-fn logger(model: &Model, ai: &AppInsights) -> DesiredResource {
-    let name = ai.logger_name();
-    DesiredResource {
-        address: address(Kind::Logger, name),
-        kind: Kind::Logger,
-        id: ids::apim_logger(&service_id(model), name),
-        api_version: api_version::API_MANAGEMENT,
-        method: Method::Put,
-        body: json!({
-            "properties": {
-                "loggerType": "applicationInsights",
-                "resourceId": ai.id,
-                "description": format!("Application Insights {name}, managed by aoai-lb {}", marks::description_mark(&model.deployment)),
-                "credentials": { "connectionString": UNKNOWN },
-            }
-        }),
-        depends_on: vec![],
-        owned: true,
-    }
-}
-
-/// The API's `applicationinsights` diagnostic: its requests go to the logger, and
-/// `metrics: true` lets the policy's `llm-emit-token-metric` reach Application Insights
-/// (learn.microsoft.com/azure/api-management/llm-emit-token-metric-policy).
-fn diagnostic(api_id: &str, logger: &DesiredResource, api_address: String) -> DesiredResource {
-    DesiredResource {
-        address: address(Kind::Diagnostic, DIAGNOSTIC),
-        kind: Kind::Diagnostic,
-        id: ids::apim_api_diagnostic(api_id, DIAGNOSTIC),
-        api_version: api_version::API_MANAGEMENT,
-        method: Method::Put,
-        body: json!({
-            "properties": {
-                "loggerId": logger.id,
-                "metrics": true,
-            }
-        }),
-        depends_on: vec![api_address, logger.address.clone()],
         owned: true,
     }
 }

@@ -10,7 +10,8 @@ pub mod api_version {
     pub const API_MANAGEMENT: &str = "2024-05-01";
     pub const AUTHORIZATION: &str = "2022-04-01";
     pub const MANAGED_IDENTITY: &str = "2023-01-31";
-    /// Microsoft.Insights/components: read at apply for the logger's connection string.
+    /// Microsoft.Insights/components: created with `apim.appInsights.name`, and read at
+    /// apply for the logger's connection string.
     pub const INSIGHTS: &str = "2020-02-02";
 }
 
@@ -107,6 +108,20 @@ pub fn parse_user_assigned_identity(id: &str) -> Option<(&str, &str, &str)> {
 /// Returns (subscription, resource group, name).
 pub fn parse_insights_component(id: &str) -> Option<(&str, &str, &str)> {
     parse_group_resource(id, "Microsoft.Insights", "components")
+}
+
+/// The shape of a Log Analytics workspace id, checked before any call.
+/// Returns (subscription, resource group, name).
+pub fn parse_log_analytics_workspace(id: &str) -> Option<(&str, &str, &str)> {
+    parse_group_resource(id, "Microsoft.OperationalInsights", "workspaces")
+}
+
+/// An Application Insights component.
+pub fn insights_component(sub: &str, rg: &str, name: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.Insights/components/{name}",
+        resource_group(sub, rg)
+    )
 }
 
 /// `/subscriptions/{guid}/resourceGroups/{rg}/providers/{provider}/{kind}/{name}`.

@@ -158,11 +158,25 @@ pub struct Apim {
     pub app_insights: Option<AppInsights>,
 }
 
-/// An existing Application Insights component, by resource id.
+/// The Application Insights component the API logs to, by resource id: an existing one,
+/// or (with `create`) one aoai-lb creates in the plan's resource group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppInsights {
     pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create: Option<NewComponent>,
+}
+
+/// A component aoai-lb creates: workspace-based, in `location`, storing its telemetry in
+/// the Log Analytics `workspace` (a resource id), else in the managed workspace Azure
+/// makes for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewComponent {
+    pub location: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
 }
 
 impl AppInsights {

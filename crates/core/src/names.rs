@@ -86,6 +86,23 @@ pub fn dns_label(s: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Application Insights component: 1-260, none of `%&\?/` nor a control character, not
+/// ending in a space or a period (learn.microsoft.com, resource-name-rules,
+/// Microsoft.Insights components).
+pub fn insights_component_name(s: &str) -> Result<(), NameError> {
+    length(char_len(s), 1, 260)?;
+    if let Some(c) = s
+        .chars()
+        .find(|c| matches!(c, '%' | '&' | '\\' | '?' | '/') || c.is_control())
+    {
+        return Err(NameError::Contains(c));
+    }
+    if let Some(c) = s.chars().last().filter(|c| matches!(c, ' ' | '.')) {
+        return Err(NameError::EndsWith(c));
+    }
+    Ok(())
+}
+
 /// Resource group: 1-90, letters, digits, `_`, `-`, `.`, `(`, `)`; not ending in `.`.
 pub fn resource_group_name(s: &str) -> Result<(), NameError> {
     let len = char_len(s);

@@ -150,16 +150,22 @@ pub struct Apim {
     pub subscription: Option<Located<Subscription>>,
     /// The clients (teams or apps) of the API: each gets its own APIM subscription (key) scoped to the API, and optional token limits that the policy enforces per subscription.
     pub clients: Option<Located<Vec<Located<Client>>>>,
-    /// Application Insights for the API: aoai-lb adds an APIM logger for the existing component and the API's `applicationinsights` diagnostic with metrics on, so the token metrics the policy emits (with `clients`) reach the component. The logger's connection string is read from the component at apply time and never written to a plan, the state or output.
+    /// Application Insights for the API: aoai-lb adds an APIM logger for the component (an existing one, or one it creates) and the API's `applicationinsights` diagnostic with metrics on, so the token metrics the policy emits (with `clients`) reach the component. The logger's connection string is read from the component at apply time and never written to a plan, the state or output.
     pub app_insights: Option<Located<AppInsights>>,
 }
 
-/// An existing Application Insights component the API logs to.
+/// The Application Insights component the API logs to: an existing one (`id`), or one aoai-lb creates, owns and destroys (`name`). Give exactly one of `id` and `name`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AppInsights {
-    /// Resource id of the component: `/subscriptions/{guid}/resourceGroups/{group}/providers/Microsoft.Insights/components/{name}`. The APIM logger aoai-lb adds is named after it.
-    pub id: Located<String>,
+    /// Resource id of an existing component: `/subscriptions/{guid}/resourceGroups/{group}/providers/Microsoft.Insights/components/{name}`. aoai-lb never changes or deletes it. The APIM logger aoai-lb adds is named after it.
+    pub id: Option<Located<String>>,
+    /// Name of a workspace-based component aoai-lb creates in the plan's resource group (1-260 characters, none of `%&\?/` nor a control character, not ending in a space or a period), tagged as aoai-lb's and deleted by `destroy`. The APIM logger is named after it.
+    pub name: Option<Located<String>>,
+    /// With `name`: the component's region. Default: the resource group's location.
+    pub location: Option<Located<String>>,
+    /// With `name`: resource id of an existing Log Analytics workspace the component stores its telemetry in (`/subscriptions/{guid}/resourceGroups/{group}/providers/Microsoft.OperationalInsights/workspaces/{name}`). Without it, Azure gives the component a managed workspace in a resource group of its own (`ai_{name}_{appId}_managed`) and deletes both with the component.
+    pub workspace: Option<Located<String>>,
 }
 
 /// The managed identity of the APIM service.

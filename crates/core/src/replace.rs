@@ -22,7 +22,7 @@ pub fn reason(kind: Kind, path: &str, old: &Value) -> Option<&'static str> {
         // refused with `InvalidResourceLocation`, a group's with
         // `InvalidResourceGroupLocation` ("Troubleshoot common Azure deployment
         // errors", learn.microsoft.com; the refusal is quoted in aoai-lb issue 12).
-        (Kind::Account | Kind::ResourceGroup, "location") => {
+        (Kind::Account | Kind::ResourceGroup | Kind::Component, "location") => {
             Some("ARM cannot move a resource to another region")
         }
         // `kind` and `customSubDomainName` are fixed at creation: azurerm's

@@ -130,7 +130,7 @@ pub fn marks_for(
 ) -> Option<(Write, Value, Vec<FieldChange>)> {
     let mut after = live.clone();
     match kind {
-        Kind::ResourceGroup | Kind::Account | Kind::Deployment => {
+        Kind::ResourceGroup | Kind::Account | Kind::Deployment | Kind::Component => {
             let tags = marked_tags(live, deployment);
             let changes = tag_changes(live, deployment);
             after["tags"] = Value::Object(tags.clone());

@@ -142,9 +142,9 @@ fn last_segment(id: &str) -> &str {
 }
 
 /// What this deployment owns (by its marks) that is neither in `keep` (the plan's ids)
-/// nor in `known` (deletes already planned): accounts tagged with the deployment, the
-/// deployments and role assignments in its accounts, its backends, pool and APIs, and
-/// the subscriptions of those APIs. Children come first.
+/// nor in `known` (deletes already planned): components and accounts tagged with the
+/// deployment, the deployments and role assignments in its accounts, its backends, pool
+/// and APIs, and the subscriptions of those APIs. Children come first.
 pub async fn orphans(
     client: &ArmClient,
     listings: &Listings,
@@ -170,11 +170,25 @@ pub async fn orphans(
         Some(&filter),
     )
     .await?;
-    let tagged: BTreeSet<String> = tagged
-        .iter()
-        .filter(|r| str_at(r, "/type").eq_ignore_ascii_case("Microsoft.CognitiveServices/accounts"))
-        .map(|r| str_at(r, "/id").to_string())
-        .collect();
+    let of_type = |t: &str| -> BTreeSet<String> {
+        tagged
+            .iter()
+            .filter(|r| str_at(r, "/type").eq_ignore_ascii_case(t))
+            .map(|r| str_at(r, "/id").to_string())
+            .collect()
+    };
+    // An Application Insights component aoai-lb created and the plan no longer has.
+    for component in of_type("Microsoft.Insights/components") {
+        if !skip(&component) {
+            out.push(delete_change(
+                format!("component.{}", last_segment(&component)),
+                Kind::Component,
+                component.clone(),
+                api_version::INSIGHTS,
+            ));
+        }
+    }
+    let tagged = of_type("Microsoft.CognitiveServices/accounts");
     let mut accounts = tagged.clone();
     accounts.extend(
         model

@@ -501,7 +501,7 @@ fn change_for(
                 return Ok(c);
             }
             // A PUT would replace its settings and tags: refuse to take it over.
-            Kind::Account | Kind::Deployment => {
+            Kind::Account | Kind::Deployment | Kind::Component => {
                 return Err(Conflict(format!("{} ({})", r.address, r.id)));
             }
             _ => {

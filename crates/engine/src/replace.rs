@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::diff::diff;
+use super::diff::{FieldChange, diff};
 use super::plan::{Action, Change, PlanError, planned};
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::desired::{DesiredResource, Kind};
@@ -93,7 +93,46 @@ pub fn settle(changes: &mut [Change], soft_deleted: Vec<String>) -> Result<(), P
         return Err(PlanError::Immovable(immovable));
     }
     cascade(changes);
+    renew_logger_credentials(changes);
     Ok(())
+}
+
+/// A new component (created, or replaced) has a new connection string: the logger that
+/// sends to it is written again, even when nothing the diff can see changed (ARM never
+/// returns the credentials it holds).
+fn renew_logger_credentials(changes: &mut [Change]) {
+    let new: Vec<(String, String)> = changes
+        .iter()
+        .filter(|c| {
+            c.kind == Kind::Component && matches!(c.action, Action::Create | Action::Replace)
+        })
+        .map(|c| (c.id.to_lowercase(), c.address.clone()))
+        .collect();
+    for c in changes
+        .iter_mut()
+        .filter(|c| c.kind == Kind::Logger && c.action == Action::NoOp)
+    {
+        let component = c
+            .request
+            .body
+            .as_ref()
+            .and_then(|b| b.pointer("/properties/resourceId"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_lowercase();
+        if let Some((_, address)) = new.iter().find(|(id, _)| *id == component) {
+            c.action = Action::Update;
+            c.fields.push(FieldChange {
+                path: "properties.credentials.connectionString".into(),
+                old: Value::String("(the previous component's)".into()),
+                new: Value::String(aoai_lb_core::desired::UNKNOWN.into()),
+                forces_replacement: false,
+            });
+            c.note = Some(format!(
+                "takes the connection string of {address}, which is new"
+            ));
+        }
+    }
 }
 
 /// The segment after `key` in an ARM id (keys compared ignoring case).

@@ -442,6 +442,7 @@ fn entry_fault(e: &Entry) -> Option<String> {
         Kind::Backend | Kind::Pool => "/backends/",
         Kind::Api | Kind::ApiPolicy => "/apis/",
         Kind::Subscription => "/providers/microsoft.apimanagement/service/",
+        Kind::Component => "/providers/microsoft.insights/components/",
         Kind::Logger => "/loggers/",
         Kind::Diagnostic => "/diagnostics/",
     };

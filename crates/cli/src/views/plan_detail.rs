@@ -51,6 +51,15 @@ pub fn attributes(c: &Change, plan: &Plan) -> Vec<(&'static str, String)> {
             ("service url", at("/properties/serviceUrl")),
         ]),
         Kind::Subscription => out.push(("scope", at("/properties/scope"))),
+        Kind::Component => out.extend([
+            ("region", at("/location")),
+            (
+                "workspace",
+                Some(at("/properties/WorkspaceResourceId").unwrap_or_else(|| {
+                    "a managed workspace Azure makes (and deletes with it)".into()
+                })),
+            ),
+        ]),
         // Never the credentials: they are read from the component at apply time.
         Kind::Logger => out.push(("component", at("/properties/resourceId"))),
         Kind::Diagnostic => out.push(("logger", at("/properties/loggerId"))),

@@ -49,22 +49,118 @@ pub(super) fn service(c: &mut Checker, plan: &Plan) -> (String, model::Identity)
     (apim_rg, identity)
 }
 
-/// `apim.appInsights`: the id of an existing component, checked for its shape.
+/// Where a component aoai-lb creates goes: the plan's subscription, resource group and
+/// (by default) the group's location.
+pub(super) struct Home<'a> {
+    pub subscription_id: &'a str,
+    pub resource_group: &'a str,
+    pub location: &'a str,
+}
+
+/// `apim.appInsights`: the id of an existing component, or the name (and optional
+/// region and Log Analytics workspace) of one aoai-lb creates; exactly one of the two.
 pub(super) fn app_insights(
     c: &mut Checker,
-    ai: Option<&plan::AppInsights>,
+    ai: Option<&Located<plan::AppInsights>>,
+    home: &Home,
 ) -> Option<model::AppInsights> {
-    let id = &ai?.id;
-    if crate::ids::parse_insights_component(id).is_none() {
+    let ai = ai?;
+    let only_with_name = |c: &mut Checker, field: &Option<Located<String>>, key: &str| {
+        if let Some(f) = field {
+            c.error(
+                f.pos,
+                &format!("apim.appInsights.{key}"),
+                format!("`{key}` goes with `name` (a component aoai-lb creates), not with `id` (an existing one)"),
+            );
+        }
+    };
+    match (&ai.id, &ai.name) {
+        (Some(id), None) => {
+            only_with_name(c, &ai.location, "location");
+            only_with_name(c, &ai.workspace, "workspace");
+            if crate::ids::parse_insights_component(id).is_none() {
+                c.error(
+                    id.pos,
+                    "apim.appInsights.id",
+                    format!("`{}` is not an Application Insights component id: expected /subscriptions/{{guid}}/resourceGroups/{{group}}/providers/Microsoft.Insights/components/{{name}}", id.value),
+                );
+            }
+            logger_name(
+                c,
+                id.rsplit('/').next().unwrap_or_default(),
+                id,
+                "apim.appInsights.id",
+            );
+            Some(model::AppInsights {
+                id: id.value.clone(),
+                create: None,
+            })
+        }
+        (None, Some(name)) => Some(new_component(c, ai, name, home)),
+        (Some(id), Some(_)) => {
+            c.error(
+                id.pos,
+                "apim.appInsights",
+                "give `id` (an existing component) or `name` (one aoai-lb creates), not both",
+            );
+            None
+        }
+        (None, None) => {
+            c.error(
+                ai.pos,
+                "apim.appInsights",
+                "missing `id` (an existing component) or `name` (one aoai-lb creates)",
+            );
+            None
+        }
+    }
+}
+
+/// A component aoai-lb creates in the plan's resource group.
+fn new_component(
+    c: &mut Checker,
+    ai: &plan::AppInsights,
+    name: &Located<String>,
+    home: &Home,
+) -> model::AppInsights {
+    c.rule(
+        name,
+        "apim.appInsights.name",
+        "Application Insights component name",
+        names::insights_component_name,
+    );
+    logger_name(c, name, name, "apim.appInsights.name");
+    let location = match &ai.location {
+        Some(l) => c.region(l, "apim.appInsights.location").0,
+        None => home.location.to_string(),
+    };
+    if let Some(w) = &ai.workspace
+        && crate::ids::parse_log_analytics_workspace(w).is_none()
+    {
         c.error(
-            id.pos,
-            "apim.appInsights.id",
-            format!("`{}` is not an Application Insights component id: expected /subscriptions/{{guid}}/resourceGroups/{{group}}/providers/Microsoft.Insights/components/{{name}}", id.value),
+            w.pos,
+            "apim.appInsights.workspace",
+            format!("`{}` is not a Log Analytics workspace id: expected /subscriptions/{{guid}}/resourceGroups/{{group}}/providers/Microsoft.OperationalInsights/workspaces/{{name}}", w.value),
         );
     }
-    Some(model::AppInsights {
-        id: id.value.clone(),
-    })
+    model::AppInsights {
+        id: crate::ids::insights_component(home.subscription_id, home.resource_group, name),
+        create: Some(model::NewComponent {
+            location,
+            workspace: ai.workspace.as_ref().map(|w| w.value.clone()),
+        }),
+    }
+}
+
+/// The APIM logger is named after the component: the name must also be an APIM id.
+fn logger_name(c: &mut Checker, name: &str, at: &Located<String>, field: &str) {
+    if let Err(reason) = names::apim_entity_id(name, 256) {
+        c.error(
+            at.pos,
+            field,
+            format!("the APIM logger aoai-lb adds is named after the component, and `{name}` is not a valid APIM logger name: it {reason}"),
+        );
+    }
 }
 
 pub(super) fn api(c: &mut Checker, api: &plan::Api, files: &Files) -> model::Api {

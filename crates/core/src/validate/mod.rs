@@ -167,7 +167,15 @@ pub fn validate(plan: &Plan, ctx: &Context, files: &Files) -> Validation {
         .as_deref()
         .map(|s| policy::subscription(&mut c, s));
     let clients = clients::clients(&mut c, apim.clients.as_ref(), apim.subscription.as_deref());
-    let app_insights = apim::app_insights(&mut c, apim.app_insights.as_deref());
+    let app_insights = apim::app_insights(
+        &mut c,
+        apim.app_insights.as_ref(),
+        &apim::Home {
+            subscription_id: &subscription_id,
+            resource_group: &rg.name.value,
+            location: &rg_location,
+        },
+    );
 
     let deployment = match &plan.deployment {
         Some(d) => {

@@ -1,0 +1,231 @@
+//! Issue 15 item 2, "or create one": `apim.appInsights: {name}` makes aoai-lb create the
+//! Application Insights component in the plan's resource group, tagged as its own, before
+//! the logger that reads its connection string; `destroy` deletes it after the logger.
+//! Moving it replaces it and the logger takes the new key; dropping it from the plan
+//! deletes it (even with the state lost: by its tags); one of that name aoai-lb did not
+//! create is not taken over.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::emu::{Emu, seeded_for};
+use crate::util::{load_example, repo, run};
+
+const COMPONENT: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-metrics/providers/Microsoft.Insights/components/appi-aoai-lb-metrics";
+const LOGGER: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-aoai-lb/loggers/appi-aoai-lb-metrics";
+const DIAGNOSTIC: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-aoai-lb/apis/azure-openai/diagnostics/applicationinsights";
+
+/// examples/token-metrics.yaml in `dir`, its `appInsights` block replaced by `block`
+/// (lines under `apim:`, or nothing).
+fn write_plan(dir: &Path, block: &str) {
+    let text = std::fs::read_to_string(repo().join("examples/token-metrics.yaml")).unwrap();
+    let (head, _) = text
+        .split_once("  appInsights:\n")
+        .expect("the example has appInsights");
+    std::fs::write(dir.join("plan.yaml"), format!("{head}{block}")).unwrap();
+}
+
+const CREATE: &str = "  appInsights:\n    name: appi-aoai-lb-metrics\n";
+
+fn start(dir: &Path) -> Emu {
+    write_plan(dir, CREATE);
+    Emu::start(seeded_for(&load_example(&dir.join("plan.yaml"))))
+}
+
+fn live(emu: &Emu, id: &str) -> Option<Value> {
+    emu.state()
+        .into_iter()
+        .find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
+}
+
+/// Positions in the request log of `method` on `id`, in order.
+fn seqs(emu: &Emu, method: &str, id: &str) -> Vec<usize> {
+    emu.requests()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r["method"] == method
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.eq_ignore_ascii_case(id))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn apply(emu: &Emu, dir: &Path) -> crate::util::Run {
+    let out = run(emu.cli(dir).args(["apply", "plan.yaml", "--yes"]));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    out
+}
+
+#[test]
+fn a_created_component_is_tagged_read_for_its_key_and_destroyed_after_its_logger() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path());
+    let planned = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
+    assert_eq!(planned.code, 3, "{}{}", planned.stdout, planned.stderr);
+    assert!(
+        planned.stdout.contains("component.appi-aoai-lb-metrics"),
+        "{}",
+        planned.stdout
+    );
+    assert!(
+        planned.stdout.contains("a managed workspace Azure makes"),
+        "{}",
+        planned.stdout
+    );
+
+    let applied = apply(&emu, dir.path());
+    let component = live(&emu, COMPONENT).expect("the component exists");
+    assert_eq!(component["tags"]["managed-by"], "aoai-lb");
+    assert_eq!(
+        component["tags"]["aoai-lb-deployment"],
+        "apim-aoai-lb/azure-openai"
+    );
+    assert_eq!(component["location"], "westus");
+    assert_eq!(component["kind"], "web");
+    let key = component["properties"]["InstrumentationKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let logger = live(&emu, LOGGER).expect("the logger exists");
+    assert!(
+        logger["properties"]["resourceId"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case(COMPONENT)
+    );
+    assert!(live(&emu, DIAGNOSTIC).is_some());
+    // Created, then read for its connection string, then the logger.
+    let (put, get, logger_put) = (
+        seqs(&emu, "PUT", COMPONENT),
+        seqs(&emu, "GET", COMPONENT),
+        seqs(&emu, "PUT", LOGGER),
+    );
+    assert_eq!(put.len(), 1);
+    assert!(get.iter().any(|g| *g > put[0] && *g < logger_put[0]));
+
+    let state = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+    assert!(state.contains("component.appi-aoai-lb-metrics"), "{state}");
+    for (what, text) in [
+        ("state", &state),
+        ("apply output", &applied.stdout),
+        ("apply stderr", &applied.stderr),
+    ] {
+        assert!(!text.contains(&key), "the {what} holds the key");
+    }
+    let again = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+
+    let destroyed = run(emu.cli(dir.path()).args(["destroy", "--yes"]));
+    assert_eq!(
+        destroyed.code, 0,
+        "{}{}",
+        destroyed.stdout, destroyed.stderr
+    );
+    for id in [COMPONENT, LOGGER, DIAGNOSTIC] {
+        assert!(live(&emu, id).is_none(), "{id} is left");
+    }
+    let (diag, logger, component) = (
+        seqs(&emu, "DELETE", DIAGNOSTIC)[0],
+        seqs(&emu, "DELETE", LOGGER)[0],
+        seqs(&emu, "DELETE", COMPONENT)[0],
+    );
+    assert!(
+        diag < logger && logger < component,
+        "{diag} {logger} {component}"
+    );
+}
+
+#[test]
+fn moving_the_component_replaces_it_and_the_logger_takes_the_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path());
+    apply(&emu, dir.path());
+    let before = live(&emu, COMPONENT).unwrap()["properties"]["InstrumentationKey"].clone();
+
+    write_plan(dir.path(), &format!("{CREATE}    location: eastus\n"));
+    let planned = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
+    assert_eq!(planned.code, 3, "{}{}", planned.stdout, planned.stderr);
+    assert!(
+        planned
+            .stdout
+            .contains("must be replaced: ARM cannot change location"),
+        "{}",
+        planned.stdout
+    );
+    assert!(
+        planned
+            .stdout
+            .contains("takes the connection string of component.appi-aoai-lb-metrics"),
+        "{}",
+        planned.stdout
+    );
+
+    apply(&emu, dir.path());
+    let after = live(&emu, COMPONENT).unwrap();
+    assert_eq!(after["location"], "eastus");
+    assert_ne!(after["properties"]["InstrumentationKey"], before);
+    // The logger was written again after the new component was made and read.
+    let puts = seqs(&emu, "PUT", COMPONENT);
+    let gets = seqs(&emu, "GET", COMPONENT);
+    let loggers = seqs(&emu, "PUT", LOGGER);
+    assert_eq!((puts.len(), loggers.len()), (2, 2), "{puts:?} {loggers:?}");
+    assert!(gets.iter().any(|g| *g > puts[1] && *g < loggers[1]));
+    let again = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+}
+
+#[test]
+fn dropping_app_insights_deletes_the_component_even_with_the_state_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path());
+    apply(&emu, dir.path());
+    std::fs::remove_file(dir.path().join("state.json")).unwrap();
+    write_plan(dir.path(), "");
+
+    let planned = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
+    assert_eq!(planned.code, 3, "{}{}", planned.stdout, planned.stderr);
+    assert!(
+        planned.stdout.contains("component.appi-aoai-lb-metrics"),
+        "{}",
+        planned.stdout
+    );
+    assert!(
+        planned.stdout.contains("found by its mark"),
+        "{}",
+        planned.stdout
+    );
+    apply(&emu, dir.path());
+    assert!(live(&emu, COMPONENT).is_none());
+}
+
+#[test]
+fn a_component_of_that_name_aoai_lb_did_not_create_is_not_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path());
+    let rg = COMPONENT.split("/providers/").next().unwrap();
+    let (status, _) = emu.put(rg, "2021-04-01", json!({"location": "westus"}));
+    assert!(status < 300, "{status}");
+    let theirs = json!({"location": "westus", "kind": "web", "tags": {"team": "ops"},
+        "properties": {"Application_Type": "web"}});
+    let (status, body) = emu.put(COMPONENT, "2020-02-02", theirs);
+    assert!(status < 300, "{status} {body}");
+
+    let planned = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
+    assert_eq!(planned.code, 1, "{}{}", planned.stdout, planned.stderr);
+    assert!(
+        planned.stderr.contains("were not created by aoai-lb")
+            && planned.stderr.contains("component.appi-aoai-lb-metrics"),
+        "{}",
+        planned.stderr
+    );
+    let applied = run(emu.cli(dir.path()).args(["apply", "plan.yaml", "--yes"]));
+    assert_eq!(applied.code, 1, "{}{}", applied.stdout, applied.stderr);
+    assert_eq!(
+        live(&emu, COMPONENT).unwrap()["tags"],
+        json!({"team": "ops"})
+    );
+}
