@@ -13,6 +13,7 @@ mod protocol;
 mod resources;
 mod roles_and_apim;
 mod versions;
+mod workspaces;
 
 use aoai_lb::emulator::{self, Config, Running, SeedApim, SeedApimIdentity, SeedIdentity};
 use reqwest::Method;

@@ -80,6 +80,17 @@ pub enum Address {
     /// `.../providers/Microsoft.Insights/components/{c}` (Components_CreateOrUpdate,
     /// applicationinsights components_API.json 2020-02-02).
     Component(Rg, String),
+    /// `.../providers/Microsoft.OperationalInsights/workspaces/{w}` (Workspaces_CreateOrUpdate,
+    /// operationalinsights Workspaces.json 2025-07-01).
+    Workspace(Rg, String),
+    /// `GET [/resourceGroups/{rg}]/providers/Microsoft.OperationalInsights/workspaces`
+    /// (Workspaces_ListByResourceGroup, Workspaces_List); with `deleted`, the
+    /// `deletedWorkspaces` of DeletedWorkspaces_ListByResourceGroup and DeletedWorkspaces_List.
+    Workspaces {
+        sub: String,
+        rg: Option<String>,
+        deleted: bool,
+    },
     /// `POST .../subscriptions/{sid}/listSecrets`.
     ListSecrets(Rg, String, String),
     Identity(Rg, String),
@@ -237,6 +248,7 @@ impl Address {
             | Address::ListSecrets(..) => Namespace::ApiManagement,
             Address::Identity(..) => Namespace::ManagedIdentity,
             Address::Component(..) | Address::Components { .. } => Namespace::Insights,
+            Address::Workspace(..) | Address::Workspaces { .. } => Namespace::OperationalInsights,
             Address::RoleAssignment { .. } => Namespace::Authorization,
             Address::Operation { namespace, .. } => *namespace,
         }
@@ -246,6 +258,7 @@ impl Address {
     pub fn id(&self) -> String {
         const COG: &str = "providers/Microsoft.CognitiveServices";
         const APIM: &str = "providers/Microsoft.ApiManagement/service";
+        const LA: &str = "providers/Microsoft.OperationalInsights";
         match self {
             Address::ResourceGroup(rg) => rg.id(),
             Address::GroupResources(rg) => format!("{}/resources", rg.id()),
@@ -342,6 +355,15 @@ impl Address {
                     scope_of(sub, rg)
                 )
             }
+            Address::Workspace(rg, w) => format!("{}/{LA}/workspaces/{w}", rg.id()),
+            Address::Workspaces { sub, rg, deleted } => {
+                let t = if *deleted {
+                    "deletedWorkspaces"
+                } else {
+                    "workspaces"
+                };
+                format!("{}/{LA}/{t}", scope_of(sub, rg))
+            }
             Address::Identity(rg, n) => format!(
                 "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{n}",
                 rg.id()
@@ -362,7 +384,8 @@ impl Address {
             Address::Account(rg, _)
             | Address::ApimService(rg, _)
             | Address::Identity(rg, _)
-            | Address::Component(rg, _) => Some(Address::ResourceGroup(rg.clone())),
+            | Address::Component(rg, _)
+            | Address::Workspace(rg, _) => Some(Address::ResourceGroup(rg.clone())),
             Address::Deployment(rg, a, _) => Some(Address::Account(rg.clone(), a.clone())),
             Address::Backend(rg, s, _)
             | Address::Api(rg, s, _)
@@ -516,6 +539,16 @@ fn provider_resource(rg: Rg, ns: Namespace, rest: &[&str]) -> Result<Address, Pa
             sub: rg.sub,
             rg: Some(rg.name),
         },
+        (Namespace::OperationalInsights, 2) if k(0, "workspaces") => {
+            Address::Workspace(rg, name(1))
+        }
+        (Namespace::OperationalInsights, 1) if k(0, "workspaces") || k(0, "deletedWorkspaces") => {
+            Address::Workspaces {
+                sub: rg.sub,
+                rg: Some(rg.name),
+                deleted: k(0, "deletedWorkspaces"),
+            }
+        }
         (Namespace::ApiManagement, _) if k(0, "service") && rest.len() >= 2 => {
             return apim_resource(rg, rest).ok_or_else(unknown);
         }

@@ -12,16 +12,18 @@ pub enum Namespace {
     Authorization,
     ManagedIdentity,
     Insights,
+    OperationalInsights,
 }
 
 impl Namespace {
-    pub const ALL: [Namespace; 6] = [
+    pub const ALL: [Namespace; 7] = [
         Namespace::Resources,
         Namespace::CognitiveServices,
         Namespace::ApiManagement,
         Namespace::Authorization,
         Namespace::ManagedIdentity,
         Namespace::Insights,
+        Namespace::OperationalInsights,
     ];
 
     pub fn name(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Namespace {
             Namespace::Authorization => "Microsoft.Authorization",
             Namespace::ManagedIdentity => "Microsoft.ManagedIdentity",
             Namespace::Insights => "Microsoft.Insights",
+            Namespace::OperationalInsights => "Microsoft.OperationalInsights",
         }
     }
 
@@ -53,6 +56,7 @@ impl Namespace {
             // (learn.microsoft.com/rest/api/managedidentity, api-version 2023-01-31).
             Namespace::ManagedIdentity => "2023-01-31",
             Namespace::Insights => schema::insights_version(),
+            Namespace::OperationalInsights => schema::operational_insights_version(),
         }
     }
 

@@ -119,6 +119,17 @@ pub(super) fn subscription_provider(sub: String, s: &[&str]) -> Result<Address, 
     if ns == Namespace::Insights && s.len() == 2 && k(1, "components") {
         return Ok(Address::Components { sub, rg: None });
     }
+    if ns == Namespace::OperationalInsights
+        && s.len() == 2
+        && (k(1, "workspaces") || k(1, "deletedWorkspaces"))
+    {
+        let deleted = k(1, "deletedWorkspaces");
+        return Ok(Address::Workspaces {
+            sub,
+            rg: None,
+            deleted,
+        });
+    }
     if ns == Namespace::CognitiveServices
         && s.len() == 7
         && k(1, "locations")

@@ -144,6 +144,45 @@ fn api_management_children() {
         Address::Component(rg(), "ai1".into()).id(),
         format!("{RG}/providers/Microsoft.Insights/components/ai1")
     );
+    let w = format!("{RG}/providers/microsoft.operationalinsights/Workspaces/law1");
+    let ws = Address::Workspace(rg(), "law1".into());
+    assert_eq!(parse(&w), Ok(ws.clone()));
+    assert_eq!(
+        ws.id(),
+        format!("{RG}/providers/Microsoft.OperationalInsights/workspaces/law1")
+    );
+    assert_eq!(ws.namespace(), Namespace::OperationalInsights);
+    for (path, rg_name, deleted) in [
+        (
+            format!("{RG}/providers/Microsoft.OperationalInsights/workspaces"),
+            Some("rg1"),
+            false,
+        ),
+        (
+            format!("{RG}/providers/Microsoft.OperationalInsights/deletedWorkspaces"),
+            Some("rg1"),
+            true,
+        ),
+        (
+            "/subscriptions/s1/providers/Microsoft.OperationalInsights/workspaces".to_string(),
+            None,
+            false,
+        ),
+        (
+            "/subscriptions/s1/providers/Microsoft.OperationalInsights/deletedWorkspaces"
+                .to_string(),
+            None,
+            true,
+        ),
+    ] {
+        let listed = Address::Workspaces {
+            sub: "s1".into(),
+            rg: rg_name.map(str::to_string),
+            deleted,
+        };
+        assert_eq!(parse(&path), Ok(listed.clone()), "{path}");
+        assert_eq!(listed.id(), path);
+    }
     assert_eq!(
         parse(&format!("{svc}/products/p1")),
         Err(PathError::UnknownType(

@@ -23,6 +23,8 @@ pub enum OpKind {
     ApiImport,
     GroupDelete,
     Purge,
+    /// A Log Analytics workspace's provisioning (no poll URL: its provisioningState).
+    WorkspaceCreate,
 }
 
 impl OpKind {
@@ -37,6 +39,9 @@ impl OpKind {
             OpKind::ApiImport => (5.0, 2.0),
             OpKind::GroupDelete => (15.0, 15.0),
             OpKind::Purge => (10.0, 10.0),
+            // The emulator's choice: the recording shows `Creating` at the PUT and
+            // `Succeeded` at the next request, 70 s later, so no duration is recorded.
+            OpKind::WorkspaceCreate => (5.0, 5.0),
         }
     }
 
@@ -70,6 +75,7 @@ impl OpKind {
             OpKind::ApiImport => "API import",
             OpKind::GroupDelete => "resource group deletion",
             OpKind::Purge => "purge",
+            OpKind::WorkspaceCreate => "workspace creation",
         }
     }
 }
@@ -247,7 +253,8 @@ fn finish(store: &mut Store, id: &str, now_iso: &str) {
         OpKind::AccountCreate
         | OpKind::DeploymentPut
         | OpKind::ApimIdentity
-        | OpKind::ApiImport => {
+        | OpKind::ApiImport
+        | OpKind::WorkspaceCreate => {
             if let Some(r) = store.get_mut(&target) {
                 r.set_provisioning_state(terminal);
             }
@@ -264,6 +271,21 @@ fn finish(store: &mut Store, id: &str, now_iso: &str) {
                 .collect();
             for a in accounts {
                 store.soft_delete_account(&a, now_iso);
+            }
+            // Its workspaces are soft-deleted as a DELETE without `force` leaves them
+            // (a name used again after the group's deletion is "not unique",
+            // Azure/Microsoft-Defender-for-Cloud#296); its components take their managed
+            // workspace groups with them (handlers/insights.rs).
+            let below: Vec<(Kind, String)> = store
+                .below(&target)
+                .map(|r| (r.kind, r.id.clone()))
+                .collect();
+            for (kind, id) in below {
+                match kind {
+                    Kind::Workspace => store.soft_delete_workspace(&id),
+                    Kind::Component => store.remove_managed_by(&id),
+                    _ => {}
+                }
             }
             store.remove_tree(&target);
         }

@@ -22,6 +22,8 @@ const AUTHORIZATION: &str =
     include_str!("../../../schemas/arm/2022-04-01/Microsoft.Authorization.json");
 const INSIGHTS: &str =
     include_str!("../../../schemas/arm/2020-02-02/Microsoft.Insights.Application.json");
+const OPERATIONAL_INSIGHTS: &str =
+    include_str!("../../../schemas/arm/2025-07-01/Microsoft.OperationalInsights.json");
 const COMMON: &str = include_str!("../../../schemas/arm/common/definitions.json");
 
 const SCHEMA_ID_PREFIX: &str = "https://schema.management.azure.com/schemas/";
@@ -66,6 +68,12 @@ pub fn insights_version() -> &'static str {
     schema_version(INSIGHTS)
 }
 
+/// The Microsoft.OperationalInsights api-version (Log Analytics workspaces): that of the
+/// embedded schema.
+pub fn operational_insights_version() -> &'static str {
+    schema_version(OPERATIONAL_INSIGHTS)
+}
+
 /// What a body is, for validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BodyKind {
@@ -84,6 +92,7 @@ pub enum BodyKind {
     ApiDiagnostic,
     ServiceDiagnostic,
     Component,
+    Workspace,
 }
 
 impl BodyKind {
@@ -151,10 +160,15 @@ impl BodyKind {
                 "resourceDefinitions/components",
                 Some("Microsoft.Insights/components"),
             ),
+            BodyKind::Workspace => (
+                "operationalinsights",
+                "resourceDefinitions/workspaces",
+                Some("Microsoft.OperationalInsights/workspaces"),
+            ),
         }
     }
 
-    pub const ALL: [BodyKind; 13] = [
+    pub const ALL: [BodyKind; 14] = [
         BodyKind::Account,
         BodyKind::Deployment,
         BodyKind::ApimIdentity,
@@ -168,6 +182,7 @@ impl BodyKind {
         BodyKind::ApiDiagnostic,
         BodyKind::ServiceDiagnostic,
         BodyKind::Component,
+        BodyKind::Workspace,
     ];
 }
 
@@ -302,6 +317,7 @@ impl ArmSchemas {
             ("apim", API_MANAGEMENT),
             ("auth", AUTHORIZATION),
             ("insights", INSIGHTS),
+            ("operationalinsights", OPERATIONAL_INSIGHTS),
         ]
         .into_iter()
         .map(|(k, text)| (k, Arc::new(strict_file(text))))
@@ -389,12 +405,14 @@ mod tests {
         assert_eq!(api_management_version(), "2024-05-01");
         assert_eq!(authorization_version(), "2022-04-01");
         assert_eq!(insights_version(), "2020-02-02");
+        assert_eq!(operational_insights_version(), "2025-07-01");
         // The id's folder agrees with the apiVersion every resource definition allows.
         for (text, version) in [
             (COGNITIVE_SERVICES, cognitive_services_version()),
             (API_MANAGEMENT, api_management_version()),
             (AUTHORIZATION, authorization_version()),
             (INSIGHTS, insights_version()),
+            (OPERATIONAL_INSIGHTS, operational_insights_version()),
         ] {
             let file: Value = serde_json::from_str(text).unwrap();
             let mut seen = 0;

@@ -33,6 +33,8 @@ pub enum Kind {
     Diagnostic,
     /// An Application Insights component.
     Component,
+    /// A Log Analytics workspace.
+    Workspace,
 }
 
 /// One resource.
@@ -184,6 +186,10 @@ pub struct Principal {
 pub struct Store {
     pub resources: BTreeMap<String, Record>,
     pub deleted: BTreeMap<String, DeletedAccount>,
+    /// Soft-deleted Log Analytics workspaces, by lower-cased id, kept until a PUT of the
+    /// same name recovers them (handlers/workspaces.rs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deleted_workspaces: BTreeMap<String, Record>,
     pub principals: BTreeMap<String, Principal>,
     pub operations: BTreeMap<String, Operation>,
 }
@@ -278,6 +284,39 @@ impl Store {
         };
         let k = DeletedAccount::key(&sub, entry.account.name());
         self.deleted.insert(k, entry);
+    }
+
+    /// Moves a Log Analytics workspace to the soft-deleted ones (handlers/workspaces.rs),
+    /// where the recorded `deletedWorkspaces` list shows it `Succeeded`.
+    pub fn soft_delete_workspace(&mut self, id: &str) {
+        let removed = self.remove_tree(id);
+        if let Some(mut ws) = removed
+            .into_iter()
+            .next()
+            .filter(|r| r.kind == Kind::Workspace)
+        {
+            ws.set_provisioning_state("Succeeded");
+            self.deleted_workspaces.insert(key(&ws.id), ws);
+        }
+    }
+
+    /// Removes, with everything in them, the resource groups `managedBy` the resource
+    /// `owner` (an Application Insights component's managed workspace group).
+    pub fn remove_managed_by(&mut self, owner: &str) {
+        let owned: Vec<String> = self
+            .resources
+            .values()
+            .filter(|r| r.kind == Kind::ResourceGroup)
+            .filter(|r| {
+                r.body["managedBy"]
+                    .as_str()
+                    .is_some_and(|m| key(m) == key(owner))
+            })
+            .map(|r| r.id.clone())
+            .collect();
+        for group in owned {
+            self.remove_tree(&group);
+        }
     }
 
     /// The principal with this id, if the directory knows it.

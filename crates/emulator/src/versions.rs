@@ -34,6 +34,12 @@
 //!   `specification/applicationinsights/resource-manager/Microsoft.Insights` that define
 //!   components_API.json (stable 2015-05-01 and 2020-02-02, preview 2018-05-01-preview and
 //!   2020-02-02-preview); 2020-02-02 is the version of the embedded ARM schema;
+//! - Microsoft.OperationalInsights workspaces: the api-versions whose deployment schema in
+//!   Azure/azure-resource-manager-schemas defines `workspaces` (generated from the
+//!   azure-rest-api-specs operationalinsights folders that define Workspaces_CreateOrUpdate):
+//!   stable 2025-07-01, 2025-02-01, 2023-09-01, 2022-10-01, 2021-06-01, 2020-10-01,
+//!   2020-08-01, preview 2021-12-01-preview, 2020-03-01-preview, 2015-11-01-preview;
+//!   2025-07-01 is the version of the embedded ARM schema;
 //! - Microsoft.Resources: the list ARM itself returns in its `InvalidApiVersionParameter`
 //!   message (quoted in ansible-collections/azure#1739, 2024), plus 2025-04-01.
 
@@ -96,6 +102,19 @@ const INSIGHTS: &[&str] = &[
     "2020-02-02",
     "2018-05-01-preview",
     "2015-05-01",
+];
+
+const OPERATIONAL_INSIGHTS: &[&str] = &[
+    "2025-07-01",
+    "2025-02-01",
+    "2023-09-01",
+    "2022-10-01",
+    "2021-12-01-preview",
+    "2021-06-01",
+    "2020-10-01",
+    "2020-08-01",
+    "2020-03-01-preview",
+    "2015-11-01-preview",
 ];
 
 const ROLE_ASSIGNMENTS: &[&str] = &["2022-04-01", "2020-10-01-preview"];
@@ -212,6 +231,11 @@ const WINDOWS: &[Window] = &[
         namespace: Namespace::Insights,
         type_: None,
         versions: INSIGHTS,
+    },
+    Window {
+        namespace: Namespace::OperationalInsights,
+        type_: None,
+        versions: OPERATIONAL_INSIGHTS,
     },
 ];
 

@@ -24,6 +24,7 @@ mod polls;
 mod roledefs;
 mod tags;
 mod updates;
+mod workspaces;
 
 use std::collections::BTreeMap;
 
@@ -162,6 +163,7 @@ impl Cx<'_> {
             | Address::ServiceDiagnostic(rg, ..)
             | Address::ApiDiagnostic(rg, ..)
             | Address::Component(rg, _)
+            | Address::Workspace(rg, _)
             | Address::ResourceGroup(rg) => rg,
             _ => {
                 return ArmError::new(
@@ -299,6 +301,13 @@ fn dispatch(
         (Address::Component(..), "PUT") => insights::put(cx, addr, need()?),
         (Address::Component(..), "GET") => apim::get(cx, addr),
         (Address::Component(..), "DELETE") => insights::delete(cx, addr),
+        (Address::Component(..), "PATCH") => insights::patch_tags(cx, addr, need()?),
+        (Address::Workspace(..), "PUT") => workspaces::put(cx, addr, need()?),
+        (Address::Workspace(..), "GET") => apim::get(cx, addr),
+        (Address::Workspace(..), "DELETE") => workspaces::delete(cx, addr),
+        (Address::Workspaces { sub, rg, deleted }, "GET") => {
+            workspaces::list(cx, sub, rg, *deleted)
+        }
         (Address::Api(..), "PUT") => apis::put_api(cx, addr, need()?),
         // API import's Location is the API's URL with `asyncId` (op_urls).
         (Address::Api(..), "GET") if cx.query.contains_key("asyncid") => {

@@ -19,7 +19,7 @@ fn refused(message: impl Into<String>) -> ArmError {
 }
 
 /// The `tags` of a PATCH body: an object of strings, and nothing else in the body.
-fn tags_of(body: &Value) -> Result<&serde_json::Map<String, Value>, ArmError> {
+pub(super) fn tags_of(body: &Value) -> Result<&serde_json::Map<String, Value>, ArmError> {
     let Some(fields) = body.as_object() else {
         return Err(refused(
             "The request content was invalid and could not be deserialized: the body is not an object.",
