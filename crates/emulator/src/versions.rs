@@ -12,7 +12,9 @@
 //!   (read from the installed packages' `_configuration.py`): azure-mgmt-resource 26.0.0
 //!   `2025-04-01`, azure-mgmt-cognitiveservices 14.1.0 `2025-09-01`,
 //!   azure-mgmt-apimanagement 5.0.0 `2024-05-01`, azure-mgmt-authorization 4.0.0
-//!   `2022-04-01` (its `DEFAULT_API_VERSION`, used for role assignments and definitions);
+//!   `2022-04-01` (its `DEFAULT_API_VERSION`, used for role assignments and definitions),
+//!   azure-mgmt-loganalytics 14.0.0 `2025-07-01`, azure-mgmt-applicationinsights 4.1.0
+//!   (its profile's `components`) `2020-02-02`;
 //! - Azure-Samples/AI-Gateway labs (`git grep "@20"` over its Bicep modules and labs):
 //!   CognitiveServices 2021-10-01, 2023-05-01, 2024-04-01-preview, 2024-10-01,
 //!   2025-04-01-preview, 2025-06-01; ApiManagement 2021-08-01, 2021-12-01-preview,
