@@ -7,12 +7,15 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
     start: Instant,
+    /// The wall clock at start, Unix milliseconds.
+    start_unix_ms: i64,
 }
 
 impl Clock {
     pub fn new() -> Clock {
         Clock {
             start: Instant::now(),
+            start_unix_ms: unix_ms(),
         }
     }
 
@@ -20,6 +23,18 @@ impl Clock {
     pub fn now_ms(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
     }
+
+    /// The wall clock (Unix milliseconds) when the emulator started.
+    pub fn start_unix_ms(&self) -> i64 {
+        self.start_unix_ms
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64
 }
 
 impl Default for Clock {
@@ -30,10 +45,7 @@ impl Default for Clock {
 
 /// Now, as `2024-05-01T12:34:56.789Z`.
 pub fn iso_now() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    iso(d.as_millis() as i64)
+    iso(unix_ms())
 }
 
 /// A Unix time in milliseconds as ISO 8601 UTC.
@@ -62,7 +74,7 @@ pub fn iso_plus_hours(at: &str, hours: i64) -> Option<String> {
 }
 
 /// Howard Hinnant's civil-to-days algorithm (the inverse of [`civil_from_days`]).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -73,7 +85,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

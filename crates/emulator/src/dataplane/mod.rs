@@ -16,6 +16,7 @@ pub mod inbound;
 pub mod matching;
 pub mod metrics;
 mod openai;
+mod periods;
 mod pick;
 pub mod policy;
 mod prepare;
@@ -248,8 +249,11 @@ async fn governed(
     let ask = tokens::Ask {
         prompt_estimate: openai::estimate(&request).0,
         stream: request["stream"].as_bool() == Some(true),
-        now: em.clock.now_ms(),
-        scale: em.config.time_scale,
+        at: tokens::At {
+            now: em.clock.now_ms(),
+            scale: em.config.time_scale,
+            origin_unix_ms: em.clock.start_unix_ms(),
+        },
     };
     let admitted = {
         let mut inner = em.lock();
@@ -265,7 +269,10 @@ async fn governed(
         Ok(admission) => {
             let mut outcome = tries(em, p, body, method, attempts).await;
             let mut inner = em.lock();
-            let now = em.clock.now_ms();
+            let at = tokens::At {
+                now: em.clock.now_ms(),
+                ..ask.at
+            };
             let dp = &mut inner.dataplane;
             let used = match &outcome {
                 Outcome::Backend(a) if (200..300).contains(&a.status) => Some(tokens::used(
@@ -275,7 +282,7 @@ async fn governed(
                 )),
                 _ => None,
             };
-            let headers = tokens::settle(&mut dp.token_counters, &p.limits, admission, used, now);
+            let headers = tokens::settle(&mut dp.token_counters, &p.limits, admission, used, at);
             if let (Outcome::Backend(a), Some(used)) = (&outcome, used) {
                 let answered = metrics::Answered {
                     backend: attempts.last().and_then(|x| x.backend.as_deref()),
@@ -288,7 +295,7 @@ async fn governed(
                     &answered,
                     used,
                     seq,
-                    now,
+                    at.now,
                     p.logger_id.as_deref(),
                 );
                 dp.metrics.extend(records);

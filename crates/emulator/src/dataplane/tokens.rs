@@ -21,9 +21,9 @@
 //!   and of the quota (`remaining-quota-tokens-header-name`) and, once the backend
 //!   answered, the tokens consumed (`tokens-consumed-header-name`) go on the answer.
 //!
-//! Windows are fixed slices of the emulator's clock, `timeScale` applied (a minute of
-//! Azure time is `60 000 x timeScale` ms); a month is 30 days and a year 365 (the
-//! emulator's simplification of calendar periods).
+//! The per-minute window is a fixed slice of the emulator's clock, `timeScale` applied (a
+//! minute of Azure time is `60 000 x timeScale` ms). A quota period is a UTC calendar unit
+//! of the emulated Azure time (`periods.rs`): the wall clock at start, then `timeScale`.
 
 use std::collections::BTreeMap;
 
@@ -33,50 +33,7 @@ use serde_json::Value;
 use super::context::RequestContext;
 use crate::policy::{Element, is_expression};
 
-/// A quota period and its length in Azure seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Period {
-    Hourly,
-    Daily,
-    Weekly,
-    Monthly,
-    Yearly,
-}
-
-impl Period {
-    fn parse(s: &str) -> Option<Period> {
-        [
-            Period::Hourly,
-            Period::Daily,
-            Period::Weekly,
-            Period::Monthly,
-            Period::Yearly,
-        ]
-        .into_iter()
-        .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Period::Hourly => "Hourly",
-            Period::Daily => "Daily",
-            Period::Weekly => "Weekly",
-            Period::Monthly => "Monthly",
-            Period::Yearly => "Yearly",
-        }
-    }
-
-    fn seconds(self) -> f64 {
-        let day = 86_400.0;
-        match self {
-            Period::Hourly => 3_600.0,
-            Period::Daily => day,
-            Period::Weekly => 7.0 * day,
-            Period::Monthly => 30.0 * day,
-            Period::Yearly => 365.0 * day,
-        }
-    }
-}
+pub use super::periods::Period;
 
 /// One token-limit element as the gateway runs it.
 #[derive(Clone, Debug, PartialEq)]
@@ -183,10 +140,50 @@ pub fn read(el: &Element) -> Result<TokenLimit, String> {
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Window {
-    pub index: u64,
+    pub index: i64,
     pub used: u64,
     pub limit: u64,
-    pub window_ms: u64,
+    /// The quota period; none: the minute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+}
+
+/// The emulator's clock as the limits read it.
+#[derive(Clone, Copy, Debug)]
+pub struct At {
+    /// Emulator milliseconds since start.
+    pub now: u64,
+    /// Real milliseconds per Azure millisecond (the emulator's `timeScale`).
+    pub scale: f64,
+    /// The wall clock (Unix ms) when the emulator started: Azure time then.
+    pub origin_unix_ms: i64,
+}
+
+impl At {
+    fn ms(&self, seconds: f64) -> u64 {
+        ((seconds * 1000.0 * self.scale).round() as u64).max(1)
+    }
+
+    fn azure_unix_ms(&self) -> i64 {
+        self.origin_unix_ms + (self.now as f64 / self.scale) as i64
+    }
+
+    /// The window of `period` (none: the minute) holding now, and the emulator
+    /// milliseconds left in it.
+    fn window(&self, period: Option<Period>) -> (i64, u64) {
+        match period {
+            None => {
+                let len = self.ms(60.0);
+                let index = self.now / len;
+                (index as i64, (index + 1) * len - self.now)
+            }
+            Some(p) => {
+                let now = self.azure_unix_ms();
+                let (index, next) = p.holding(now);
+                (index, (((next - now) as f64 * self.scale) as u64).max(1))
+            }
+        }
+    }
 }
 
 /// Every counter of the data plane, by `{service}|{tpm or period}|{counter key value}`.
@@ -196,7 +193,7 @@ pub type Counters = BTreeMap<String, Window>;
 #[derive(Clone, Debug)]
 struct Held {
     counter: String,
-    index: u64,
+    index: i64,
     reserved: u64,
     limit: u64,
     quota: bool,
@@ -239,15 +236,7 @@ pub fn wait_words(seconds: u64) -> String {
 pub struct Ask {
     pub prompt_estimate: u64,
     pub stream: bool,
-    pub now: u64,
-    /// Real milliseconds of `seconds` of Azure time (the emulator's `timeScale`).
-    pub scale: f64,
-}
-
-impl Ask {
-    fn ms(&self, seconds: f64) -> u64 {
-        ((seconds * 1000.0 * self.scale).round() as u64).max(1)
-    }
+    pub at: At,
 }
 
 /// Runs every limit before the backend: `Err` with the refusal of the first that is
@@ -274,41 +263,41 @@ pub fn admit(
         // The quota first: once it is spent, waiting out the minute does not help.
         if let Some((quota, period)) = l.quota {
             let c = format!("{}|{}|{key}", service.to_ascii_lowercase(), period.name());
-            wanted.push((c, quota, ask.ms(period.seconds()), estimate, true, at));
+            wanted.push((c, quota, Some(period), estimate, at));
         }
         if let Some(tpm) = l.tokens_per_minute {
             let c = format!("{}|minute|{key}", service.to_ascii_lowercase());
-            wanted.push((c, tpm, ask.ms(60.0), estimate, false, at));
+            wanted.push((c, tpm, None, estimate, at));
         }
     }
-    for (counter, limit, window_ms, estimate, quota, at) in &wanted {
-        let index = ask.now / window_ms;
+    for (counter, limit, period, estimate, at) in &wanted {
+        let (index, left_ms) = ask.at.window(*period);
         let w = counters.entry(counter.clone()).or_default();
-        if w.index != index {
+        if w.index != index || w.period != *period {
             *w = Window::default();
             w.index = index;
         }
         w.limit = *limit;
-        w.window_ms = *window_ms;
+        w.period = *period;
         if w.used >= *limit || w.used + estimate > *limit {
             return Err(refusal(
                 &limits[*at],
-                *quota,
-                (index + 1) * window_ms - ask.now,
-                ask.scale,
+                period.is_some(),
+                left_ms,
+                ask.at.scale,
             ));
         }
     }
     let mut held = Vec::new();
-    for (counter, limit, window_ms, estimate, quota, at) in wanted {
+    for (counter, limit, period, estimate, at) in wanted {
         let w = counters.get_mut(&counter).expect("entered above");
         w.used += estimate;
         held.push(Held {
             counter,
-            index: ask.now / window_ms,
+            index: ask.at.window(period).0,
             reserved: estimate,
             limit,
-            quota,
+            quota: period.is_some(),
             limit_at: at,
         });
     }
@@ -405,7 +394,7 @@ pub fn settle(
     limits: &[TokenLimit],
     admission: Admission,
     used: Option<Used>,
-    now: u64,
+    at: At,
 ) -> Vec<(String, String)> {
     let total = used.map_or(0, |u| u.total());
     let mut headers = Vec::new();
@@ -414,7 +403,7 @@ pub fn settle(
         let w = counters.entry(h.counter).or_default();
         // Tokens count when the answer arrives: in the window of admission, in place of the
         // estimate reserved there; in a later one, in that window.
-        let index = now / w.window_ms.max(1);
+        let index = at.window(w.period).0;
         if index == h.index && w.index == h.index {
             w.used = w.used.saturating_sub(h.reserved) + total;
         } else {

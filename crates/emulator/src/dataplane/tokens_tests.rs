@@ -9,6 +9,17 @@ fn limit(attrs: &str) -> Result<TokenLimit, String> {
     read(&parse(&p, Format::RawXml).unwrap())
 }
 
+/// 2026-12-02T16:00:00Z, an hour's start: the emulator's start in these tests.
+const ORIGIN: i64 = 1_796_227_200_000;
+
+fn at(now: u64) -> At {
+    At {
+        now,
+        scale: 1.0,
+        origin_unix_ms: ORIGIN,
+    }
+}
+
 #[test]
 fn attributes_as_the_docs_define_them() {
     let l = limit(r#"counter-key="@(context.Subscription.Id)" tokens-per-minute="500" token-quota="10000" token-quota-period="Daily" estimate-prompt-tokens="true" remaining-tokens-header-name="x-remaining""#).unwrap();
@@ -64,8 +75,7 @@ fn a_minute_window_refuses_then_frees() {
     let ask = |now| Ask {
         prompt_estimate: 10,
         stream: false,
-        now,
-        scale: 1.0,
+        at: at(now),
     };
     let a = admit(&mut counters, "svc", &limits, &cx, &ask(0))
         .ok()
@@ -75,7 +85,7 @@ fn a_minute_window_refuses_then_frees() {
         completion: 40,
         estimated: false,
     };
-    let h = settle(&mut counters, &limits, a, Some(used), 10);
+    let h = settle(&mut counters, &limits, a, Some(used), at(10));
     assert_eq!(
         h,
         [
@@ -104,8 +114,7 @@ fn the_quota_refuses_first_and_a_late_answer_counts_in_its_own_window() {
     let ask = |now| Ask {
         prompt_estimate: 50,
         stream: false,
-        now,
-        scale: 1.0,
+        at: at(now),
     };
     let used = Some(Used {
         prompt: 50,
@@ -116,7 +125,7 @@ fn the_quota_refuses_first_and_a_late_answer_counts_in_its_own_window() {
         .ok()
         .unwrap();
     // Answered after the minute turned: 80 in the new minute, 80 of the quota.
-    settle(&mut counters, &limits, a, used, 61_000);
+    settle(&mut counters, &limits, a, used, at(61_000));
     assert_eq!(counters["svc|minute|k"].used, 80);
     assert_eq!(counters["svc|Hourly|k"].used, 80);
     let r = admit(&mut counters, "svc", &limits, &cx, &ask(62_000))
@@ -126,7 +135,7 @@ fn the_quota_refuses_first_and_a_late_answer_counts_in_its_own_window() {
     let a = admit(&mut counters, "svc", &limits, &cx, &ask(121_000))
         .ok()
         .unwrap();
-    settle(&mut counters, &limits, a, used, 121_500);
+    settle(&mut counters, &limits, a, used, at(121_500));
     let r = admit(&mut counters, "svc", &limits, &cx, &ask(181_000))
         .err()
         .unwrap();
@@ -157,4 +166,43 @@ fn stream_usage_from_its_chunk_or_estimated() {
     let mut with = events.clone();
     with.push(serde_json::json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}));
     assert_eq!(used(&Value::Null, Some(&with), 7).total(), 11);
+}
+
+#[test]
+fn an_hourly_quota_resets_on_the_hour_not_an_hour_after_the_first_request() {
+    let l = limit(r#"counter-key="k" token-quota="100" token-quota-period="Hourly" estimate-prompt-tokens="false""#).unwrap();
+    let limits = [l];
+    let cx = RequestContext::default();
+    let mut counters = Counters::new();
+    // The emulator started at 16:59:00: its first request spends the quota at once.
+    let at = |now| At {
+        now,
+        scale: 1.0,
+        origin_unix_ms: ORIGIN + 59 * 60_000,
+    };
+    let ask = |now| Ask {
+        prompt_estimate: 10,
+        stream: false,
+        at: at(now),
+    };
+    let spend = Some(Used {
+        prompt: 60,
+        completion: 40,
+        estimated: false,
+    });
+    let a = admit(&mut counters, "svc", &limits, &cx, &ask(0))
+        .ok()
+        .unwrap();
+    settle(&mut counters, &limits, a, spend, at(1_000));
+    let r = admit(&mut counters, "svc", &limits, &cx, &ask(30_000))
+        .err()
+        .unwrap();
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.message,
+        "Token quota is exceeded. Try again in 30 seconds."
+    );
+    assert!(r.headers.contains(&("Retry-After".into(), "30".into())));
+    // 17:00:00, a minute after the first request: a new hour, a new quota.
+    assert!(admit(&mut counters, "svc", &limits, &cx, &ask(60_000)).is_ok());
 }
