@@ -30,7 +30,13 @@ async fn a_component(arm: &Arm) -> String {
     assert_eq!(created.status, 200, "{}", created.body);
     let p = &created.body["properties"];
     let key = p["InstrumentationKey"].as_str().unwrap().to_string();
-    assert_eq!(p["ConnectionString"], format!("InstrumentationKey={key}"));
+    let app_id = p["AppId"].as_str().unwrap();
+    assert_eq!(
+        p["ConnectionString"],
+        format!(
+            "InstrumentationKey={key};IngestionEndpoint=https://westus-0.in.applicationinsights.azure.com/;LiveEndpoint=https://westus.livediagnostics.monitor.azure.com/;ApplicationId={app_id}"
+        )
+    );
     assert_eq!(p["ApplicationId"], "ai-aoai-lb");
     assert_eq!(p["provisioningState"], "Succeeded");
     assert_eq!(created.body["type"], "Microsoft.Insights/components");

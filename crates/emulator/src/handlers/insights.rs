@@ -4,8 +4,9 @@
 //! as its examples ComponentsCreate.json, ComponentsUpdateTagsOnly.json and
 //! ComponentsDelete.json show: the create (and an update) is synchronous, `200` with the
 //! component; the service assigns `ApplicationId` (the name), `AppId`,
-//! `InstrumentationKey` (kept across updates), `ConnectionString`
-//! (`InstrumentationKey={key}`), `CreationDate`, `TenantId` and `provisioningState:
+//! `InstrumentationKey` (kept across updates), `ConnectionString` (with the key, the
+//! regional endpoints and the `AppId`, as Azure writes it today; `connection_string`),
+//! `CreationDate`, `TenantId` and `provisioningState:
 //! Succeeded`, and defaults `SamplingPercentage` (100), `DisableIpMasking` (false) and the
 //! public network access settings (`Enabled`). DELETE is `200`, or `204` when the
 //! component does not exist. The instrumentation key is part of the resource as ARM
@@ -85,9 +86,10 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
         ("AppId", app_id.clone()),
         (
             "ConnectionString",
-            Value::from(format!(
-                "InstrumentationKey={}",
-                key.as_str().unwrap_or_default()
+            Value::from(connection_string(
+                key.as_str().unwrap_or_default(),
+                location,
+                app_id.as_str().unwrap_or_default(),
             )),
         ),
         ("InstrumentationKey", key.clone()),
@@ -135,6 +137,20 @@ pub fn delete(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
     let removed = cx.store.remove_tree(&addr.id());
     cx.store.remove_managed_by(&addr.id());
     Ok(Reply::empty(if removed.is_empty() { 204 } else { 200 }))
+}
+
+/// A component's connection string as Azure writes it today: "The connection string
+/// contains an ikey and an ApplicationId" (Microsoft Learn, "Connection strings in
+/// Application Insights"), with the regional ingestion and live endpoints, e.g.
+/// `InstrumentationKey=…;IngestionEndpoint=https://eastus-8.in.applicationinsights.azure.com/;LiveEndpoint=https://eastus.livediagnostics.monitor.azure.com/;ApplicationId=…`
+/// (the one of pulumi-initech/az-podinfo-webapp above; public code quotes the same shape
+/// for westeurope-5, southcentralus-0, brazilsouth-1). The ingestion stamp number, which
+/// Azure picks, is 0 here.
+fn connection_string(key: &str, location: &str, app_id: &str) -> String {
+    let region = region_key(location);
+    format!(
+        "InstrumentationKey={key};IngestionEndpoint=https://{region}-0.in.applicationinsights.azure.com/;LiveEndpoint=https://{region}.livediagnostics.monitor.azure.com/;ApplicationId={app_id}"
+    )
 }
 
 /// The managed resource group and Log Analytics workspace of a component created without
