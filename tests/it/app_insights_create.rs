@@ -3,7 +3,7 @@
 //! the logger that reads its connection string; `destroy` deletes it after the logger.
 //! Moving it replaces it and the logger takes the new key; dropping it from the plan
 //! deletes it (even with the state lost: by its tags); one of that name aoai-lb did not
-//! create is not taken over.
+//! create is not taken over, unless `import` adopts it.
 
 use std::path::Path;
 
@@ -86,6 +86,12 @@ fn a_created_component_is_tagged_read_for_its_key_and_destroyed_after_its_logger
     );
     assert_eq!(component["location"], "westus");
     assert_eq!(component["kind"], "web");
+    // No workspace in the plan: Azure made a managed one, in a group of its own.
+    let workspace = component["properties"]["WorkspaceResourceId"]
+        .as_str()
+        .expect("a workspace-based component")
+        .to_string();
+    assert!(live(&emu, &workspace).is_some(), "{workspace}");
     let key = component["properties"]["InstrumentationKey"]
         .as_str()
         .unwrap()
@@ -125,7 +131,7 @@ fn a_created_component_is_tagged_read_for_its_key_and_destroyed_after_its_logger
         "{}{}",
         destroyed.stdout, destroyed.stderr
     );
-    for id in [COMPONENT, LOGGER, DIAGNOSTIC] {
+    for id in [COMPONENT, LOGGER, DIAGNOSTIC, &workspace] {
         assert!(live(&emu, id).is_none(), "{id} is left");
     }
     let (diag, logger, component) = (
@@ -203,7 +209,7 @@ fn dropping_app_insights_deletes_the_component_even_with_the_state_lost() {
 }
 
 #[test]
-fn a_component_of_that_name_aoai_lb_did_not_create_is_not_taken_over() {
+fn a_component_of_that_name_aoai_lb_did_not_create_is_not_taken_over_unless_imported() {
     let dir = tempfile::tempdir().unwrap();
     let emu = start(dir.path());
     let rg = COMPONENT.split("/providers/").next().unwrap();
@@ -228,4 +234,54 @@ fn a_component_of_that_name_aoai_lb_did_not_create_is_not_taken_over() {
         live(&emu, COMPONENT).unwrap()["tags"],
         json!({"team": "ops"})
     );
+
+    // Adopted on purpose: import writes only the marks (Components_UpdateTags), keeping
+    // the owner's tags and the instrumentation key; then it is the plan's like the rest.
+    let key = live(&emu, COMPONENT).unwrap()["properties"]["InstrumentationKey"].clone();
+    let imported = run(emu.cli(dir.path()).args(["import", "plan.yaml", "--yes"]));
+    assert_eq!(imported.code, 0, "{}{}", imported.stdout, imported.stderr);
+    let adopted = live(&emu, COMPONENT).unwrap();
+    assert_eq!(adopted["tags"]["team"], "ops");
+    assert_eq!(adopted["tags"]["managed-by"], "aoai-lb");
+    assert_eq!(adopted["properties"]["InstrumentationKey"], key);
+    assert_eq!(seqs(&emu, "PATCH", COMPONENT).len(), 1);
+    apply(&emu, dir.path());
+    let destroyed = run(emu.cli(dir.path()).args(["destroy", "--yes"]));
+    assert_eq!(
+        destroyed.code, 0,
+        "{}{}",
+        destroyed.stdout, destroyed.stderr
+    );
+    assert!(live(&emu, COMPONENT).is_none());
+}
+
+#[test]
+fn a_component_in_the_plans_workspace_gets_no_managed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path());
+    let rg = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitor";
+    let workspace = format!("{rg}/providers/Microsoft.OperationalInsights/workspaces/log-aoai-lb");
+    let (status, _) = emu.put(rg, "2021-04-01", json!({"location": "westus"}));
+    assert!(status < 300, "{status}");
+    let body = json!({"location": "westus", "properties": {"sku": {"name": "PerGB2018"}}});
+    let (status, made) = emu.put(&workspace, "2025-07-01", body);
+    assert!(status < 300, "{status} {made}");
+    write_plan(dir.path(), &format!("{CREATE}    workspace: {workspace}\n"));
+
+    apply(&emu, dir.path());
+    let component = live(&emu, COMPONENT).unwrap();
+    let used = component["properties"]["WorkspaceResourceId"]
+        .as_str()
+        .unwrap();
+    assert!(used.eq_ignore_ascii_case(&workspace), "{used}");
+    let managed: Vec<String> = emu
+        .state()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .filter(|id| id.to_ascii_lowercase().contains("_managed"))
+        .map(str::to_string)
+        .collect();
+    assert!(managed.is_empty(), "{managed:?}");
+    let again = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
 }
