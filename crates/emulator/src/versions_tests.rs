@@ -76,6 +76,8 @@ fn windows_hold_the_product_and_sdk_defaults() {
         (Namespace::ApiManagement, "service", "2024-05-01"),
         (Namespace::Authorization, "roleAssignments", "2022-04-01"),
         (Namespace::Authorization, "roleDefinitions", "2022-04-01"),
+        (Namespace::OperationalInsights, "workspaces", "2025-07-01"),
+        (Namespace::Insights, "components", "2020-02-02"),
     ];
     for (ns, t, v) in product.into_iter().chain(sdk) {
         assert_eq!(check(ns, t, v), Ok(()), "{ns:?} {t} {v}");
