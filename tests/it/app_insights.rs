@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::emu::{Emu, seeded_for};
-use crate::util::{load_example, repo, run};
+use crate::util::{assert_has, load_example, repo, run};
 
 const SUB: &str = "/subscriptions/00000000-0000-0000-0000-000000000000";
 const COMPONENT: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitor/providers/Microsoft.Insights/components/appi-aoai-lb";
@@ -63,15 +63,9 @@ fn a_logger_and_diagnostic_are_applied_without_the_key_and_destroyed() {
         .cli(dir.path())
         .args(["plan", "plan.yaml", "--out", "saved.plan"]));
     assert_eq!(planned.code, 3, "{}{}", planned.stdout, planned.stderr);
-    assert!(
-        planned.stdout.contains("logger.appi-aoai-lb"),
-        "{}",
-        planned.stdout
-    );
-    assert!(
-        planned.stdout.contains("diagnostic.applicationinsights"),
-        "{}",
-        planned.stdout
+    assert_has(
+        &planned.stdout,
+        &["logger.appi-aoai-lb", "diagnostic.applicationinsights"],
     );
     let saved = std::fs::read_to_string(dir.path().join("saved.plan")).unwrap();
     assert!(saved.contains("(known after apply)"));

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::emu::{Emu, seeded_for};
-use crate::util::{load_example, repo, run};
+use crate::util::{assert_has, load_example, repo, run};
 
 const COMPONENT: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-metrics/providers/Microsoft.Insights/components/appi-aoai-lb-metrics";
 const LOGGER: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-aoai-lb/loggers/appi-aoai-lb-metrics";
@@ -66,15 +66,12 @@ fn a_created_component_is_tagged_read_for_its_key_and_destroyed_after_its_logger
     let emu = start(dir.path());
     let planned = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
     assert_eq!(planned.code, 3, "{}{}", planned.stdout, planned.stderr);
-    assert!(
-        planned.stdout.contains("component.appi-aoai-lb-metrics"),
-        "{}",
-        planned.stdout
-    );
-    assert!(
-        planned.stdout.contains("a managed workspace Azure makes"),
-        "{}",
-        planned.stdout
+    assert_has(
+        &planned.stdout,
+        &[
+            "component.appi-aoai-lb-metrics",
+            "a managed workspace Azure makes",
+        ],
     );
 
     let applied = apply(&emu, dir.path());
@@ -194,15 +191,9 @@ fn dropping_app_insights_deletes_the_component_even_with_the_state_lost() {
 
     let planned = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
     assert_eq!(planned.code, 3, "{}{}", planned.stdout, planned.stderr);
-    assert!(
-        planned.stdout.contains("component.appi-aoai-lb-metrics"),
-        "{}",
-        planned.stdout
-    );
-    assert!(
-        planned.stdout.contains("found by its mark"),
-        "{}",
-        planned.stdout
+    assert_has(
+        &planned.stdout,
+        &["component.appi-aoai-lb-metrics", "found by its mark"],
     );
     apply(&emu, dir.path());
     assert!(live(&emu, COMPONENT).is_none());

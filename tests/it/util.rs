@@ -49,6 +49,12 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
+/// Asserts that `text` holds every one of `needles`, naming those it lacks.
+pub fn assert_has(text: &str, needles: &[&str]) {
+    let missing: Vec<&&str> = needles.iter().filter(|n| !text.contains(**n)).collect();
+    assert!(missing.is_empty(), "missing {missing:?} in:\n{text}");
+}
+
 pub fn examples() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
         .unwrap()
