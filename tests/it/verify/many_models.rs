@@ -445,6 +445,14 @@ fn the_demo_charts_every_deployment_of_a_many_models_plan() {
             .arg(&chart),
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // The closing line names both deployments' splits, not only the first's.
+    let done = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Demo complete"))
+        .expect("the demo's closing line");
+    assert!(done.contains("verified 2 deployments (gpt-4.1 "), "{done}");
+    assert!(done.contains("; gpt-5.1 "), "{done}");
     for file in ["demo.svg", "demo-failover.svg"] {
         let svg = std::fs::read_to_string(dir.path().join(file)).unwrap();
         let panels: Vec<&str> = svg.split(r#"<g transform="translate(0,"#).skip(1).collect();

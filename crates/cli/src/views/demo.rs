@@ -175,24 +175,39 @@ impl DemoView for Human {
                 .error("\nDemo incomplete: see the step that failed above.");
             return;
         }
-        let a = &t.first.analysis;
-        let split = a
-            .rows
-            .iter()
-            .map(|r| format!("{:.0}%", r.observed_share * 100.0))
-            .collect::<Vec<_>>()
-            .join("/");
-        let p = a.chi_square.as_ref().map_or_else(
-            || "no p-value".into(),
-            |c| aoai_lb_core::verify::p_phrase(c.p_value),
-        );
+        let first = &t.first;
+        let verified = if first.others.is_empty() {
+            format!("verified ({})", split_phrase(&first.analysis))
+        } else {
+            // Every deployment checked, each against its own pool.
+            let each: Vec<String> = std::iter::once((&first.endpoint, &first.analysis))
+                .chain(first.others.iter().map(|d| (&d.endpoint, &d.analysis)))
+                .map(|(e, a)| format!("{} {}", e.deployment, split_phrase(a)))
+                .collect();
+            format!("verified {} deployments ({})", each.len(), each.join("; "))
+        };
         self.printer.result(&format!(
-            "\nDemo complete: {} applied, verified ({split} split, {p}), failed over while {} {} throttled, destroyed. Run it on Azure: `aoai-lb apply PLAN` then `aoai-lb verify PLAN`.",
+            "\nDemo complete: {} applied, {verified}, failed over while {} {} throttled, destroyed. Run it on Azure: `aoai-lb apply PLAN` then `aoai-lb verify PLAN`.",
             t.file,
             backend_names(t.throttled),
             was(t.throttled)
         ));
     }
+}
+
+/// A deployment's observed split and its p-value: `50%/50% split, p = 0.62`.
+fn split_phrase(a: &aoai_lb_core::verify::Analysis) -> String {
+    let split = a
+        .rows
+        .iter()
+        .map(|r| format!("{:.0}%", r.observed_share * 100.0))
+        .collect::<Vec<_>>()
+        .join("/");
+    let p = a.chi_square.as_ref().map_or_else(
+        || "no p-value".into(),
+        |c| aoai_lb_core::verify::p_phrase(c.p_value),
+    );
+    format!("{split} split, {p}")
 }
 
 /// What the failover showed, and why, in a paragraph.
