@@ -85,19 +85,8 @@ pub fn resource_groups(cx: &mut Cx, addr: &Address, sub: &str) -> Result<Reply, 
 
 /// The records of `kind` in a subscription, or in one of its groups (which must exist).
 fn of_kind(cx: &Cx, kind: Kind, sub: &str, rg: &Option<String>) -> Result<Vec<Value>, ArmError> {
-    let prefix = match rg {
-        Some(g) => {
-            let group = Rg {
-                sub: sub.to_string(),
-                name: g.clone(),
-            };
-            if !cx.store.exists(&group.id()) {
-                return Err(ArmError::group_not_found(g));
-            }
-            format!("{}/", key(&group.id()))
-        }
-        None => format!("/subscriptions/{}/resourcegroups/", key(sub)),
-    };
+    // Only group resources are of these kinds: the subscription's prefix is theirs.
+    let prefix = super::scope_prefix(cx, sub, rg)?;
     Ok(cx
         .store
         .resources

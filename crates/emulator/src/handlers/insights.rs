@@ -46,16 +46,7 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let Address::Component(rg, name) = addr else {
         unreachable!("a component address")
     };
-    if !cx.store.exists(&rg.id()) {
-        return Err(ArmError::group_not_found(&rg.name));
-    }
-    let Some(location) = body.get("location").and_then(Value::as_str) else {
-        // ARM's answer for a tracked resource sent without a location.
-        return Err(ArmError::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        ));
-    };
+    let location = super::tracked_location(cx, rg, body)?;
     let id = addr.id();
     let existing = cx.store.get(&id).map(|r| r.body.clone());
     let kept = |field: &str, new: Value| {

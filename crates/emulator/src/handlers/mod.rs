@@ -353,6 +353,43 @@ fn dispatch(
 }
 
 /// The object at `value[key]`, or an empty one.
+/// The store-key prefix of a list's scope: a group (which must exist), else the whole
+/// subscription.
+pub fn scope_prefix(cx: &Cx, sub: &str, rg: &Option<String>) -> Result<String, ArmError> {
+    match rg {
+        Some(g) => {
+            let group = crate::address::Rg {
+                sub: sub.to_string(),
+                name: g.clone(),
+            };
+            if !cx.store.exists(&group.id()) {
+                return Err(ArmError::group_not_found(g));
+            }
+            Ok(format!("{}/", crate::store::key(&group.id())))
+        }
+        None => Ok(format!("/subscriptions/{}/", crate::store::key(sub))),
+    }
+}
+
+/// What a PUT of a tracked resource in a group needs first: the group, and a location
+/// in the body (ARM's `LocationRequired` otherwise). Returns the location.
+pub fn tracked_location<'b>(
+    cx: &Cx,
+    rg: &crate::address::Rg,
+    body: &'b Value,
+) -> Result<&'b str, ArmError> {
+    if !cx.store.exists(&rg.id()) {
+        return Err(ArmError::group_not_found(&rg.name));
+    }
+    // ARM's answer for a tracked resource sent without a location.
+    body.get("location").and_then(Value::as_str).ok_or_else(|| {
+        ArmError::bad_request(
+            "LocationRequired",
+            "The location property is required for this definition.",
+        )
+    })
+}
+
 pub fn object(value: &Value, key: &str) -> serde_json::Map<String, Value> {
     value
         .get(key)

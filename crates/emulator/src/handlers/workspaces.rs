@@ -133,16 +133,7 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let Address::Workspace(rg, name) = addr else {
         unreachable!("a workspace address")
     };
-    if !cx.store.exists(&rg.id()) {
-        return Err(ArmError::group_not_found(&rg.name));
-    }
-    let Some(location) = body.get("location").and_then(Value::as_str) else {
-        // ARM's answer for a tracked resource sent without a location.
-        return Err(ArmError::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        ));
-    };
+    let location = super::tracked_location(cx, rg, body)?;
     let id = addr.id();
     let mut previous = cx.store.get(&id).map(|r| r.body.clone());
     let existed = previous.is_some();
@@ -218,19 +209,7 @@ pub fn delete(cx: &mut Cx, addr: &Address) -> Result<Reply, ArmError> {
 /// Workspaces_List(ByResourceGroup) and DeletedWorkspaces_List(ByResourceGroup):
 /// `{value: [...]}`, not paged (`x-ms-pageable` with `nextLinkName: null`).
 pub fn list(cx: &mut Cx, sub: &str, rg: &Option<String>, deleted: bool) -> Result<Reply, ArmError> {
-    let prefix = match rg {
-        Some(g) => {
-            let group = Rg {
-                sub: sub.to_string(),
-                name: g.clone(),
-            };
-            if !cx.store.exists(&group.id()) {
-                return Err(ArmError::group_not_found(g));
-            }
-            format!("{}/", key(&group.id()))
-        }
-        None => format!("/subscriptions/{}/", key(sub)),
-    };
+    let prefix = super::scope_prefix(cx, sub, rg)?;
     let value: Vec<Value> = if deleted {
         cx.store
             .deleted_workspaces
