@@ -113,3 +113,64 @@ fn output_gives_the_urls_and_snippets_and_the_key_only_when_asked() {
     });
     assert_eq!(status, 200, "{url}");
 }
+
+#[test]
+fn output_names_each_clients_limits_and_key_and_the_app_insights_component() {
+    let example = repo().join("examples/token-metrics.yaml");
+    let emu = Emu::start(seeded_for(&load_example(&example)));
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
+
+    let out = run(emu.cli(dir.path()).arg("output").arg(&example));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    crate::util::assert_has(
+        &out.stdout,
+        &[
+            "subscription_key = (the plan has no apim.subscription: each client has its own key)",
+            "client.team-a.key    = (sensitive: the key of APIM subscription `team-a`",
+            "client.team-a.limits = 5000 tokens a minute",
+            "client.team-b.limits = unlimited",
+            "app_insights     = /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-metrics/providers/Microsoft.Insights/components/appi-aoai-lb-metrics (created by aoai-lb, logger appi-aoai-lb-metrics: token metrics in namespace aoai-lb)",
+        ],
+    );
+
+    let secret = run(emu.cli(dir.path()).arg("output").arg(&example).args([
+        "--show-secrets",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(secret.code, 0, "{}", secret.stderr);
+    let s: Value = serde_json::from_str(&secret.stdout).unwrap();
+    assert_eq!(s["appInsights"]["createdByAoaiLb"], true);
+    assert_eq!(s["clients"][0]["tokensPerMinute"], 5000);
+    let keys: Vec<&str> = (0..2)
+        .map(|i| s["clients"][i]["key"].as_str().unwrap())
+        .collect();
+    assert!(keys[0].len() >= 16 && keys[0] != keys[1], "{keys:?}");
+    assert!(!out.stdout.contains(keys[0]) && !out.stdout.contains(keys[1]));
+
+    // Each key is its client's: team-a's answers carry team-a's remaining tokens.
+    let url = s["chatCompletionsUrl"].as_str().unwrap().to_string();
+    let header = s["subscriptionKeyHeader"].as_str().unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let remaining = |key: &str| {
+        rt.block_on(async {
+            let answer = reqwest::Client::new()
+                .post(&url)
+                .header(header.as_str(), key)
+                .json(&serde_json::json!({"messages": [{"role": "user", "content": "Hello"}]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200);
+            answer
+                .headers()
+                .get("remaining-tokens")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap())
+        })
+    };
+    // The policy's header (remaining-tokens-header-name) is on limited answers only.
+    let left = remaining(keys[0]).expect("team-a is limited: its answer says what is left");
+    assert!(left < 5000, "{left}");
+    assert_eq!(remaining(keys[1]), None, "team-b is not limited");
+}

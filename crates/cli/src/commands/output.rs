@@ -1,6 +1,7 @@
 //! `aoai-lb output PLAN [--show-secrets]`: where clients go once the plan is applied
-//! (the gateway URL from ARM, the API URL with its path), client snippets, and the
-//! subscription key only when asked for.
+//! (the gateway URL from ARM, the API URL with its path), client snippets, each client's
+//! limits and Application Insights component, and the subscription keys (the plan's
+//! subscription, each client's) only when asked for.
 
 use std::path::Path;
 
@@ -31,20 +32,25 @@ pub fn run(
             let found = session.runtime.block_on(async {
                 let gateway = traffic::gateway_url(&session.client, model).await?;
                 let endpoint = traffic::endpoint(model, &gateway, &Load::for_snippets(model))?;
-                let key = match (show_secrets, &model.apim.subscription) {
-                    (true, Some(_)) => {
-                        Some(traffic::subscription_key(&session.client, model).await?)
+                let mut key = None;
+                let mut client_keys = Vec::new();
+                if show_secrets {
+                    if let Some(s) = &model.apim.subscription {
+                        key = Some(traffic::key_of(&session.client, model, &s.name).await?);
                     }
-                    _ => None,
-                };
-                Ok::<_, traffic::TrafficError>((endpoint, key))
+                    for c in &model.apim.clients {
+                        client_keys.push(traffic::key_of(&session.client, model, &c.name).await?);
+                    }
+                }
+                Ok::<_, traffic::TrafficError>((endpoint, key, client_keys))
             });
             match found {
-                Ok((endpoint, key)) => {
+                Ok((endpoint, key, client_keys)) => {
                     view.outputs(&Outputs {
                         model,
                         endpoint: &endpoint,
                         key: key.as_ref().map(|k| k.expose()),
+                        client_keys: client_keys.iter().map(|k| k.expose()).collect(),
                     });
                     ExitStatus::Success
                 }
