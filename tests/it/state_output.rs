@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::emu::{Emu, TOKEN, seeded_for};
 use crate::engine::apply;
-use crate::util::{load_example, repo, run};
+use crate::util::{Run, load_example, repo, run};
 
 #[test]
 fn state_list_names_every_recorded_resource_in_text_and_json() {
@@ -48,15 +48,20 @@ fn state_list_names_every_recorded_resource_in_text_and_json() {
     }
 }
 
-#[test]
-fn output_gives_the_urls_and_snippets_and_the_key_only_when_asked() {
-    let example = repo().join("examples/two-regions.yaml");
+/// An example applied on a fresh emulator, and what `output` then prints.
+fn applied_then_output(name: &str) -> (Emu, tempfile::TempDir, std::path::PathBuf, Run) {
+    let example = repo().join(format!("examples/{name}.yaml"));
     let emu = Emu::start(seeded_for(&load_example(&example)));
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(apply(&emu, dir.path(), &example).code, 0);
-
     let out = run(emu.cli(dir.path()).arg("output").arg(&example));
     assert_eq!(out.code, 0, "{}", out.stderr);
+    (emu, dir, example, out)
+}
+
+#[test]
+fn output_gives_the_urls_and_snippets_and_the_key_only_when_asked() {
+    let (emu, dir, example, out) = applied_then_output("two-regions");
     let api_url = format!("{}/gateway/apim-aoai-lb/openai-lb", emu.url());
     assert!(
         out.stdout
@@ -116,13 +121,7 @@ fn output_gives_the_urls_and_snippets_and_the_key_only_when_asked() {
 
 #[test]
 fn output_names_each_clients_limits_and_key_and_the_app_insights_component() {
-    let example = repo().join("examples/token-metrics.yaml");
-    let emu = Emu::start(seeded_for(&load_example(&example)));
-    let dir = tempfile::tempdir().unwrap();
-    assert_eq!(apply(&emu, dir.path(), &example).code, 0);
-
-    let out = run(emu.cli(dir.path()).arg("output").arg(&example));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (emu, dir, example, out) = applied_then_output("token-metrics");
     crate::util::assert_has(
         &out.stdout,
         &[
