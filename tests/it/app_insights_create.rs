@@ -276,3 +276,64 @@ fn a_component_in_the_plans_workspace_gets_no_managed_one() {
     let again = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
 }
+
+#[test]
+fn doctor_checks_the_component_and_its_workspace_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path());
+    let doctor = || run(emu.cli(dir.path()).args(["doctor", "plan.yaml"]));
+    let out = doctor();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_has(
+        &out.stdout,
+        &[
+            "ok   Application Insights appi-aoai-lb-metrics: missing: apply will create it; Azure gives it a managed workspace",
+        ],
+    );
+
+    let workspace = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitor/providers/Microsoft.OperationalInsights/workspaces/log-missing";
+    write_plan(dir.path(), &format!("{CREATE}    workspace: {workspace}\n"));
+    let out = doctor();
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_has(
+        &out.stdout,
+        &[&format!(
+            "FAIL Application Insights appi-aoai-lb-metrics: its Log Analytics workspace {workspace} was not found"
+        )],
+    );
+
+    write_plan(dir.path(), CREATE);
+    let rg = COMPONENT.split("/providers/").next().unwrap();
+    assert!(emu.put(rg, "2021-04-01", json!({"location": "westus"})).0 < 300);
+    let theirs =
+        json!({"location": "westus", "kind": "web", "properties": {"Application_Type": "web"}});
+    assert!(emu.put(COMPONENT, "2020-02-02", theirs).0 < 300);
+    let out = doctor();
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_has(
+        &out.stdout,
+        &[
+            "FAIL Application Insights appi-aoai-lb-metrics: exists and carries no aoai-lb mark: apply will not take it over",
+        ],
+    );
+    // Named by id, the same component is what the logger needs.
+    write_plan(
+        dir.path(),
+        &format!("  appInsights:\n    id: {COMPONENT}\n"),
+    );
+    let out = doctor();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_has(
+        &out.stdout,
+        &[
+            "ok   Application Insights appi-aoai-lb-metrics: exists; its connection string is readable",
+        ],
+    );
+    assert!(
+        emu.requests().iter().all(|r| r["method"] == "GET"
+            || r["path"]
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case(rg) || p.eq_ignore_ascii_case(COMPONENT))),
+        "doctor wrote something"
+    );
+}

@@ -13,6 +13,9 @@ pub mod api_version {
     /// Microsoft.Insights/components: created with `apim.appInsights.name`, and read at
     /// apply for the logger's connection string.
     pub const INSIGHTS: &str = "2020-02-02";
+    /// Microsoft.OperationalInsights/workspaces: read by `doctor` for the workspace a
+    /// created component stores its telemetry in.
+    pub const LOG_ANALYTICS: &str = "2025-07-01";
 }
 
 /// Built-in role "Cognitive Services OpenAI User".

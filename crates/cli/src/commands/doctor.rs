@@ -11,6 +11,7 @@ use crate::views::doctor::{self as view, Check, Checked};
 use aoai_lb_arm::resources::{ApimService, user_assigned_identity};
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::ids::{self, api_version};
+use aoai_lb_core::marks::Mark;
 use aoai_lb_core::model::Identity;
 use aoai_lb_engine::preflight;
 
@@ -111,6 +112,9 @@ async fn checks(client: &ArmClient, model: Option<&aoai_lb_core::model::Model>) 
         Err(e) => fail(name, e),
     });
     out.extend(preflight(client, m).await);
+    if let Some(ai) = &m.apim.app_insights {
+        out.push(app_insights(client, m, ai).await);
+    }
     if let Identity::UserAssigned { id } = &m.apim.identity {
         let name = "user-assigned identity".to_string();
         out.push(match client.get(id, api_version::MANAGED_IDENTITY).await {
@@ -171,6 +175,68 @@ async fn preflight(client: &ArmClient, m: &aoai_lb_core::model::Model) -> Vec<Ch
         });
     }
     out
+}
+
+/// The Application Insights component: an existing one must be there (its connection
+/// string is what the logger sends with); one aoai-lb creates must not be somebody
+/// else's already, and the workspace the plan names for it must exist.
+async fn app_insights(
+    client: &ArmClient,
+    m: &aoai_lb_core::model::Model,
+    ai: &aoai_lb_core::model::AppInsights,
+) -> Check {
+    let name = format!("Application Insights {}", ai.logger_name());
+    let check = |ok: bool, detail: String| Check {
+        name: name.clone(),
+        ok,
+        detail,
+    };
+    let live = match client.get(&ai.id, api_version::INSIGHTS).await {
+        Ok(live) => live,
+        Err(e) => return fail(name, e),
+    };
+    let Some(new) = &ai.create else {
+        return match live {
+            Some(c) if c.pointer("/properties/ConnectionString").is_some() => {
+                check(true, "exists; its connection string is readable for the logger".into())
+            }
+            Some(_) => check(false, "exists, but ARM returns no connection string for it: the logger cannot be given one".into()),
+            None => check(false, format!("{} not found: create it, or write `name:` for aoai-lb to create one", ai.id)),
+        };
+    };
+    if let Some(c) = &live {
+        let mark = aoai_lb_core::marks::mark_of(c, Some(&m.deployment));
+        if !matches!(mark, Mark::Ours | Mark::Legacy) {
+            return check(
+                false,
+                format!(
+                    "exists and {}: apply will not take it over; adopt it with `aoai-lb import`, or name it by `id`",
+                    match mark {
+                        Mark::None => mark.describe(),
+                        _ => format!("belongs to {}", mark.describe()),
+                    }
+                ),
+            );
+        }
+    }
+    let state = if live.is_some() {
+        "exists (this deployment's)"
+    } else {
+        "missing: apply will create it"
+    };
+    let Some(workspace) = &new.workspace else {
+        return check(true, format!("{state}; Azure gives it a managed workspace"));
+    };
+    match client.get(workspace, api_version::LOG_ANALYTICS).await {
+        Ok(Some(_)) => check(true, format!("{state}, in workspace {workspace}")),
+        Ok(None) => check(
+            false,
+            format!(
+                "its Log Analytics workspace {workspace} was not found: create it or fix apim.appInsights.workspace"
+            ),
+        ),
+        Err(e) => fail(name, e),
+    }
 }
 
 fn fail(name: String, e: ArmError) -> Check {
