@@ -337,3 +337,37 @@ fn doctor_checks_the_component_and_its_workspace_without_writing() {
         "doctor wrote something"
     );
 }
+
+/// The demo's clients step, on a plan with Application Insights, reads what the plan's
+/// logger carried: each client's tokens, as its answers counted them.
+#[test]
+fn the_demo_shows_each_clients_tokens_reaching_application_insights() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(crate::util::aoai_lb(dir.path())
+        .arg("demo")
+        .arg(repo().join("examples/token-metrics.yaml"))
+        .args(["--requests", "40", "--output", "json"]));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let step = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "clients")
+        .expect("a clients step");
+    let metrics = &step["appInsights"];
+    assert_eq!(metrics["logger"], "appi-aoai-lb-metrics", "{step}");
+    for client in step["clients"].as_array().unwrap() {
+        let name = client["name"].as_str().unwrap();
+        let tokens = client["tokens"].as_u64().unwrap();
+        assert!(tokens > 0, "{client}");
+        assert_eq!(metrics["tokensByClient"][name], tokens, "{step}");
+    }
+    let answered: u64 = step["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["answered"].as_u64().unwrap())
+        .sum();
+    assert_eq!(metrics["records"], answered, "one record per answer");
+}

@@ -3,7 +3,8 @@
 //! (no changes), verify the split through the gateway, throttle the primary backend's
 //! account (or, when a later priority group can take over, the whole first group: the
 //! provisioned-first plans) to show failover, verify again, destroy. This is the one command that uses
-//! an emulator test hook (`PUT /_emulator/dataplane`), on the emulator it runs itself.
+//! the emulator's test hooks (`PUT /_emulator/dataplane`; `GET /_emulator/metrics` for what
+//! a plan's Application Insights got, `metrics.rs`), on the emulator it runs itself.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +21,8 @@ use aoai_lb_core::model::{Account, Model};
 use aoai_lb_engine::apply::{self, ApplyOptions, Report};
 use aoai_lb_engine::state::StateError;
 use aoai_lb_engine::{plan, state};
+
+mod metrics;
 
 use super::load;
 use super::session::Session;
@@ -286,6 +289,12 @@ impl Tour<'_> {
     /// `--chart`.
     fn clients(&self, endpoint: &traffic::Endpoint) -> Step<bool> {
         let (rt, model) = (&self.session.runtime, &self.loaded.model);
+        // Only this step's metrics: verify sent some before.
+        let before = model
+            .apim
+            .app_insights
+            .as_ref()
+            .map(|_| metrics::last_seq(rt, self.emulator));
         let tallies = rt
             .block_on(clients::contend(
                 &self.session.client,
@@ -316,10 +325,19 @@ impl Tour<'_> {
                 .err()
                 .map(|e| format!("cannot write the chart {}: {e}", p.display()))
         });
+        let metrics = model
+            .apim
+            .app_insights
+            .as_ref()
+            .zip(before)
+            .map(|(ai, before)| {
+                before.and_then(|seq| metrics::sent(rt, self.emulator, ai.logger_name(), seq))
+            });
         let step = view::Clients {
             tallies: &tallies,
             chart: chart.as_deref(),
             chart_error,
+            metrics,
         };
         self.view.clients(&step);
         Ok(step.ok())

@@ -27,11 +27,25 @@ pub struct Clients<'a> {
     /// Where the chart went, and the error writing it, if any.
     pub chart: Option<&'a std::path::Path>,
     pub chart_error: Option<String>,
+    /// With `apim.appInsights`: what the plan's logger carried to the component (or why
+    /// it could not be read).
+    pub metrics: Option<Result<Metrics, String>>,
+}
+
+/// The token metrics the gateway sent through the plan's Application Insights logger.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metrics {
+    pub logger: String,
+    pub records: usize,
+    /// Total tokens per `Client` dimension.
+    pub tokens_by_client: std::collections::BTreeMap<String, u64>,
 }
 
 impl Clients<'_> {
     /// Each limited client met its limit (at least one 429, with Retry-After), no unlimited
-    /// one did, every client was answered, and nothing else failed.
+    /// one did, every client was answered, and nothing else failed; with Application
+    /// Insights, its metrics count each client's tokens as its answers did.
     pub fn ok(&self) -> bool {
         self.chart_error.is_none()
             && self.tallies.iter().all(|t| {
@@ -40,6 +54,20 @@ impl Clients<'_> {
                     && t.tokens_per_minute.is_some() == (t.throttled > 0)
                     && (t.throttled == 0 || t.retry_after.is_some())
             })
+            && self.metrics_agree()
+    }
+
+    /// No Application Insights, or its metrics give each client the tokens its answers
+    /// counted.
+    pub fn metrics_agree(&self) -> bool {
+        match &self.metrics {
+            None => true,
+            Some(Err(_)) => false,
+            Some(Ok(m)) => self
+                .tallies
+                .iter()
+                .all(|t| m.tokens_by_client.get(&t.name).copied().unwrap_or(0) == t.tokens),
+        }
     }
 }
 
@@ -282,6 +310,30 @@ fn clients_text(c: &Clients) -> String {
     } else {
         "Token limits: not as expected (a limited client should get 429, an unlimited one none).".to_string()
     });
+    match &c.metrics {
+        Some(Ok(m)) => {
+            let each: Vec<String> = m
+                .tokens_by_client
+                .iter()
+                .map(|(client, tokens)| format!("{client} {tokens}"))
+                .collect();
+            lines.push(format!(
+                "Application Insights: {} token-metric records through logger {} ({} tokens by client){}",
+                m.records,
+                m.logger,
+                each.join(", "),
+                if c.metrics_agree() {
+                    ", the same counts as the answers'."
+                } else {
+                    ", NOT the counts of the answers."
+                }
+            ));
+        }
+        Some(Err(e)) => lines.push(format!(
+            "Application Insights: the metrics could not be read: {e}"
+        )),
+        None => {}
+    }
     if let Some(p) = c.chart {
         lines.push(format!("Chart: {}", p.display()));
     }
@@ -363,6 +415,11 @@ impl DemoView for JsonDemo {
             "ok": c.ok(),
             "clients": c.tallies,
             "chart": c.chart.map(|p| p.display().to_string()),
+            "appInsights": match &c.metrics {
+                Some(Ok(m)) => json!(m),
+                Some(Err(e)) => json!({"error": e}),
+                None => Value::Null,
+            },
         }));
     }
 
