@@ -516,12 +516,14 @@ fn the_demo_applies_verifies_fails_over_and_destroys() {
         .arg(&chart));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     for part in [
-        "Step 1/6: apply examples/two-regions.yaml + clients team-capped, team-open (embedded)",
+        "Step 1/6: apply examples/two-regions.yaml + clients team-capped, team-open + Application Insights appi-aoai-lb-demo (embedded)",
         "Apply complete",
         "No changes",
         "Verify passed",
         "Step 4/6: clients: team-capped, team-open send 20 requests each",
         "Token limits: team-capped hit its limit and got 429 + Retry-After while team-open carried on",
+        "token-metric records through logger appi-aoai-lb-demo",
+        "the same counts as the answers'.",
         "Step 5/6: throttle aoai-nov26-instance1",
         "Failover: while openai-instance1 was throttled",
         "Destroy complete",

@@ -34,20 +34,23 @@ const TWO_REGIONS: &str = include_str!("../../../../examples/two-regions.yaml");
 
 /// What the demo adds to the embedded two-regions plan (whose `apim:` block ends the
 /// file): two clients of the API, each its own APIM subscription, one held to a few
-/// thousand tokens a minute, for the clients step.
+/// thousand tokens a minute, for the clients step; and an Application Insights component
+/// aoai-lb creates, where their token metrics go.
 const DEMO_CLIENTS: &str = "  clients:
     - name: team-capped
       displayName: Team Capped (3000 tokens a minute)
       tokensPerMinute: 3000
     - name: team-open
       displayName: Team Open (no limit)
+  appInsights:
+    name: appi-aoai-lb-demo
 ";
 
 /// Requests each client sends in the clients step: the limited one spends its minute in
 /// two (`clients::contend`), a minute of the demo's emulator being 1.2 s long.
 const CLIENT_REQUESTS: usize = 20;
 
-/// The demo's embedded plan: two-regions with the demo's clients.
+/// The demo's embedded plan: two-regions with the demo's clients and component.
 fn embedded_plan() -> String {
     format!("{}\n{DEMO_CLIENTS}", TWO_REGIONS.trim_end())
 }
@@ -158,7 +161,7 @@ pub fn run(printer: &Printer, settings: &Settings, args: &DemoArgs) -> ExitStatu
             }
             (
                 p,
-                "examples/two-regions.yaml + clients team-capped, team-open (embedded)".to_string(),
+                "examples/two-regions.yaml + clients team-capped, team-open + Application Insights appi-aoai-lb-demo (embedded)".to_string(),
             )
         }
     };
