@@ -62,7 +62,7 @@ fn large_plan() -> String {
             "  - name: aoai-bench-{i:02}\n    location: {r}\n    deployments:\n"
         ));
         for d in 0..3 {
-            s.push_str(&format!("      - {{ name: model-{d}, model: gpt-4o, version: \"2024-08-06\", sku: Standard, capacity: 10 }}\n"));
+            s.push_str(&format!("      - {{ name: model-{d}, model: gpt-4o, version: \"2024-11-20\", sku: Standard, capacity: 10 }}\n"));
         }
         s.push_str(&format!(
             "    backend: {{ name: backend-{i:02}, priority: 1, weight: {} }}\n",

@@ -33,7 +33,7 @@ fn large_plan(accounts: usize, deployments: usize) -> String {
         ));
         for d in 0..deployments {
             s.push_str(&format!(
-                "      - {{ name: model-{d}, model: gpt-4o, version: \"2024-08-06\", sku: Standard, capacity: 10 }}\n"
+                "      - {{ name: model-{d}, model: gpt-4o, version: \"2024-11-20\", sku: Standard, capacity: 10 }}\n"
             ));
         }
         s.push_str(&format!(

@@ -53,11 +53,11 @@ def account_body(location, subdomain, **properties):
 
 
 def gpt4o():
-    """The seed lab's deployment: gpt-4o 2024-08-06, Standard, 10 units."""
+    """The seed lab's deployment: gpt-4o 2024-11-20, Standard, 10 units."""
     return Deployment(
         sku=Sku(name="Standard", capacity=10),
         properties=DeploymentProperties(
-            model=DeploymentModel(format="OpenAI", name="gpt-4o", version="2024-08-06")
+            model=DeploymentModel(format="OpenAI", name="gpt-4o", version="2024-11-20")
         ),
     )
 

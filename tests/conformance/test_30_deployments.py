@@ -29,7 +29,7 @@ def test_deployment_create_with_the_poller(cognitive):
         assert deployment.id == f"{lab.account_id(account)}/deployments/{lab.DEPLOYMENT}"
         assert deployment.properties.provisioning_state == "Succeeded"
         assert deployment.properties.model.name == "gpt-4o"
-        assert deployment.properties.model.version == "2024-08-06"
+        assert deployment.properties.model.version == "2024-11-20"
         assert deployment.sku.name == "Standard"
         assert deployment.sku.capacity == 10
 
@@ -52,7 +52,7 @@ def test_deployment_update_capacity_with_the_poller(cognitive):
     assert updated.sku.capacity == 20
     got = cognitive.deployments.get(lab.RG, lab.ACCOUNT2, lab.DEPLOYMENT)
     assert got.sku.capacity == 20
-    assert got.properties.model.version == "2024-08-06"
+    assert got.properties.model.version == "2024-11-20"
 
 
 def test_deployment_delete_with_the_poller(cognitive):

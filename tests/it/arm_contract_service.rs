@@ -280,7 +280,7 @@ async fn accounts_and_deployments_are_updated_as_begin_update_sends_them() {
 
     let deployment = format!("{path}/deployments/gpt-4o");
     let d = json!({"sku": {"name": "Standard", "capacity": 10},
-        "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}}});
+        "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"}}});
     arm.create(&deployment, COG, &d).await;
     // deployments.begin_update(PatchResourceTagsAndSku(sku=Sku(name=..., capacity=20))).
     let r = arm

@@ -83,7 +83,7 @@ fn every_long_running_operation_style_completes_and_none_is_done_early() {
         assert_eq!(a["properties"]["provisioningState"], "Succeeded");
         assert_eq!(a["properties"]["endpoint"], "https://arm-test-1.openai.azure.com/");
         let d = arm
-            .put(&deployment, api_version::COGNITIVE_SERVICES, &json!({ "sku": { "name": "Standard", "capacity": 10 }, "properties": { "model": { "format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06" } } }))
+            .put(&deployment, api_version::COGNITIVE_SERVICES, &json!({ "sku": { "name": "Standard", "capacity": 10 }, "properties": { "model": { "format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20" } } }))
             .await
             .unwrap();
         assert_eq!(d["properties"]["provisioningState"], "Succeeded");

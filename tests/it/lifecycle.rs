@@ -328,7 +328,14 @@ fn an_account_deleted_outside_aoai_lb_is_an_error_until_the_plan_says_restore() 
 fn a_new_model_replaces_only_its_deployment_and_a_new_version_is_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let plan = plan_in(dir.path(), "lab.yaml", |t| t);
-    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    // The catalog's day before 2026-03-31, when gpt-4o 2024-05-13 and gpt-4o-mini were still
+    // offered on Standard: since then gpt-4o has one live version on Standard, and an
+    // upgrade in place needs two.
+    let mut config = seeded_for(&load_example(&plan));
+    config.catalog = aoai_lb::emulator::CatalogSettings {
+        today: Some("2026-03-01".to_string()),
+    };
+    let emu = Emu::start(config);
     assert_eq!(apply(&emu, dir.path(), &plan).code, 0);
 
     // The first account's deployment (block form) gets another model.

@@ -28,7 +28,7 @@ pub fn scale_plan(tag: &str, accounts: usize) -> String {
             REGIONS[i % REGIONS.len()]
         ));
         for d in 0..3 {
-            s.push_str(&format!("      - {{ name: model-{d}, model: gpt-4o, version: \"2024-08-06\", sku: Standard, capacity: 1 }}\n"));
+            s.push_str(&format!("      - {{ name: model-{d}, model: gpt-4o, version: \"2024-11-20\", sku: Standard, capacity: 1 }}\n"));
         }
         s.push_str(&format!(
             "    backend: {{ name: backend-{i:02}, priority: 1, weight: 1 }}\n"

@@ -76,6 +76,22 @@ pub fn usage_label(sku: &str, model: &str) -> String {
     }
 }
 
+/// The version of `name` a region's Models_List marks `isDefaultVersion: true` (the
+/// version ARM deploys when a deployment names none), if the snapshot covers the region
+/// and the model.
+pub fn default_version(location: &str, name: &str) -> Option<&'static str> {
+    models(location)?
+        .iter()
+        .map(|item| &item["model"])
+        .find(|m| {
+            m["isDefaultVersion"] == true
+                && m["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .and_then(|m| m["version"].as_str())
+}
+
 /// The sku entry of `name` `version` `sku` in a region, if the snapshot offers it.
 fn offered<'a>(items: &'a [Value], name: &str, version: &str, sku: &str) -> Option<&'a Value> {
     items
@@ -159,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn gpt_4o_2024_08_06_standard_retires_after_the_snapshot_date() {
+    fn gpt_4o_2024_08_06_retired_on_standard_on_2026_03_31_and_not_elsewhere() {
         let ok = check(
             "westus",
             "OpenAI",
@@ -218,19 +234,21 @@ mod tests {
 
     #[test]
     fn an_unknown_combination_is_refused_in_a_covered_region() {
+        // Microsoft's region table: gpt-5.1 has no regional ProvisionedManaged in West US,
+        // and has it in East US.
         let e = check(
             "westus",
             "OpenAI",
             "gpt-5.1",
             "2025-11-13",
-            "GlobalStandard",
-            "2026-03-01",
+            "ProvisionedManaged",
+            "2026-12-02",
         )
         .unwrap_err();
         assert_eq!(e.code, "InvalidResourceProperties");
         assert_eq!(
             e.message,
-            "The specified SKU 'GlobalStandard' for model 'gpt-5.1 2025-11-13' is not supported in this region 'westus'."
+            "The specified SKU 'ProvisionedManaged' for model 'gpt-5.1 2025-11-13' is not supported in this region 'westus'."
         );
         assert!(
             check(
@@ -238,12 +256,74 @@ mod tests {
                 "OpenAI",
                 "gpt-5.1",
                 "2025-11-13",
-                "GlobalStandard",
-                "2026-03-01"
+                "ProvisionedManaged",
+                "2026-12-02"
             )
             .is_ok()
         );
-        assert!(check("lab", "OpenAI", "anything", "1", "Standard", "2026-03-01").is_ok());
+        assert!(check("lab", "OpenAI", "anything", "1", "Standard", "2026-12-02").is_ok());
+    }
+
+    /// The lifecycle stages of Microsoft's retirement schedule (2026-10-05) as the Models
+    /// API spells them: the docs' "Deprecated" is `Deprecating`, Legacy and GA are
+    /// `GenerallyAvailable`; the schedule's date is every sku's but the Standard exceptions.
+    #[test]
+    fn the_snapshot_carries_the_schedule_of_late_2026() {
+        let item = |name: &str, version: &str| {
+            models("swedencentral")
+                .unwrap()
+                .iter()
+                .map(|i| &i["model"])
+                .find(|m| m["name"] == name && m["version"] == version)
+                .unwrap_or_else(|| panic!("{name} {version}"))
+                .clone()
+        };
+        for (name, version, status, retires) in [
+            ("gpt-4o", "2024-05-13", "Deprecating", "2026-12-09"),
+            ("gpt-4o", "2024-08-06", "Deprecating", "2027-04-14"),
+            ("gpt-4o", "2024-11-20", "GenerallyAvailable", "2027-04-14"),
+            ("gpt-4o-mini", "2024-07-18", "Deprecating", "2027-04-14"),
+            ("gpt-4.1", "2025-04-14", "Deprecating", "2027-04-14"),
+            ("gpt-5.1", "2025-11-13", "GenerallyAvailable", "2027-05-15"),
+            ("gpt-5.4", "2026-03-05", "GenerallyAvailable", "2027-09-02"),
+            ("gpt-5.5", "2026-04-24", "GenerallyAvailable", "2027-10-26"),
+            (
+                "gpt-5.6-sol",
+                "2026-07-09",
+                "GenerallyAvailable",
+                "2028-01-11",
+            ),
+        ] {
+            let m = item(name, version);
+            assert_eq!(m["lifecycleStatus"], status, "{name} {version}");
+            let day = format!("{retires}T00:00:00Z");
+            assert_eq!(
+                m["deprecation"]["inference"],
+                day.as_str(),
+                "{name} {version}"
+            );
+            let global = m["skus"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == "GlobalStandard")
+                .unwrap();
+            assert_eq!(global["deprecationDate"], day.as_str(), "{name} {version}");
+        }
+        let e = check(
+            "swedencentral",
+            "OpenAI",
+            "gpt-4o-mini",
+            "2024-07-18",
+            "Standard",
+            "2026-12-02",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("deprecated since 03/31/2026"),
+            "{}",
+            e.message
+        );
     }
 }
 

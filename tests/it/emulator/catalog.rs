@@ -49,7 +49,7 @@ fn has(items: &[Value], name: &str, version: &str) -> bool {
 async fn models_list_pages_through_a_regions_catalog() {
     let arm = Arm::start(Config::default()).await;
     let (eastus, pages) = all_models(&arm, "eastus", 3).await;
-    assert!(pages >= 3, "7 models in pages of 3: {pages}");
+    assert!(pages >= 3, "13 models in pages of 3: {pages}");
     assert!(has(&eastus, "gpt-5.1", "2025-11-13"));
     assert!(has(&eastus, "gpt-4o", "2024-11-20"));
     let item = eastus
@@ -68,8 +68,19 @@ async fn models_list_pages_through_a_regions_catalog() {
     assert_eq!(standard["deprecationDate"], "2026-03-31T00:00:00Z");
     assert!(standard["capacity"]["maximum"].as_u64().unwrap() > 0);
 
+    // Microsoft's region tables: West US offers gpt-5.1 on Standard but not on regional
+    // ProvisionedManaged.
     let (westus, _) = all_models(&arm, "westus", 100).await;
-    assert!(!has(&westus, "gpt-5.1", "2025-11-13"));
+    let gpt51: Vec<&str> = westus
+        .iter()
+        .filter(|i| i["model"]["name"] == "gpt-5.1" && i["model"]["version"] == "2025-11-13")
+        .flat_map(|i| i["model"]["skus"].as_array().unwrap())
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        gpt51.contains(&"Standard") && !gpt51.contains(&"ProvisionedManaged"),
+        "{gpt51:?}"
+    );
     let (nowhere, _) = all_models(&arm, "lab", 100).await;
     assert!(nowhere.is_empty());
     arm.stop().await;
@@ -92,7 +103,7 @@ async fn usages_and_model_capacities_count_the_deployments_per_usage_name() {
     arm.create(
         &d,
         COG,
-        &deployment("Standard", 250, "gpt-4o", "2024-08-06"),
+        &deployment("Standard", 250, "gpt-4o", "2024-11-20"),
     )
     .await;
     // Quota is per usage name: another model on Standard has its own 300.
@@ -100,7 +111,7 @@ async fn usages_and_model_capacities_count_the_deployments_per_usage_name() {
     arm.create(
         &other,
         COG,
-        &deployment("Standard", 100, "gpt-4.1", "2025-04-14"),
+        &deployment("Standard", 100, "gpt-5.1", "2025-11-13"),
     )
     .await;
 
@@ -111,7 +122,7 @@ async fn usages_and_model_capacities_count_the_deployments_per_usage_name() {
     assert_eq!(gpt4o["limit"], 300);
     assert_eq!(gpt4o["unit"], "Count");
     assert_eq!(
-        usage(&r.body, "OpenAI.Standard.gpt-4.1")["currentValue"],
+        usage(&r.body, "OpenAI.Standard.gpt-5.1")["currentValue"],
         100
     );
     assert_eq!(
@@ -153,15 +164,16 @@ async fn usages_and_model_capacities_count_the_deployments_per_usage_name() {
             COG,
         )
         .await;
-    let regions: Vec<&str> = gpt51.body["value"]
+    let offered: Vec<(&str, &str)> = gpt51.body["value"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|c| c["location"].as_str())
+        .filter_map(|c| Some((c["location"].as_str()?, c["name"].as_str()?)))
         .collect();
     assert!(
-        regions.contains(&"eastus") && !regions.contains(&"westus"),
-        "{regions:?}"
+        offered.contains(&("eastus", "ProvisionedManaged"))
+            && !offered.contains(&("westus", "ProvisionedManaged")),
+        "{offered:?}"
     );
 
     let third = format!("{}/deployments/third", account_path("rg-cat", "aoai-cat"));
@@ -184,18 +196,19 @@ async fn a_combination_the_region_does_not_offer_is_refused_without_a_write() {
         .put(
             &d,
             COG,
-            &deployment("GlobalStandard", 10, "gpt-5.1", "2025-11-13"),
+            &deployment("ProvisionedManaged", 50, "gpt-5.1", "2025-11-13"),
         )
         .await
         .expect_error(400, "InvalidResourceProperties");
     assert_eq!(
         message,
-        "The specified SKU 'GlobalStandard' for model 'gpt-5.1 2025-11-13' is not supported in this region 'westus'."
+        "The specified SKU 'ProvisionedManaged' for model 'gpt-5.1 2025-11-13' is not supported in this region 'westus'."
     );
+    // gpt-5.4 has no regional Standard anywhere in Microsoft's table.
     arm.put(
         &d,
         COG,
-        &deployment("Standard", 10, "gpt-5.1", "2025-11-13"),
+        &deployment("Standard", 10, "gpt-5.4", "2026-03-05"),
     )
     .await
     .expect_error(400, "InvalidResourceProperties");
@@ -259,7 +272,7 @@ async fn provisioned_skus_follow_the_catalog_for_foundry_accounts_too() {
         }),
     )
     .await;
-    let ptu = deployment("DataZoneProvisionedManaged", 15, "gpt-4.1", "2025-04-14");
+    let ptu = deployment("DataZoneProvisionedManaged", 15, "gpt-5.1", "2025-11-13");
     let foundry = format!("{}/deployments/ptu", account_path("rg-ptu", "foundry-e2"));
     arm.create(&foundry, COG, &ptu).await;
     let got = arm.get(&foundry, COG).await;
@@ -273,7 +286,7 @@ async fn provisioned_skus_follow_the_catalog_for_foundry_accounts_too() {
     arm.create(
         &jp,
         COG,
-        &deployment("GlobalProvisionedManaged", 15, "gpt-4.1", "2025-04-14"),
+        &deployment("GlobalProvisionedManaged", 15, "gpt-5.1", "2025-11-13"),
     )
     .await;
     arm.stop().await;

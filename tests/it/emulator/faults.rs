@@ -150,7 +150,7 @@ async fn an_operation_configured_to_fail_ends_failed() {
     let arm = Arm::start(config).await;
     account(&arm, "rg1", "acc1", "westus").await;
     let body = json!({"sku": {"name": "Standard", "capacity": 1},
-                      "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}}});
+                      "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"}}});
     let path = format!("{}/deployments/d1", account_path("rg1", "acc1"));
     let r = arm.put(&path, COG, &body).await;
     assert_eq!(r.status, 201);

@@ -95,8 +95,10 @@ async fn a_deployment_keeps_its_model_but_not_its_version() {
     let arm = Arm::start(Config::default()).await;
     account(&arm, "rg1", "acc1", "westus").await;
     let path = format!("{}/deployments/chat", account_path("rg1", "acc1"));
+    // GlobalStandard: the one sku on which gpt-4o offers two live versions (2024-08-06 and
+    // 2024-11-20, both until 2027-04-14); 2024-08-06 retired on Standard on 2026-03-31.
     let model = |name: &str, version: &str| {
-        json!({"sku": {"name": "Standard", "capacity": 1},
+        json!({"sku": {"name": "GlobalStandard", "capacity": 1},
                "properties": {"model": {"format": "OpenAI", "name": name, "version": version}}})
     };
     arm.create(&path, COG, &model("gpt-4o", "2024-08-06")).await;

@@ -16,7 +16,7 @@ fn openai(location: &str, subdomain: &str) -> Value {
 
 fn gpt4o(capacity: u64) -> Value {
     json!({"sku": {"name": "Standard", "capacity": capacity},
-           "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}}})
+           "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"}}})
 }
 
 const DELETED: &str = "/providers/Microsoft.CognitiveServices/deletedAccounts";
@@ -246,7 +246,7 @@ async fn deployments_return_service_defaults() {
         "OnceNewDefaultVersionAvailable"
     );
     assert_eq!(
-        props["model"]["version"], "2024-08-06",
+        props["model"]["version"], "2024-11-20",
         "the default version"
     );
     assert!(props["capabilities"].is_object());

@@ -47,7 +47,7 @@ async fn the_sdk_default_versions_create_poll_and_read() {
             &format!("{path}/deployments/chat"),
             "2023-05-01",
             &json!({"sku": {"name": "Standard", "capacity": 1},
-                    "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}}}),
+                    "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"}}}),
         )
         .await;
     assert_eq!(d.status, 201, "{}", d.body);

@@ -38,7 +38,8 @@ fn default_principal_type() -> String {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CatalogSettings {
     /// The day (`YYYY-MM-DD`) retirement dates are compared with; unset: the snapshot's
-    /// own date, before gpt-4o 2024-08-06 retires on Standard.
+    /// own date (`snapshot.date` of data/model-catalog.json), never the wall clock, so
+    /// what the emulator accepts changes only with the snapshot.
     pub today: Option<String>,
 }
 

@@ -27,8 +27,13 @@ pub fn another_operation(account_id: &str) -> ArmError {
     )
 }
 
-/// The version Azure picks when a deployment names none.
-fn default_version(model: &str) -> &'static str {
+/// The version Azure picks when a deployment names none: the one Models_List marks
+/// `isDefaultVersion` for the model in the account's region (catalog.rs); for a model or
+/// region the snapshot does not cover, the defaults of the Azure OpenAI docs of their day.
+fn default_version(location: &str, model: &str) -> &'static str {
+    if let Some(version) = catalog::default_version(location, model) {
+        return version;
+    }
     match model.to_ascii_lowercase().as_str() {
         "gpt-4o" => "2024-08-06",
         "gpt-4o-mini" => "2024-07-18",
@@ -144,9 +149,10 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     model
         .entry("format")
         .or_insert_with(|| Value::from("OpenAI"));
+    let location = account.body["location"].as_str().unwrap_or_default();
     model
         .entry("version")
-        .or_insert_with(|| Value::from(default_version(model_name)));
+        .or_insert_with(|| Value::from(default_version(location, model_name)));
     let mut sku = object(body, "sku");
     sku.entry("name").or_insert_with(|| Value::from("Standard"));
     sku.entry("capacity").or_insert_with(|| Value::from(1));
@@ -154,7 +160,6 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let capacity = sku["capacity"].as_u64().unwrap_or(1);
 
     // The region's catalog: the combination must be offered and not retired (catalog.rs).
-    let location = account.body["location"].as_str().unwrap_or_default();
     catalog::check(
         location,
         model["format"].as_str().unwrap_or("OpenAI"),
