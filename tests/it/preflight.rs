@@ -191,15 +191,23 @@ fn warnings_and_refusals_reach_json_the_github_summary_and_doctor() {
         .args(["--output", "json"]));
     assert_eq!(out.code, 3, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let warnings = v["warnings"].as_array().unwrap();
-    assert_eq!(warnings.len(), 2, "{v:#}");
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 4, "{v:#}");
     assert!(
-        warnings[0]
-            .as_str()
-            .unwrap()
-            .ends_with("gpt-4o 2024-08-06 on Standard retires on 2026-03-31 (in 30 days)"),
+        warnings[0].ends_with("gpt-4o 2024-08-06 on Standard retires on 2026-03-31 (in 30 days)"),
         "{v:#}"
     );
+    // The catalog also marks the version Deprecating: a new deployment warns, per account.
+    let deprecating: Vec<&&str> = warnings
+        .iter()
+        .filter(|w| w.contains("gpt-4o 2024-08-06 on Standard is Deprecating in ARM's model catalog: Azure no longer offers it to subscriptions that have never deployed it"))
+        .collect();
+    assert_eq!(deprecating.len(), 2, "{v:#}");
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(
         md.contains("> ⚠️ account aoai-nov26-instance1 (westus)"),
@@ -212,7 +220,7 @@ fn warnings_and_refusals_reach_json_the_github_summary_and_doctor() {
         out.stderr
     );
 
-    // A horizon of 20 days does not reach the date: no warning.
+    // A horizon of 20 days does not reach the date: no retirement warning.
     let plan = variant(dir.path(), "tags:\n", "retireWarningDays: 20\ntags:\n");
     let out = run(emu
         .cli(dir.path())
@@ -220,7 +228,13 @@ fn warnings_and_refusals_reach_json_the_github_summary_and_doctor() {
         .arg(&plan)
         .args(["--output", "json"]));
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["warnings"], serde_json::json!([]), "{:#}", v["warnings"]);
+    let retiring = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w.as_str().unwrap().contains(" retires on "))
+        .count();
+    assert_eq!(retiring, 0, "{:#}", v["warnings"]);
 
     // After the date: the refusal, as JSON on stdout, as annotations, and from doctor.
     let emu = emulator("2026-04-01");

@@ -31,6 +31,9 @@ pub struct CatalogModel {
     pub name: String,
     pub version: String,
     pub skus: Vec<CatalogSku>,
+    /// `model.lifecycleStatus` (`GenerallyAvailable`, `Preview`, `Deprecating`,
+    /// `Deprecated`, ...), when ARM says.
+    pub lifecycle_status: Option<String>,
 }
 
 impl CatalogModel {
@@ -59,6 +62,7 @@ impl CatalogModel {
             name: s(m, "name")?,
             version: s(m, "version").unwrap_or_default(),
             skus,
+            lifecycle_status: s(m, "lifecycleStatus"),
         })
     }
 }

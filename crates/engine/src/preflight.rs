@@ -144,6 +144,62 @@ pub fn check(
     f
 }
 
+/// Warnings for the plan's deployments that do not exist yet and ask for a version ARM's
+/// catalog marks `Deprecating` or `Deprecated` in their region: "When a model is
+/// deprecated, it's no longer available for new customers" (Azure OpenAI model
+/// deprecations and retirements, learn.microsoft.com): a subscription that has deployed it
+/// before may still, one that never has is refused. aoai-lb cannot know which this is, so
+/// it warns, naming the generally available versions of the model there.
+pub fn lifecycle(
+    wanted: &[Wanted<'_>],
+    catalogs: &BTreeMap<String, Vec<CatalogModel>>,
+    existing: &quota::Existing,
+) -> Vec<String> {
+    let deprecated = |m: &CatalogModel| {
+        m.lifecycle_status
+            .as_deref()
+            .is_some_and(|s| s.to_ascii_lowercase().starts_with("deprecat"))
+    };
+    let mut out = Vec::new();
+    for w in wanted {
+        let d = w.deployment;
+        let (Some(here), Some(version)) = (catalogs.get(w.location), d.version.as_deref()) else {
+            continue;
+        };
+        if existing.contains_key(&quota::key(w.account, &d.name)) {
+            continue;
+        }
+        let Some(entry) = here.iter().find(|m| {
+            m.name.eq_ignore_ascii_case(&d.model) && m.version == version && deprecated(m)
+        }) else {
+            continue;
+        };
+        let ga: Vec<String> = here
+            .iter()
+            .filter(|m| {
+                m.lifecycle_status
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("GenerallyAvailable"))
+                    && m.skus.iter().any(|s| s.name.eq_ignore_ascii_case(&d.sku))
+            })
+            .map(|m| format!("{} {}", m.name, m.version))
+            .collect();
+        out.push(format!(
+            "account {} ({}), deployment {}: {} {version} on {} is {} in ARM's model catalog: Azure no longer offers it to subscriptions that have never deployed it, which are refused; generally available in {} on {}: {}",
+            w.account,
+            w.location,
+            d.name,
+            d.model,
+            d.sku,
+            entry.lifecycle_status.as_deref().unwrap_or_default(),
+            w.location,
+            d.sku,
+            if ga.is_empty() { "none".to_string() } else { ga.join(", ") }
+        ));
+    }
+    out
+}
+
 /// The retirement dates (None: none announced) of each catalog entry offering `name`
 /// (`version`, any when None) on `sku`.
 fn offers<'a>(
@@ -268,6 +324,7 @@ pub async fn run(
     let today = today.unwrap_or_else(local_today);
     let wanted = wanted(model);
     let mut f = check(&wanted, &catalogs, &today, model.retire_warning_days);
+    f.warnings.extend(lifecycle(&wanted, &catalogs, existing));
     f.refusals
         .extend(quota::check(&wanted, &catalogs, &usages, existing));
     elsewhere(client, sub, &mut f).await?;

@@ -18,6 +18,7 @@ fn model(name: &str, version: &str, skus: &[(&str, Option<&str>)]) -> CatalogMod
                 usage_name: None,
             })
             .collect(),
+        lifecycle_status: None,
     }
 }
 
@@ -156,4 +157,43 @@ fn the_local_day_is_a_date() {
     assert_eq!(days(&t).map(|n| n > 20_000), Some(true), "{t}");
     assert_eq!(days_between("2026-03-01", "2026-03-31"), Some(30));
     assert_eq!(days_between("2024-02-28", "2024-03-01"), Some(2));
+}
+
+#[test]
+fn a_new_deployment_of_a_deprecating_version_warns_an_existing_one_does_not() {
+    let mut old = model("gpt-4.1", "2025-04-14", &[("Standard", None)]);
+    old.lifecycle_status = Some("Deprecating".into());
+    let mut new = model("gpt-5.1", "2025-11-13", &[("Standard", None)]);
+    new.lifecycle_status = Some("GenerallyAvailable".into());
+    let mut c = BTreeMap::new();
+    c.insert("westus".to_string(), vec![old, new]);
+    let mut d = dep("gpt-4.1", "2025-04-14", "Standard");
+    d.name = "gpt-4.1".into();
+    let w = [Wanted {
+        account: "aoai-west",
+        location: "westus",
+        deployment: &d,
+    }];
+    let none = quota::Existing::new();
+    let warned = lifecycle(&w, &c, &none);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].starts_with("account aoai-west (westus), deployment gpt-4.1: gpt-4.1 2025-04-14 on Standard is Deprecating in ARM's model catalog"),
+        "{}",
+        warned[0]
+    );
+    assert!(
+        warned[0].ends_with("generally available in westus on Standard: gpt-5.1 2025-11-13"),
+        "{}",
+        warned[0]
+    );
+    let mut there = quota::Existing::new();
+    let live = quota::Live {
+        model: "gpt-4.1".into(),
+        version: Some("2025-04-14".into()),
+        sku: "Standard".into(),
+        capacity: 10,
+    };
+    there.insert(quota::key("aoai-west", "gpt-4.1"), live);
+    assert!(lifecycle(&w, &c, &there).is_empty());
 }

@@ -24,6 +24,7 @@ fn catalog() -> Vec<CatalogModel> {
             sku("Standard", "OpenAI.Standard.gpt-4.1"),
             sku("ProvisionedManaged", "OpenAI.ProvisionedManaged"),
         ],
+        lifecycle_status: None,
     }]
 }
 
