@@ -77,20 +77,20 @@ def client(applied):
 
 def test_v1_chat_completion_by_model(client):
     raw = client.chat.completions.with_raw_response.create(
-        model="gpt-4.1",
+        model="gpt-5.1",
         messages=[{"role": "user", "content": "Say hi."}],
         max_tokens=5,
     )
     completion = raw.parse()
     assert completion.object == "chat.completion"
-    assert completion.model.startswith("gpt-4.1")
+    assert completion.model.startswith("gpt-5.1")
     assert completion.choices[0].message.content
     assert raw.headers["x-ms-region"] in ("East US", "West US")
 
 
 def test_v1_streams_chunks(client):
     stream = client.chat.completions.create(
-        model="gpt-4.1",
+        model="gpt-5.1",
         messages=[{"role": "user", "content": "Count to five."}],
         max_tokens=8,
         stream=True,
@@ -133,7 +133,7 @@ def test_the_printed_python_snippet_runs(applied, shape, tmp_path):
 
 
 def test_each_model_is_answered_only_where_it_is_deployed(models):
-    regions = {"gpt-5.1": set(), "gpt-4.1": set()}
+    regions = {"gpt-5.4": set(), "gpt-5.1": set()}
     with v1_client(models) as client:
         for model in regions:
             for _ in range(20):
@@ -142,7 +142,7 @@ def test_each_model_is_answered_only_where_it_is_deployed(models):
                 )
                 assert raw.parse().model.startswith(model)
                 regions[model].add(raw.headers["x-ms-region"])
-        assert regions == {"gpt-5.1": {"East US"}, "gpt-4.1": {"East US", "West US"}}
+        assert regions == {"gpt-5.4": {"East US"}, "gpt-5.1": {"East US", "West US"}}
         with pytest.raises(openai.NotFoundError) as missing:
             client.chat.completions.create(
                 model="gpt-4o", messages=[{"role": "user", "content": "hi"}]

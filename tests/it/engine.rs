@@ -163,7 +163,7 @@ fn removing_an_account_deletes_its_resources_after_the_pool_shrinks() {
         "account.aoai-spill-fallback-b will be destroyed",
         "backend.fallback-westus3 will be destroyed",
         "role_assignment.aoai-spill-fallback-b will be destroyed",
-        "deployment.aoai-spill-fallback-b/gpt-4.1 will be destroyed",
+        "deployment.aoai-spill-fallback-b/gpt-5.1 will be destroyed",
     ] {
         assert!(
             plan.stdout.contains(gone),

@@ -218,7 +218,7 @@ fn without_its_state_a_plan_finds_what_it_dropped_and_destroy_leaves_nothing() {
         "account.aoai-spill-fallback-b will be destroyed",
         "backend.fallback-westus3 will be destroyed",
         "role_assignment.aoai-spill-fallback-b will be destroyed",
-        "deployment.aoai-spill-fallback-b/gpt-4.1 will be destroyed",
+        "deployment.aoai-spill-fallback-b/gpt-5.1 will be destroyed",
     ] {
         assert!(
             plan.stdout.contains(gone),

@@ -50,15 +50,15 @@ fn the_v1_shape_answers(http: &Http, api: &str, key: &str) {
         http,
         &format!("{api}/v1/chat/completions"),
         key,
-        chat("gpt-4.1"),
+        chat("gpt-5.1"),
     );
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["object"], "chat.completion");
-    assert!(v["model"].as_str().unwrap().starts_with("gpt-4.1"), "{v}");
-    assert_eq!(h["x-ms-deployment-name"], "gpt-4.1");
+    assert!(v["model"].as_str().unwrap().starts_with("gpt-5.1"), "{v}");
+    assert_eq!(h["x-ms-deployment-name"], "gpt-5.1");
     assert!(["East US", "West US"].contains(&h["x-ms-region"].to_str().unwrap()));
 
-    let mut body = chat("gpt-4.1");
+    let mut body = chat("gpt-5.1");
     body["stream"] = json!(true);
     let (status, h, text) = http.send_text(
         reqwest::Method::POST,
@@ -106,8 +106,8 @@ fn the_v1_api_alone_answers_by_model_and_verify_splits_it() {
     the_v1_shape_answers(&http, &api, &key);
 
     // The dated shape is not imported: APIM's own 404, no backend called.
-    let dated = format!("{api}/deployments/gpt-4.1/chat/completions?api-version=2024-10-21");
-    let (status, _, v) = post(&http, &dated, &key, chat("gpt-4.1"));
+    let dated = format!("{api}/deployments/gpt-5.1/chat/completions?api-version=2024-10-21");
+    let (status, _, v) = post(&http, &dated, &key, chat("gpt-5.1"));
     assert_eq!(status, 404, "{v}");
     assert_eq!(
         v,
@@ -164,8 +164,8 @@ fn one_api_serves_the_dated_and_the_v1_shape() {
     let key = http.key(&emu, &plan);
     let api = format!("{}/gateway/apim-aoai-lb/openai", emu.url());
     the_v1_shape_answers(&http, &api, &key);
-    let dated = format!("{api}/deployments/gpt-4.1/chat/completions?api-version=2024-10-21");
-    let (status, _, v) = post(&http, &dated, &key, chat("gpt-4.1"));
+    let dated = format!("{api}/deployments/gpt-5.1/chat/completions?api-version=2024-10-21");
+    let (status, _, v) = post(&http, &dated, &key, chat("gpt-5.1"));
     assert_eq!(status, 200, "{v}");
     snippets_of(&emu, dir.path(), &plan, &http, &key, &["dated", "v1"]);
 }
@@ -239,21 +239,21 @@ fn parse_curl(curl: &str) -> (String, String, Value) {
     (url, header, serde_json::from_str(body).unwrap())
 }
 
-/// A v1-only plan whose accounts serve different models: eastus gpt-4.1 and gpt-5.1,
-/// westus gpt-4.1 only.
+/// A v1-only plan whose accounts serve different models: eastus gpt-5.1 and gpt-5.4,
+/// westus gpt-5.1 only.
 const MANY: &str = r#"subscriptionId: 00000000-0000-0000-0000-000000000000
 resourceGroup: { name: rg-aoai-v1-many, location: eastus }
 accounts:
   - name: aoai-v1many-eastus
     location: eastus
     deployments:
-      - { name: gpt-4.1, model: gpt-4.1, version: "2025-04-14", sku: Standard, capacity: 10 }
-      - { name: gpt-5.1, model: gpt-5.1, version: "2025-11-13", sku: GlobalStandard, capacity: 10 }
+      - { name: gpt-5.1, model: gpt-5.1, version: "2025-11-13", sku: Standard, capacity: 10 }
+      - { name: gpt-5.4, model: gpt-5.4, version: "2026-03-05", sku: GlobalStandard, capacity: 10 }
     backend: { name: v1many-eastus }
   - name: aoai-v1many-westus
     location: westus
     deployments:
-      - { name: gpt-4.1, model: gpt-4.1, version: "2025-04-14", sku: Standard, capacity: 10 }
+      - { name: gpt-5.1, model: gpt-5.1, version: "2025-11-13", sku: Standard, capacity: 10 }
     backend: { name: v1many-westus }
 apim:
   name: apim-aoai-lb
@@ -305,8 +305,8 @@ fn the_v1_api_routes_by_the_body_model_and_refuses_an_unserved_one_at_the_gatewa
     };
     let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
     for (model, reach) in [
-        ("gpt-5.1", set(&["v1many-eastus"])),
-        ("gpt-4.1", set(&["v1many-eastus", "v1many-westus"])),
+        ("gpt-5.4", set(&["v1many-eastus"])),
+        ("gpt-5.1", set(&["v1many-eastus", "v1many-westus"])),
     ] {
         let from = seq(&http);
         for _ in 0..30 {

@@ -45,7 +45,7 @@ fn each_deployment_reaches_only_the_accounts_that_serve_it_and_an_unserved_one_n
     apply(&emu, dir.path(), &plan);
     let key = http.key(&emu, &plan);
     let base = emu.url();
-    for deployment in ["gpt-4.1", "gpt-5.1"] {
+    for deployment in ["gpt-5.4", "gpt-5.1"] {
         for _ in 0..40 {
             let (status, body) = chat(&http, &base, &key, deployment);
             assert_eq!(status, 200, "{deployment}: {body}");
@@ -55,13 +55,13 @@ fn each_deployment_reaches_only_the_accounts_that_serve_it_and_an_unserved_one_n
     let log = log_since(&dp, 0);
     assert_eq!(log.len(), 80);
     let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    // gpt-5.1 only on the two accounts that deploy it; gpt-4.1 on all three.
+    // gpt-5.1 only on the two accounts that deploy it; gpt-5.4 on all three.
     assert_eq!(
         tried(&log, "gpt-5.1"),
         set(&["many-eastus2", "many-swedencentral"])
     );
     assert_eq!(
-        tried(&log, "gpt-4.1"),
+        tried(&log, "gpt-5.4"),
         set(&["many-eastus2", "many-swedencentral", "many-westus"])
     );
     let usage_before = dp["usage"].clone();
@@ -75,7 +75,7 @@ fn each_deployment_reaches_only_the_accounts_that_serve_it_and_an_unserved_one_n
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("gpt-4.1, gpt-5.1"),
+            .contains("gpt-5.4, gpt-5.1"),
         "{body}"
     );
     let dp = http.dataplane(&emu);
@@ -154,7 +154,7 @@ fn calls(log: &[Value], deployment: &str) -> usize {
 }
 
 /// Without `--deployment`, verify sends `--requests` for EVERY deployment the plan serves
-/// and checks each against its own pool: gpt-4.1 2:1:1 on three accounts, gpt-5.1 1:3 on
+/// and checks each against its own pool: gpt-5.4 2:1:1 on three accounts, gpt-5.1 1:3 on
 /// two. The text report has a block per deployment and a last line for them all.
 #[test]
 fn default_verify_checks_every_deployments_split() {
@@ -168,7 +168,7 @@ fn default_verify_checks_every_deployments_split() {
     assert_eq!(code, 0, "{v:#}\n{stderr}");
     assert_eq!(v["ok"], true);
     assert!(
-        stderr.contains("for each of 2 deployments (gpt-4.1, gpt-5.1)"),
+        stderr.contains("for each of 2 deployments (gpt-5.4, gpt-5.1)"),
         "{stderr}"
     );
     let deployments = v["deployments"].as_array().unwrap();
@@ -176,7 +176,7 @@ fn default_verify_checks_every_deployments_split() {
         .iter()
         .map(|d| d["deployment"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["gpt-4.1", "gpt-5.1"]);
+    assert_eq!(names, ["gpt-5.4", "gpt-5.1"]);
     assert_eq!(
         shares(&deployments[0]),
         [
@@ -202,7 +202,7 @@ fn default_verify_checks_every_deployments_split() {
     }
     let log = log_since(&http.dataplane(&emu), 0);
     assert_eq!(log.len(), 800);
-    assert_eq!((calls(&log, "gpt-4.1"), calls(&log, "gpt-5.1")), (400, 400));
+    assert_eq!((calls(&log, "gpt-5.4"), calls(&log, "gpt-5.1")), (400, 400));
 
     let out = crate::util::run(emu.cli(dir.path()).arg("verify").arg(&plan).args([
         "--requests",
@@ -212,7 +212,7 @@ fn default_verify_checks_every_deployments_split() {
     ]));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("(deployment gpt-4.1,"),
+        out.stdout.contains("(deployment gpt-5.4,"),
         "{}",
         out.stdout
     );
@@ -265,7 +265,7 @@ fn the_chart_has_a_panel_per_deployment_with_its_backends_observed_counts() {
         "of 2 deployments failed".to_string()
     };
     assert!(svg.contains(&verdict), "{verdict}: {svg}");
-    assert!(svg.contains("2 deployments, each against its own pool: gpt-4.1, gpt-5.1"));
+    assert!(svg.contains("2 deployments, each against its own pool: gpt-5.4, gpt-5.1"));
     // The SVG's panels, in order: what precedes the first is the document's header.
     let panels: Vec<&str> = svg.split(r#"<g transform="translate(0,"#).skip(1).collect();
     assert_eq!(panels.len(), 2, "{svg}");
@@ -273,7 +273,7 @@ fn the_chart_has_a_panel_per_deployment_with_its_backends_observed_counts() {
     for (panel, deployment, backends) in [
         (
             panels[0],
-            "gpt-4.1",
+            "gpt-5.4",
             &["many-eastus2", "many-swedencentral", "many-westus"][..],
         ),
         (
@@ -320,7 +320,7 @@ fn the_chart_has_a_panel_per_deployment_with_its_backends_observed_counts() {
 }
 
 /// A pool in APIM whose weights are not the plan's fails that deployment's check only:
-/// gpt-5.1's pool set to 3:1 instead of 1:3 fails verify, and gpt-4.1 still passes.
+/// gpt-5.1's pool set to 3:1 instead of 1:3 fails verify, and gpt-5.4 still passes.
 #[test]
 fn a_wrong_weight_in_one_deployments_pool_fails_only_that_deployment() {
     let plan = example("many-models.yaml");
@@ -367,7 +367,7 @@ fn a_wrong_weight_in_one_deployments_pool_fails_only_that_deployment() {
     assert_eq!(
         verdicts,
         [
-            ("gpt-4.1".to_string(), true),
+            ("gpt-5.4".to_string(), true),
             ("gpt-5.1".to_string(), false)
         ]
     );
@@ -404,7 +404,7 @@ fn changing_the_model_sets_replaces_the_pools() {
             .collect()
     };
     assert!(backends(&emu).contains("many-pool-gpt-5.1"));
-    // gpt-5.1 dropped: every account serves gpt-4.1 alone, with the backend weights.
+    // gpt-5.1 dropped: every account serves gpt-5.4 alone, with the backend weights.
     let text = std::fs::read_to_string(&plan).unwrap();
     let one_set: String = text
         .lines()
@@ -421,7 +421,7 @@ fn changing_the_model_sets_replaces_the_pools() {
         "the per-deployment pools are gone: {now:?}"
     );
     let key = http.key(&emu, &changed);
-    let (status, body) = chat(&http, &emu.url(), &key, "gpt-4.1");
+    let (status, body) = chat(&http, &emu.url(), &key, "gpt-5.4");
     assert_eq!(status, 200, "{body}");
     let (status, body) = chat(&http, &emu.url(), &key, "gpt-5.1");
     assert_eq!(
@@ -451,13 +451,13 @@ fn the_demo_charts_every_deployment_of_a_many_models_plan() {
         .lines()
         .find(|l| l.starts_with("Demo complete"))
         .expect("the demo's closing line");
-    assert!(done.contains("verified 2 deployments (gpt-4.1 "), "{done}");
+    assert!(done.contains("verified 2 deployments (gpt-5.4 "), "{done}");
     assert!(done.contains("; gpt-5.1 "), "{done}");
     for file in ["demo.svg", "demo-failover.svg"] {
         let svg = std::fs::read_to_string(dir.path().join(file)).unwrap();
         let panels: Vec<&str> = svg.split(r#"<g transform="translate(0,"#).skip(1).collect();
         assert_eq!(panels.len(), 2, "{file}: {svg}");
-        assert!(panels[0].contains(">deployment gpt-4.1</text>"), "{file}");
+        assert!(panels[0].contains(">deployment gpt-5.4</text>"), "{file}");
         assert!(panels[1].contains(">deployment gpt-5.1</text>"), "{file}");
         assert!(
             panels[0].contains("60 requests") && panels[1].contains("60 requests"),

@@ -61,7 +61,7 @@ fn arm_holds_foundry_accounts_and_ptus(emu: &Emu) {
         "https://aoai-ptu-swedencentral.openai.azure.com/"
     );
     let (_, deployment) = emu.get(
-        &ids::deployment(&account("aoai-ptu-eastus2"), "gpt-4.1"),
+        &ids::deployment(&account("aoai-ptu-eastus2"), "gpt-5.1"),
         api_version::COGNITIVE_SERVICES,
     );
     assert_eq!(
