@@ -383,3 +383,28 @@ fn a_plan_the_catalog_accepts_reads_no_model_capacities() {
             .is_some_and(|p| p.ends_with("/modelCapacities"))
     }),);
 }
+
+/// Every example plans, on the emulator's catalog as of its snapshot's day (its default
+/// `catalog.today`), without a catalog warning: no version the catalog marks `Deprecating`
+/// (closed to new customers) or retiring within the plan's horizon, nothing refused. A
+/// refreshed snapshot that retires an example's model fails here, naming the example.
+#[test]
+fn every_example_uses_versions_a_new_customer_can_deploy_on_the_snapshots_day() {
+    for example in crate::util::examples() {
+        let emu = Emu::start(seeded_for(&load_example(&example)));
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(emu.cli(dir.path()).arg("plan").arg(&example));
+        assert_eq!(out.code, 3, "{}: {}", example.display(), out.stderr);
+        // "... is Deprecating in ARM's model catalog", "... retired on ... (ARM's model catalog",
+        // "... retires on ... (in N days)".
+        for catalog_says in ["model catalog", "retires on"] {
+            assert!(
+                !out.stderr.contains(catalog_says),
+                "{}: {catalog_says:?} in:\n{}",
+                example.display(),
+                out.stderr
+            );
+        }
+        assert!(!catalog_reads(&emu).is_empty(), "{}", example.display());
+    }
+}
