@@ -330,11 +330,14 @@ fn a_new_model_replaces_only_its_deployment_and_a_new_version_is_in_place() {
     let plan = plan_in(dir.path(), "lab.yaml", |t| t);
     // The catalog's day before 2026-03-31, when gpt-4o 2024-05-13 and gpt-4o-mini were still
     // offered on Standard: since then gpt-4o has one live version on Standard, and an
-    // upgrade in place needs two.
+    // upgrade in place needs two. Both are in the Deprecated stage today, open only to
+    // subscriptions that deployed them before: this one has.
     let mut config = seeded_for(&load_example(&plan));
-    config.catalog = aoai_lb::emulator::CatalogSettings {
-        today: Some("2026-03-01".to_string()),
-    };
+    config.catalog.today = Some("2026-03-01".to_string());
+    config.catalog.deployed_before = vec![
+        "gpt-4o-mini 2024-07-18".to_string(),
+        "gpt-4o 2024-05-13".to_string(),
+    ];
     let emu = Emu::start(config);
     assert_eq!(apply(&emu, dir.path(), &plan).code, 0);
 

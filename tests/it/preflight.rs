@@ -6,7 +6,6 @@ use std::path::Path;
 
 use crate::emu::{Emu, seeded_for};
 use crate::util::{load_example, repo, run};
-use aoai_lb::emulator::CatalogSettings;
 
 const EXAMPLE: &str = "examples/two-regions.yaml";
 
@@ -37,9 +36,7 @@ fn variant(dir: &Path, from: &str, to: &str) -> std::path::PathBuf {
 /// An emulator for the example whose catalog day is `today`.
 fn emulator(today: &str) -> Emu {
     let mut config = seeded_for(&load_example(&repo().join(EXAMPLE)));
-    config.catalog = CatalogSettings {
-        today: Some(today.to_string()),
-    };
+    config.catalog.today = Some(today.to_string());
     Emu::start(config)
 }
 
@@ -135,9 +132,7 @@ fn usage_reads(emu: &Emu) -> usize {
 /// An emulator for the example (catalog day 2026-03-01) with `quota` per sku.
 fn with_quota(quota: u64) -> Emu {
     let mut config = seeded_for(&load_example(&repo().join(EXAMPLE)));
-    config.catalog = CatalogSettings {
-        today: Some("2026-03-01".to_string()),
-    };
+    config.catalog.today = Some("2026-03-01".to_string());
     config.quota.insert("Standard".to_string(), quota);
     Emu::start(config)
 }
@@ -271,11 +266,16 @@ fn version_upgrade_option_is_sent_diffed_and_shown() {
     let emu = emulator("2026-03-01");
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
-    let plan = variant(
-        dir.path(),
-        "        capacity: 10\n",
-        "        capacity: 10\n        versionUpgradeOption: NoAutoUpgrade\n",
-    );
+    // On the example's own gpt-4o 2024-11-20 (the seed's 2024-08-06 is open to existing
+    // customers only).
+    let text = std::fs::read_to_string(repo().join(EXAMPLE))
+        .unwrap()
+        .replace(
+            "        capacity: 10\n",
+            "        capacity: 10\n        versionUpgradeOption: NoAutoUpgrade\n",
+        );
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(&plan, text).unwrap();
     let planned = run(emu
         .cli(dir.path())
         .env("AOAI_LB_STATE", &state)

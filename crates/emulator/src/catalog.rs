@@ -155,6 +155,43 @@ pub fn check(
     Ok(())
 }
 
+/// A deployment of a version the region's Models_List marks `lifecycleStatus: Deprecating`
+/// (the docs' "Deprecated" stage: "Existing customers can continue to create and manage
+/// deployments. No longer available to new customers", an existing customer being a
+/// subscription that has deployed that model version; MicrosoftDocs/azure-ai-docs
+/// concepts-model-retirements-content.md, 2026-10-05) by a subscription that never has:
+/// `400 ServiceModelDeprecating`, "The model 'Format:OpenAI,Name:gpt-4o-mini,
+/// Version:2024-07-18' is in deprecating state and cannot be used for new deployments."
+/// (microsoft/iq-series#84; microsoft/microsoft-foundry-for-vscode#557 for an xAI model).
+pub fn check_new_customer(
+    location: &str,
+    format: &str,
+    name: &str,
+    version: &str,
+    deployed_before: bool,
+) -> Result<(), ArmError> {
+    let deprecating = models(location)
+        .into_iter()
+        .flatten()
+        .map(|item| &item["model"])
+        .any(|m| {
+            m["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                && m["version"].as_str() == Some(version)
+                && m["lifecycleStatus"] == "Deprecating"
+        });
+    if !deprecating || deployed_before {
+        return Ok(());
+    }
+    Err(ArmError::bad_request(
+        "ServiceModelDeprecating",
+        format!(
+            "The model 'Format:{format},Name:{name},Version:{version}' is in deprecating state and cannot be used for new deployments."
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -224,6 +224,7 @@ async fn a_retired_version_is_refused_once_today_passes_its_date() {
     let config = Config {
         catalog: CatalogSettings {
             today: Some("2026-04-01".into()),
+            ..CatalogSettings::default()
         },
         ..Config::default()
     };
@@ -239,13 +240,22 @@ async fn a_retired_version_is_refused_once_today_passes_its_date() {
         "The model 'Format:OpenAI,Name:gpt-4o,Version:2024-08-06' has been deprecated since 03/31/2026 00:00:00."
     );
     assert_eq!(arm.get(&d, COG).await.status, 404);
-    // The same version on GlobalStandard retires later; the current version deploys.
-    arm.create(
-        &d,
-        COG,
-        &deployment("GlobalStandard", 10, "gpt-4o", "2024-08-06"),
-    )
-    .await;
+    // The same version on GlobalStandard retires later (2027-04-14) but is in the
+    // Deprecated stage: refused to this subscription, which never deployed it.
+    let message = arm
+        .put(
+            &d,
+            COG,
+            &deployment("GlobalStandard", 10, "gpt-4o", "2024-08-06"),
+        )
+        .await
+        .expect_error(400, "ServiceModelDeprecating");
+    assert_eq!(
+        message,
+        "The model 'Format:OpenAI,Name:gpt-4o,Version:2024-08-06' is in deprecating state and cannot be used for new deployments."
+    );
+    assert_eq!(arm.get(&d, COG).await.status, 404);
+    // The current version deploys.
     let next = format!("{}/deployments/next", account_path("rg-cat", "aoai-east"));
     arm.create(
         &next,
@@ -253,6 +263,46 @@ async fn a_retired_version_is_refused_once_today_passes_its_date() {
         &deployment("Standard", 10, "gpt-4o", "2024-11-20"),
     )
     .await;
+    arm.stop().await;
+}
+
+/// A version in the Deprecated stage (Models_List `Deprecating`) deploys for a subscription
+/// that has deployed it before (`catalog.deployedBefore`), and updates of its existing
+/// deployments go on; for another subscription a second account of the same version is a
+/// new deployment and is refused.
+#[tokio::test]
+async fn an_existing_customer_still_deploys_a_deprecating_version() {
+    let config = Config {
+        catalog: CatalogSettings {
+            deployed_before: vec!["gpt-4.1 2025-04-14".into()],
+            ..CatalogSettings::default()
+        },
+        ..Config::default()
+    };
+    let arm = Arm::start(config).await;
+    account(&arm, "rg-cat", "aoai-old", "eastus").await;
+    let d = format!("{}/deployments/chat", account_path("rg-cat", "aoai-old"));
+    arm.create(
+        &d,
+        COG,
+        &deployment("GlobalStandard", 10, "gpt-4.1", "2025-04-14"),
+    )
+    .await;
+    arm.create(
+        &d,
+        COG,
+        &deployment("GlobalStandard", 20, "gpt-4.1", "2025-04-14"),
+    )
+    .await;
+    assert_eq!(arm.get(&d, COG).await.body["sku"]["capacity"], 20);
+    let mini = format!("{}/deployments/mini", account_path("rg-cat", "aoai-old"));
+    arm.put(
+        &mini,
+        COG,
+        &deployment("GlobalStandard", 10, "gpt-4o-mini", "2024-07-18"),
+    )
+    .await
+    .expect_error(400, "ServiceModelDeprecating");
     arm.stop().await;
 }
 

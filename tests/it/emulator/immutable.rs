@@ -92,7 +92,10 @@ async fn a_subdomain_can_be_added_once_to_an_account_without_one() {
 
 #[tokio::test]
 async fn a_deployment_keeps_its_model_but_not_its_version() {
-    let arm = Arm::start(Config::default()).await;
+    // 2024-08-06 is in the Deprecated stage: this subscription deployed it before.
+    let mut config = Config::default();
+    config.catalog.deployed_before = vec!["gpt-4o 2024-08-06".into()];
+    let arm = Arm::start(config).await;
     account(&arm, "rg1", "acc1", "westus").await;
     let path = format!("{}/deployments/chat", account_path("rg1", "acc1"));
     // GlobalStandard: the one sku on which gpt-4o offers two live versions (2024-08-06 and

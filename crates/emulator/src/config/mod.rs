@@ -41,6 +41,20 @@ pub struct CatalogSettings {
     /// own date (`snapshot.date` of data/model-catalog.json), never the wall clock, so
     /// what the emulator accepts changes only with the snapshot.
     pub today: Option<String>,
+    /// Model versions (`"gpt-4o 2024-08-06"`) the emulator's subscriptions have deployed
+    /// before, outside this run: Azure's "existing customers", who may still deploy a
+    /// version in the Deprecated stage (Models_List `Deprecating`); new customers may not.
+    pub deployed_before: Vec<String>,
+}
+
+impl CatalogSettings {
+    /// Whether `deployedBefore` names `name` `version` (names compared case-insensitively).
+    pub fn deployed_before(&self, name: &str, version: &str) -> bool {
+        self.deployed_before.iter().any(|d| {
+            d.split_once(' ')
+                .is_some_and(|(n, v)| n.eq_ignore_ascii_case(name) && v.trim() == version)
+        })
+    }
 }
 
 /// Everything the emulator can be told. `Default` is the `instant` profile with no faults.

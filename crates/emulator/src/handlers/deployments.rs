@@ -132,6 +132,66 @@ pub(super) fn capacity_used(
         .sum()
 }
 
+/// A deployment PUT's model, sku and place, for the catalog and quota checks.
+struct Wanted<'a> {
+    sub: &'a str,
+    location: &'a str,
+    format: &'a str,
+    name: &'a str,
+    version: &'a str,
+    sku: &'a str,
+    capacity: u64,
+}
+
+/// The region's catalog (catalog.rs): the combination must be offered and not retired, and
+/// a version in the Deprecated stage (`Deprecating`) is only for a subscription that has
+/// deployed it before: one of its deployments is of that version (the one being updated
+/// included), or `catalog.deployedBefore` names it.
+fn in_catalog(cx: &Cx, id: &str, w: &Wanted<'_>) -> Result<(), ArmError> {
+    let today = cx.config.catalog_today();
+    catalog::check(w.location, w.format, w.name, w.version, w.sku, &today)?;
+    let same = |r: &Record| {
+        str_at(&r.body, "/properties/model/name").is_some_and(|n| n.eq_ignore_ascii_case(w.name))
+            && str_at(&r.body, "/properties/model/version") == Some(w.version)
+    };
+    let deployed_before = cx.config.catalog.deployed_before(w.name, w.version)
+        || cx.store.get(id).is_some_and(same)
+        || cx.store.resources.values().any(|r| {
+            r.kind == Kind::Deployment
+                && r.id
+                    .split('/')
+                    .nth(2)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(w.sub))
+                && same(r)
+        });
+    catalog::check_new_customer(w.location, w.format, w.name, w.version, deployed_before)
+}
+
+/// Quota: capacity summed per subscription, region and usage name (sku and model).
+fn within_quota(cx: &Cx, id: &str, w: &Wanted<'_>) -> Result<(), ArmError> {
+    let region = region_key(w.location);
+    let limit = cx.config.quota(w.sku);
+    let usage = catalog::usage_name(w.sku, w.name);
+    let used = capacity_used(cx.store, &id.to_ascii_lowercase(), w.sub, &usage, &region);
+    if used + w.capacity <= limit {
+        return Ok(());
+    }
+    // As ARM words it (400, code InsufficientQuota), e.g. "This operation require 100 new
+    // capacity in quota Tokens Per Minute (thousands) - gpt-4o, which is bigger than the
+    // current available capacity 50. The current quota usage is 100 and the quota limit
+    // is 150 for quota Tokens Per Minute (thousands) - gpt-4o." (quoted in Azure-Samples
+    // troubleshooting docs; newer messages add " - {sku}" to the quota's name).
+    let label = catalog::usage_label(w.sku, w.name);
+    let capacity = w.capacity;
+    Err(ArmError::bad_request(
+        "InsufficientQuota",
+        format!(
+            "This operation require {capacity} new capacity in quota {label}, which is bigger than the current available capacity {}. The current quota usage is {used} and the quota limit is {limit} for quota {label}.",
+            limit.saturating_sub(used)
+        ),
+    ))
+}
+
 pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError> {
     if let Some(existing) = cx.store.get(&addr.id()) {
         immutable::deployment_model(&existing.body, body)?;
@@ -159,37 +219,17 @@ pub fn put(cx: &mut Cx, addr: &Address, body: &Value) -> Result<Reply, ArmError>
     let sku_name = sku["name"].as_str().unwrap_or("Standard").to_string();
     let capacity = sku["capacity"].as_u64().unwrap_or(1);
 
-    // The region's catalog: the combination must be offered and not retired (catalog.rs).
-    catalog::check(
+    let wanted = Wanted {
+        sub: &sub,
         location,
-        model["format"].as_str().unwrap_or("OpenAI"),
-        model_name,
-        model["version"].as_str().unwrap_or_default(),
-        &sku_name,
-        &cx.config.catalog_today(),
-    )?;
-
-    // Quota: capacity summed per subscription, region and usage name (sku and model).
-    let region = region_key(location);
-    let limit = cx.config.quota(&sku_name);
-    let id_key = id.to_ascii_lowercase();
-    let usage = catalog::usage_name(&sku_name, model_name);
-    let used = capacity_used(cx.store, &id_key, &sub, &usage, &region);
-    if used + capacity > limit {
-        // As ARM words it (400, code InsufficientQuota), e.g. "This operation require 100 new
-        // capacity in quota Tokens Per Minute (thousands) - gpt-4o, which is bigger than the
-        // current available capacity 50. The current quota usage is 100 and the quota limit
-        // is 150 for quota Tokens Per Minute (thousands) - gpt-4o." (quoted in Azure-Samples
-        // troubleshooting docs; newer messages add " - {sku}" to the quota's name).
-        let label = catalog::usage_label(&sku_name, model_name);
-        return Err(ArmError::bad_request(
-            "InsufficientQuota",
-            format!(
-                "This operation require {capacity} new capacity in quota {label}, which is bigger than the current available capacity {}. The current quota usage is {used} and the quota limit is {limit} for quota {label}.",
-                limit.saturating_sub(used)
-            ),
-        ));
-    }
+        format: model["format"].as_str().unwrap_or("OpenAI"),
+        name: model_name,
+        version: model["version"].as_str().unwrap_or_default(),
+        sku: &sku_name,
+        capacity,
+    };
+    in_catalog(cx, &id, &wanted)?;
+    within_quota(cx, &id, &wanted)?;
 
     let existing = cx.store.get(&id).cloned();
     let mut props = object(body, "properties");
