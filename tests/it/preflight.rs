@@ -408,3 +408,61 @@ fn every_example_uses_versions_a_new_customer_can_deploy_on_the_snapshots_day() 
         assert!(!catalog_reads(&emu).is_empty(), "{}", example.display());
     }
 }
+
+/// A version in the Deprecated stage that is not retired on its sku (gpt-4o 2024-08-06 on
+/// GlobalStandard): `plan` warns and exits 3; `apply` by a subscription that never deployed it
+/// fails at the deployment as Azure does (ServiceModelDeprecating) with what to do, and
+/// writes no deployment; one that has (catalog.deployedBefore) applies.
+#[test]
+fn a_deprecating_version_warns_at_plan_and_fails_apply_for_a_new_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = seed_text().replace("sku: Standard", "sku: GlobalStandard");
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(&plan, text).unwrap();
+    let emu = Emu::start(seeded_for(&load_example(&plan)));
+    let planned = run(emu.cli(dir.path()).arg("plan").arg(&plan));
+    assert_eq!(planned.code, 3, "{}", planned.stderr);
+    assert!(
+        planned
+            .stderr
+            .contains("gpt-4o 2024-08-06 on GlobalStandard is Deprecating in ARM's model catalog"),
+        "{}",
+        planned.stderr
+    );
+    let out = run(emu
+        .cli(dir.path())
+        .env("AOAI_LB_DELAY_SCALE", crate::engine::DELAY_SCALE)
+        .args(["apply", "--yes"])
+        .arg(&plan));
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    for part in [
+        "ServiceModelDeprecating",
+        "is in deprecating state and cannot be used for new deployments",
+        "only subscriptions that have deployed it before may create deployments of it",
+    ] {
+        assert!(
+            out.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            out.stderr
+        );
+    }
+    let deployments = |emu: &Emu| {
+        emu.state()
+            .into_iter()
+            .filter(|r| r["type"] == "Microsoft.CognitiveServices/accounts/deployments")
+            .count()
+    };
+    assert_eq!(deployments(&emu), 0);
+
+    let mut config = seeded_for(&load_example(&plan));
+    config.catalog.deployed_before = vec!["gpt-4o 2024-08-06".to_string()];
+    let emu = Emu::start(config);
+    let other = tempfile::tempdir().unwrap();
+    let out = run(emu
+        .cli(other.path())
+        .env("AOAI_LB_DELAY_SCALE", crate::engine::DELAY_SCALE)
+        .args(["apply", "--yes"])
+        .arg(&plan));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(deployments(&emu), 2);
+}

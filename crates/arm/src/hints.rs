@@ -60,6 +60,14 @@ pub const HINTS: &[(&str, &str)] = &[
         "the model version is not offered in this region or SKU: change `version`, `sku` or the account's `location`",
     ),
     (
+        "ServiceModelDeprecated",
+        "this version is retired on this SKU: pick a version the region's model catalog offers (`plan` lists them), for example a generally available one",
+    ),
+    (
+        "ServiceModelDeprecating",
+        "this version is in Microsoft's Deprecated stage: only subscriptions that have deployed it before may create deployments of it; pick a generally available version (`plan` warns and lists them)",
+    ),
+    (
         "InvalidResourceProperties",
         "ARM refused a property value: check the model name, version and SKU against the region's model list",
     ),
