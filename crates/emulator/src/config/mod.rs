@@ -454,6 +454,9 @@ quota:
   Standard: 300
   GlobalStandard: 450
   default: 300
+catalog:
+  today: 2026-03-01
+  deployedBefore: ["gpt-4o 2024-08-06"]
 faults:
   seed: 42
   throttle: 0.2
@@ -496,6 +499,9 @@ dataPlane:
         let west = c.data_plane.settings_for("AOAI-nov26-instance1", "westus");
         assert_eq!((west.requests, west.jitter_ms), (Some(0), Some(100.0)));
         assert_eq!(c.data_plane_ms(60.0), 30_000);
+        assert_eq!(c.catalog_today(), "2026-03-01");
+        assert!(c.catalog.deployed_before("GPT-4o", "2024-08-06"));
+        assert!(!c.catalog.deployed_before("gpt-4o", "2024-05-13"));
     }
 
     #[test]
