@@ -59,6 +59,18 @@ fn applied_then_output(name: &str) -> (Emu, tempfile::TempDir, std::path::PathBu
     (emu, dir, example, out)
 }
 
+/// `output --show-secrets --output json`, parsed.
+fn output_with_secrets(emu: &Emu, dir: &std::path::Path, example: &std::path::Path) -> Value {
+    let secret =
+        run(emu
+            .cli(dir)
+            .arg("output")
+            .arg(example)
+            .args(["--show-secrets", "--output", "json"]));
+    assert_eq!(secret.code, 0, "{}", secret.stderr);
+    serde_json::from_str(&secret.stdout).unwrap()
+}
+
 #[test]
 fn output_gives_the_urls_and_snippets_and_the_key_only_when_asked() {
     let (emu, dir, example, out) = applied_then_output("two-regions");
@@ -90,13 +102,7 @@ fn output_gives_the_urls_and_snippets_and_the_key_only_when_asked() {
         "the key without asking: {v}"
     );
 
-    let secret = run(emu.cli(dir.path()).arg("output").arg(&example).args([
-        "--show-secrets",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(secret.code, 0, "{}", secret.stderr);
-    let s: Value = serde_json::from_str(&secret.stdout).unwrap();
+    let s = output_with_secrets(&emu, dir.path(), &example);
     let key = s["subscriptionKey"].as_str().unwrap();
     assert!(key.len() >= 16);
     assert!(!json.stdout.contains(key) && !out.stdout.contains(key));
@@ -133,13 +139,7 @@ fn output_names_each_clients_limits_and_key_and_the_app_insights_component() {
         ],
     );
 
-    let secret = run(emu.cli(dir.path()).arg("output").arg(&example).args([
-        "--show-secrets",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(secret.code, 0, "{}", secret.stderr);
-    let s: Value = serde_json::from_str(&secret.stdout).unwrap();
+    let s = output_with_secrets(&emu, dir.path(), &example);
     assert_eq!(s["appInsights"]["createdByAoaiLb"], true);
     assert_eq!(s["clients"][0]["tokensPerMinute"], 5000);
     let keys: Vec<&str> = (0..2)
