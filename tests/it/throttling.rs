@@ -244,3 +244,54 @@ fn an_apply_of_50_by_3_under_the_bucket_model_is_never_throttled() {
     assert!(out.stdout.contains("No changes."), "{}", out.stdout);
     assert_eq!(throttled(&emu.requests()), 0);
 }
+
+/// Throttling off (the default): nothing is throttled, but every reply carries ARM's
+/// remaining-quota headers, each saying a full bucket less the request's token.
+#[test]
+fn with_throttling_off_every_reply_still_carries_the_remaining_counts() {
+    let mut c = config(3, 1.0);
+    c.throttling = Throttling::default();
+    let emu = Emu::start(c);
+    let url = format!(
+        "{}{}?api-version={}",
+        emu.url(),
+        service(),
+        api_version::API_MANAGEMENT
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let http = reqwest::Client::new();
+    let replies: Vec<(u16, Option<String>, Option<String>)> = rt.block_on(async {
+        let mut out = Vec::new();
+        for _ in 0..300 {
+            let r = http.get(&url).bearer_auth("t").send().await.unwrap();
+            let h = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string());
+            out.push((
+                r.status().as_u16(),
+                h("x-ms-ratelimit-remaining-subscription-reads"),
+                h("x-ms-ratelimit-remaining-subscription-global-reads"),
+            ));
+        }
+        out
+    });
+    // More reads than a bucket holds (250), none throttled, every count a full bucket's.
+    for (status, own, global) in &replies {
+        assert_eq!(*status, 200);
+        assert_eq!(own.as_deref(), Some("249"));
+        assert_eq!(global.as_deref(), Some("3749"));
+    }
+    let writes = rt.block_on(async {
+        http.put(format!(
+            "{}/subscriptions/{SUB}/resourceGroups/rg-y?api-version=2021-04-01",
+            emu.url()
+        ))
+        .bearer_auth("t")
+        .json(&serde_json::json!({"location": "westus"}))
+        .send()
+        .await
+        .unwrap()
+        .headers()
+        .get("x-ms-ratelimit-remaining-subscription-writes")
+        .map(|v| v.to_str().unwrap().to_string())
+    });
+    assert_eq!(writes.as_deref(), Some("199"));
+}

@@ -138,8 +138,8 @@ impl Buckets {
         level
     }
 
-    /// Takes a token for a request (None: throttling is off, or the request names no
-    /// subscription). `now_ms` is real time; `time_scale` converts it to the emulator's.
+    /// Takes a token for a request (None: the request names no subscription; with
+    /// throttling off, every bucket is full). `now_ms` is real time; `time_scale` converts it to the emulator's.
     pub fn take(
         &mut self,
         config: &Throttling,
@@ -148,13 +148,25 @@ impl Buckets {
         method: &Method,
         path: &str,
     ) -> Option<Verdict> {
-        if !config.enabled {
-            return None;
-        }
         let sub = subscription(path)?;
         let op = OperationType::of(method);
         let b = op.bucket(config);
         let size = f64::from(b.size);
+        let (own_header, global_header) = op.headers();
+        if !config.enabled {
+            // Real ARM sends the counts on every reply; with throttling off the buckets
+            // never run down, so each reply finds them full and took one token, as a
+            // lone request does (`-writes: 199` with `-global-writes: 2999` recorded).
+            return Some(Verdict::Pass(vec![
+                (own_header, (b.size.saturating_sub(1)).to_string()),
+                (
+                    global_header,
+                    ((size * GLOBAL_FACTOR) as u64)
+                        .saturating_sub(1)
+                        .to_string(),
+                ),
+            ]));
+        }
         // Refill per real second: the emulator's seconds pass 1/time_scale times faster.
         let rate = b.refill_per_second / time_scale;
         let own = *self.level((sub.clone(), op, false), size, rate, now_ms);
@@ -164,7 +176,6 @@ impl Buckets {
             rate * GLOBAL_FACTOR,
             now_ms,
         );
-        let (own_header, global_header) = op.headers();
         if own.tokens >= 1.0 && global.tokens >= 1.0 {
             let mut remaining = Vec::new();
             for (global_bucket, header) in [(false, own_header), (true, global_header)] {
@@ -254,11 +265,15 @@ mod tests {
             b.take(&t, 1.0, 100, &Method::GET, PATH),
             Some(Verdict::Pass(_))
         ));
-        // Off, or not a subscription's request: not counted.
-        assert!(
-            b.take(&Throttling::default(), 1.0, 0, &Method::GET, PATH)
-                .is_none()
-        );
+        // Off: never throttled, the counts of a full bucket. Not a subscription's request:
+        // not counted.
+        for _ in 0..300 {
+            let Some(Verdict::Pass(h)) = b.take(&Throttling::default(), 1.0, 0, &Method::GET, PATH)
+            else {
+                panic!("throttled with throttling off")
+            };
+            assert_eq!(h[0].1, "249");
+        }
         assert!(
             b.take(&t, 1.0, 0, &Method::GET, "/providers/Microsoft.Resources/x")
                 .is_none()

@@ -21,10 +21,11 @@ pub struct Bucket {
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Throttling {
-    /// Off: no bucket is kept, no request is throttled and no remaining-quota header is
-    /// sent (the emulator as it was). On: every ARM reply of a subscription carries
+    /// Every ARM reply of a subscription carries
     /// `x-ms-ratelimit-remaining-subscription-{reads|writes|deletes}` and its `-global-`
-    /// counterpart, and an empty bucket answers `429 SubscriptionRequestsThrottled`.
+    /// counterpart, as real ARM's do. Off: no bucket runs down (each reply says a full
+    /// bucket less one) and no request is throttled. On: the buckets empty and refill,
+    /// and an empty one answers `429 SubscriptionRequestsThrottled`.
     pub enabled: bool,
     /// GET and HEAD (polls of long-running operations included).
     pub reads: Bucket,
