@@ -466,3 +466,29 @@ fn a_deprecating_version_warns_at_plan_and_fails_apply_for_a_new_customer() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(deployments(&emu), 2);
 }
+
+/// Provisioned throughput comes in sizes: the catalog's capacity settings for the sku
+/// (minimum 15 in steps of 5 on GlobalProvisionedManaged here) refuse 17 at plan, with
+/// the rule and nothing written; 20 plans.
+#[test]
+fn a_provisioned_capacity_off_the_catalogs_steps_is_refused_at_plan() {
+    let emu = emulator("2026-04-01");
+    let dir = tempfile::tempdir().unwrap();
+    let with = |capacity: u32| {
+        let text = std::fs::read_to_string(repo().join(EXAMPLE)).unwrap().replace(
+            "{ name: gpt-4o, model: gpt-4o, version: \"2024-11-20\", sku: Standard, capacity: 10 }",
+            &format!("{{ name: gpt-4o, model: gpt-4o, version: \"2024-11-20\", sku: GlobalProvisionedManaged, capacity: {capacity} }}"),
+        );
+        assert!(text.contains("GlobalProvisionedManaged"));
+        let path = dir.path().join(format!("plan-{capacity}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        run(emu.cli(dir.path()).arg("plan").arg(&path))
+    };
+    let out = with(17);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let want = "account aoai-nov26-instance2 (eastus), deployment gpt-4o: capacity 17 on GlobalProvisionedManaged is not one ARM's model catalog allows for gpt-4o 2024-11-20 there: at least 15, at most 1000, 15 plus a multiple of 5";
+    assert!(out.stderr.contains(want), "{}", out.stderr);
+    assert_eq!(writes(&emu), Vec::<String>::new());
+    let out = with(20);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+}

@@ -22,6 +22,73 @@ pub struct CatalogSku {
     /// publishes it: `OpenAI.Standard.gpt-4o` (per model), `OpenAI.ProvisionedManaged`
     /// (provisioned throughput, shared by every model).
     pub usage_name: Option<String>,
+    /// The capacities a deployment on this sku may have (`capacity`, ARM's
+    /// CapacityConfig), as far as the catalog says.
+    pub capacity: Capacity,
+}
+
+/// The capacity settings of a catalog sku: each bound only when ARM gives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Capacity {
+    pub minimum: Option<u64>,
+    pub maximum: Option<u64>,
+    /// Capacities go up in steps of this from the minimum (PTU sizes: 15, 20, 25...).
+    pub step: Option<u64>,
+    /// When given, the only capacities allowed.
+    pub allowed_values: Vec<u64>,
+}
+
+impl Capacity {
+    fn from_value(v: Option<&Value>) -> Capacity {
+        let Some(v) = v else {
+            return Capacity::default();
+        };
+        let n = |k: &str| v.get(k).and_then(Value::as_u64);
+        Capacity {
+            minimum: n("minimum"),
+            maximum: n("maximum"),
+            step: n("step").filter(|s| *s > 0),
+            allowed_values: v
+                .get("allowedValues")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Why `capacity` is not one of these settings' (None: it is): the rule it breaks,
+    /// as the settings state it.
+    pub fn refuses(&self, capacity: u64) -> Option<String> {
+        let mut rule = Vec::new();
+        if let Some(min) = self.minimum {
+            rule.push(format!("at least {min}"));
+        }
+        if let Some(max) = self.maximum {
+            rule.push(format!("at most {max}"));
+        }
+        if let Some(step) = self.step {
+            let from = self.minimum.unwrap_or(0);
+            rule.push(if from > 0 {
+                format!("{from} plus a multiple of {step}")
+            } else {
+                format!("a multiple of {step}")
+            });
+        }
+        let off_step = self.step.is_some_and(|step| {
+            !capacity
+                .saturating_sub(self.minimum.unwrap_or(0))
+                .is_multiple_of(step)
+        });
+        let bad = self.minimum.is_some_and(|m| capacity < m)
+            || self.maximum.is_some_and(|m| capacity > m)
+            || off_step
+            || (!self.allowed_values.is_empty() && !self.allowed_values.contains(&capacity));
+        if !self.allowed_values.is_empty() {
+            let listed: Vec<String> = self.allowed_values.iter().map(u64::to_string).collect();
+            rule.push(format!("one of {}", listed.join(", ")));
+        }
+        bad.then(|| rule.join(", "))
+    }
 }
 
 /// One model version of a region's catalog.
@@ -52,6 +119,7 @@ impl CatalogModel {
                             name: s(k, "name")?,
                             deprecation_date: s(k, "deprecationDate"),
                             usage_name: s(k, "usageName"),
+                            capacity: Capacity::from_value(k.get("capacity")),
                         })
                     })
                     .collect()
@@ -293,5 +361,30 @@ mod tests {
         let d = http_date_day("Wed, 01 Apr 2026 00:00:00 GMT");
         assert_eq!(d.as_deref(), Some("2026-04-01"));
         assert_eq!(http_date_day("yesterday"), None);
+    }
+
+    #[test]
+    fn capacity_settings_refuse_what_they_do_not_allow() {
+        let ptu = Capacity::from_value(Some(
+            &json!({"minimum": 15, "maximum": 100, "step": 5, "default": 15}),
+        ));
+        for ok in [15, 20, 100] {
+            assert_eq!(ptu.refuses(ok), None, "{ok}");
+        }
+        for bad in [10, 17, 105] {
+            assert_eq!(
+                ptu.refuses(bad).as_deref(),
+                Some("at least 15, at most 100, 15 plus a multiple of 5"),
+                "{bad}"
+            );
+        }
+        let listed = Capacity::from_value(Some(&json!({"allowedValues": [1, 2, 4]})));
+        assert_eq!(listed.refuses(2), None);
+        assert_eq!(listed.refuses(3).as_deref(), Some("one of 1, 2, 4"));
+        // No settings: nothing is refused.
+        assert_eq!(Capacity::from_value(None).refuses(7), None);
+        let standard = Capacity::from_value(Some(&json!({"default": 10, "maximum": 1000})));
+        assert_eq!(standard.refuses(1), None);
+        assert!(standard.refuses(1001).is_some());
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aoai_lb_arm::catalog::{self, CatalogModel};
+use aoai_lb_arm::catalog::{self, CatalogModel, CatalogSku};
 use aoai_lb_arm::{ArmClient, ArmError};
 use aoai_lb_core::ids::api_version;
 use aoai_lb_core::model::{Deployment, Model};
@@ -208,14 +208,63 @@ fn offers<'a>(
     version: Option<&str>,
     sku: &str,
 ) -> Vec<Option<&'a str>> {
+    skus(catalog, name, version, sku)
+        .into_iter()
+        .map(|s| s.deprecation_date.as_deref())
+        .collect()
+}
+
+/// Each catalog entry's `sku` for `name` (`version`, any when None).
+fn skus<'a>(
+    catalog: &'a [CatalogModel],
+    name: &str,
+    version: Option<&str>,
+    sku: &str,
+) -> Vec<&'a CatalogSku> {
     catalog
         .iter()
         .filter(|m| m.name.eq_ignore_ascii_case(name))
         .filter(|m| version.is_none_or(|v| m.version == v))
         .flat_map(|m| &m.skus)
         .filter(|s| s.name.eq_ignore_ascii_case(sku))
-        .map(|s| s.deprecation_date.as_deref())
         .collect()
+}
+
+/// Refusals for the plan's deployments whose capacity the catalog's settings for their
+/// model version and sku do not allow (`capacity`: minimum, maximum, step, allowed
+/// values; provisioned throughput comes in model-specific sizes and increments). A sku
+/// the catalog gives no settings for is not checked; nor is one it does not offer (the
+/// catalog check names that).
+pub fn capacities(
+    wanted: &[Wanted<'_>],
+    catalogs: &BTreeMap<String, Vec<CatalogModel>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in wanted {
+        let d = w.deployment;
+        let Some(here) = catalogs.get(w.location) else {
+            continue;
+        };
+        let Some(sku) = skus(here, &d.model, d.version.as_deref(), &d.sku)
+            .first()
+            .copied()
+        else {
+            continue;
+        };
+        if let Some(rule) = sku.capacity.refuses(u64::from(d.capacity)) {
+            out.push(format!(
+                "account {} ({}), deployment {}: capacity {} on {} is not one ARM's model catalog allows for {} {} there: {rule}",
+                w.account,
+                w.location,
+                d.name,
+                d.capacity,
+                d.sku,
+                d.model,
+                d.version.as_deref().unwrap_or("(default version)"),
+            ));
+        }
+    }
+    out
 }
 
 /// What a region offers of a model today, as `version on sku, sku; ...` ("nothing").
@@ -325,6 +374,7 @@ pub async fn run(
     let wanted = wanted(model);
     let mut f = check(&wanted, &catalogs, &today, model.retire_warning_days);
     f.warnings.extend(lifecycle(&wanted, &catalogs, existing));
+    f.refusals.extend(capacities(&wanted, &catalogs));
     f.refusals
         .extend(quota::check(&wanted, &catalogs, &usages, existing));
     elsewhere(client, sub, &mut f).await?;

@@ -16,6 +16,7 @@ fn model(name: &str, version: &str, skus: &[(&str, Option<&str>)]) -> CatalogMod
                 name: s.to_string(),
                 deprecation_date: d.map(str::to_string),
                 usage_name: None,
+                capacity: Default::default(),
             })
             .collect(),
         lifecycle_status: None,

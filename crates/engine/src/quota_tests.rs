@@ -12,6 +12,7 @@ fn sku(name: &str, usage: &str) -> CatalogSku {
         name: name.into(),
         deprecation_date: None,
         usage_name: Some(usage.into()),
+        capacity: Default::default(),
     }
 }
 
