@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::emu::{Emu, seeded_for};
 use crate::util::{assert_has, load_example, repo, run};
@@ -46,12 +46,6 @@ fn setup(dir: &Path) -> (Emu, String) {
     (emu, key.to_string())
 }
 
-fn in_emulator(emu: &Emu, id: &str) -> Option<Value> {
-    emu.state()
-        .into_iter()
-        .find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
-}
-
 #[test]
 fn a_logger_and_diagnostic_are_applied_without_the_key_and_destroyed() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,14 +66,14 @@ fn a_logger_and_diagnostic_are_applied_without_the_key_and_destroyed() {
 
     let applied = run(emu.cli(dir.path()).args(["apply", "saved.plan"]));
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
-    let logger = in_emulator(&emu, &logger_id).expect("the logger exists");
+    let logger = emu.resource(&logger_id).expect("the logger exists");
     assert_eq!(logger["properties"]["loggerType"], "applicationInsights");
     assert_eq!(logger["properties"]["resourceId"], COMPONENT);
     let shown = logger["properties"]["credentials"]["connectionString"]
         .as_str()
         .unwrap();
     assert!(shown.starts_with("{{Logger-Credentials--"), "{logger}");
-    let diagnostic = in_emulator(&emu, &diagnostic_id).expect("the diagnostic exists");
+    let diagnostic = emu.resource(&diagnostic_id).expect("the diagnostic exists");
     assert_eq!(diagnostic["properties"]["metrics"], true);
     assert!(
         diagnostic["properties"]["loggerId"]
@@ -133,10 +127,10 @@ fn a_logger_and_diagnostic_are_applied_without_the_key_and_destroyed() {
         "{}{}",
         destroyed.stdout, destroyed.stderr
     );
-    assert!(in_emulator(&emu, &diagnostic_id).is_none());
-    assert!(in_emulator(&emu, &logger_id).is_none());
+    assert!(emu.resource(&diagnostic_id).is_none());
+    assert!(emu.resource(&logger_id).is_none());
     assert!(
-        in_emulator(&emu, COMPONENT).is_some(),
+        emu.resource(COMPONENT).is_some(),
         "the component is not aoai-lb's"
     );
     for text in [&destroyed.stdout, &destroyed.stderr] {

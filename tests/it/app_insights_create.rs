@@ -33,12 +33,6 @@ fn start(dir: &Path) -> Emu {
     Emu::start(seeded_for(&load_example(&dir.join("plan.yaml"))))
 }
 
-fn live(emu: &Emu, id: &str) -> Option<Value> {
-    emu.state()
-        .into_iter()
-        .find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
-}
-
 /// Positions in the request log of `method` on `id`, in order.
 fn seqs(emu: &Emu, method: &str, id: &str) -> Vec<usize> {
     emu.requests()
@@ -75,7 +69,7 @@ fn a_created_component_is_tagged_read_for_its_key_and_destroyed_after_its_logger
     );
 
     let applied = apply(&emu, dir.path());
-    let component = live(&emu, COMPONENT).expect("the component exists");
+    let component = emu.resource(COMPONENT).expect("the component exists");
     assert_eq!(component["tags"]["managed-by"], "aoai-lb");
     assert_eq!(
         component["tags"]["aoai-lb-deployment"],
@@ -88,19 +82,19 @@ fn a_created_component_is_tagged_read_for_its_key_and_destroyed_after_its_logger
         .as_str()
         .expect("a workspace-based component")
         .to_string();
-    assert!(live(&emu, &workspace).is_some(), "{workspace}");
+    assert!(emu.resource(&workspace).is_some(), "{workspace}");
     let key = component["properties"]["InstrumentationKey"]
         .as_str()
         .unwrap()
         .to_string();
-    let logger = live(&emu, LOGGER).expect("the logger exists");
+    let logger = emu.resource(LOGGER).expect("the logger exists");
     assert!(
         logger["properties"]["resourceId"]
             .as_str()
             .unwrap()
             .eq_ignore_ascii_case(COMPONENT)
     );
-    assert!(live(&emu, DIAGNOSTIC).is_some());
+    assert!(emu.resource(DIAGNOSTIC).is_some());
     // Created, then read for its connection string, then the logger.
     let (put, get, logger_put) = (
         seqs(&emu, "PUT", COMPONENT),
@@ -129,7 +123,7 @@ fn a_created_component_is_tagged_read_for_its_key_and_destroyed_after_its_logger
         destroyed.stdout, destroyed.stderr
     );
     for id in [COMPONENT, LOGGER, DIAGNOSTIC, &workspace] {
-        assert!(live(&emu, id).is_none(), "{id} is left");
+        assert!(emu.resource(id).is_none(), "{id} is left");
     }
     let (diag, logger, component) = (
         seqs(&emu, "DELETE", DIAGNOSTIC)[0],
@@ -147,7 +141,7 @@ fn moving_the_component_replaces_it_and_the_logger_takes_the_new_key() {
     let dir = tempfile::tempdir().unwrap();
     let emu = start(dir.path());
     apply(&emu, dir.path());
-    let before = live(&emu, COMPONENT).unwrap()["properties"]["InstrumentationKey"].clone();
+    let before = emu.resource(COMPONENT).unwrap()["properties"]["InstrumentationKey"].clone();
 
     write_plan(dir.path(), &format!("{CREATE}    location: eastus\n"));
     let planned = run(emu.cli(dir.path()).args(["plan", "plan.yaml"]));
@@ -168,7 +162,7 @@ fn moving_the_component_replaces_it_and_the_logger_takes_the_new_key() {
     );
 
     apply(&emu, dir.path());
-    let after = live(&emu, COMPONENT).unwrap();
+    let after = emu.resource(COMPONENT).unwrap();
     assert_eq!(after["location"], "eastus");
     assert_ne!(after["properties"]["InstrumentationKey"], before);
     // The logger was written again after the new component was made and read.
@@ -196,7 +190,7 @@ fn dropping_app_insights_deletes_the_component_even_with_the_state_lost() {
         &["component.appi-aoai-lb-metrics", "found by its mark"],
     );
     apply(&emu, dir.path());
-    assert!(live(&emu, COMPONENT).is_none());
+    assert!(emu.resource(COMPONENT).is_none());
 }
 
 #[test]
@@ -222,16 +216,16 @@ fn a_component_of_that_name_aoai_lb_did_not_create_is_not_taken_over_unless_impo
     let applied = run(emu.cli(dir.path()).args(["apply", "plan.yaml", "--yes"]));
     assert_eq!(applied.code, 1, "{}{}", applied.stdout, applied.stderr);
     assert_eq!(
-        live(&emu, COMPONENT).unwrap()["tags"],
+        emu.resource(COMPONENT).unwrap()["tags"],
         json!({"team": "ops"})
     );
 
     // Adopted on purpose: import writes only the marks (Components_UpdateTags), keeping
     // the owner's tags and the instrumentation key; then it is the plan's like the rest.
-    let key = live(&emu, COMPONENT).unwrap()["properties"]["InstrumentationKey"].clone();
+    let key = emu.resource(COMPONENT).unwrap()["properties"]["InstrumentationKey"].clone();
     let imported = run(emu.cli(dir.path()).args(["import", "plan.yaml", "--yes"]));
     assert_eq!(imported.code, 0, "{}{}", imported.stdout, imported.stderr);
-    let adopted = live(&emu, COMPONENT).unwrap();
+    let adopted = emu.resource(COMPONENT).unwrap();
     assert_eq!(adopted["tags"]["team"], "ops");
     assert_eq!(adopted["tags"]["managed-by"], "aoai-lb");
     assert_eq!(adopted["properties"]["InstrumentationKey"], key);
@@ -243,7 +237,7 @@ fn a_component_of_that_name_aoai_lb_did_not_create_is_not_taken_over_unless_impo
         "{}{}",
         destroyed.stdout, destroyed.stderr
     );
-    assert!(live(&emu, COMPONENT).is_none());
+    assert!(emu.resource(COMPONENT).is_none());
 }
 
 #[test]
@@ -260,7 +254,7 @@ fn a_component_in_the_plans_workspace_gets_no_managed_one() {
     write_plan(dir.path(), &format!("{CREATE}    workspace: {workspace}\n"));
 
     apply(&emu, dir.path());
-    let component = live(&emu, COMPONENT).unwrap();
+    let component = emu.resource(COMPONENT).unwrap();
     let used = component["properties"]["WorkspaceResourceId"]
         .as_str()
         .unwrap();

@@ -74,6 +74,17 @@ impl Emu {
         })
     }
 
+    /// The resource the emulator holds whose id ends with `id` (a whole id, or its tail
+    /// such as `/accounts/NAME`), ignoring case as ARM does.
+    pub fn resource(&self, id: &str) -> Option<Value> {
+        let want = id.to_ascii_lowercase();
+        self.state().into_iter().find(|r| {
+            r["id"]
+                .as_str()
+                .is_some_and(|i| i.to_ascii_lowercase().ends_with(&want))
+        })
+    }
+
     /// Every resource the emulator holds (`/_emulator/state`).
     pub fn state(&self) -> Vec<Value> {
         match self.call(reqwest::Method::GET, "/_emulator/state", None).1 {

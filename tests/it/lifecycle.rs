@@ -125,13 +125,7 @@ fn a_new_kind_is_a_replacement_and_the_foundry_account_serves_the_pool() {
     let out = apply(&emu, dir.path(), &foundry);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let account = emu
-        .state()
-        .into_iter()
-        .find(|r| {
-            r["id"]
-                .as_str()
-                .is_some_and(|id| id.ends_with("/accounts/aoai-nov26-instance2"))
-        })
+        .resource("/accounts/aoai-nov26-instance2")
         .expect("the account is there again");
     assert_eq!(account["kind"], "AIServices");
     assert_eq!(
@@ -235,13 +229,7 @@ fn a_new_region_is_a_replacement_that_purges_the_account_and_converges() {
     let out = apply(&emu, dir.path(), &moved);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let account = emu
-        .state()
-        .into_iter()
-        .find(|r| {
-            r["id"]
-                .as_str()
-                .is_some_and(|id| id.ends_with("/accounts/aoai-nov26-instance2"))
-        })
+        .resource("/accounts/aoai-nov26-instance2")
         .expect("the account is there again");
     assert_eq!(account["location"], "westus3");
     assert!(
@@ -409,15 +397,7 @@ fn a_new_subdomain_replaces_the_account_and_the_backend_follows_its_endpoint() {
     assert_eq!(action_of(&v, "backend.openai-instance2"), "update");
     let out = apply(&emu, dir.path(), &renamed);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let backend = emu
-        .state()
-        .into_iter()
-        .find(|r| {
-            r["id"]
-                .as_str()
-                .is_some_and(|id| id.ends_with("/backends/openai-instance2"))
-        })
-        .unwrap();
+    let backend = emu.resource("/backends/openai-instance2").unwrap();
     assert_eq!(
         backend["properties"]["url"],
         "https://aoai-lb-east.openai.azure.com/openai"
